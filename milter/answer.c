@@ -1,0 +1,75 @@
+/* answer.c - the route for a destination, as the MTA is told it */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "answer.h"
+
+/* sw_answer_domain - destination scopes first, then the pool's */
+void
+sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
+                 const char *domain, struct sw_answer *a)
+{
+    const struct sw_relay *relay;
+    const struct sw_scope *s;
+    const char *no;
+
+    memset(a, 0, sizeof(*a));
+    a->pool = sw_conf_pool_for(p->conf, domain);
+    if (domain && (s = sw_route_find_destination(r, domain)) != NULL) {
+        relay = sw_conf_relay(p->conf, s->relay);
+        no = relay ? sw_policy_ineligible(p, relay, domain, false) : "is not configured";
+        if (no == NULL) {
+            a->relay = relay;
+            a->scope = s;
+            return;
+        }
+        (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s",
+                        s->key, s->relay, no);
+        return;
+    }
+    if (a->pool == NULL
+        || (s = sw_route_get(r, SW_SCOPE_POOL, a->pool->name)) == NULL)
+        return;
+    relay = sw_conf_relay(p->conf, s->relay);
+    no = relay ? sw_policy_ineligible(p, relay, domain, false) : "is not configured";
+    if (no != NULL && domain != NULL) {
+        /* The pool's relay is not allowed for this destination (residency,
+         * say): another eligible alternate may be. */
+        relay = sw_policy_choose(p, domain, a->pool->name, NULL);
+        if (relay)
+            no = NULL;
+    }
+    if (no == NULL) {
+        a->relay = relay;
+        a->scope = s;
+        return;
+    }
+    (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s; no other "
+                    "alternate is eligible", s->key, s->relay, no);
+}
+
+/* sw_answer_transport - Postfix transport:nexthop */
+bool
+sw_answer_transport(const struct sw_relay *relay, struct sw_buf *out)
+{
+    return sw_buf_printf(out, "%s:%s", relay->transport, relay->nexthop);
+}
+
+/* sw_answer_mailertable - Sendmail mailer:host, without the port */
+bool
+sw_answer_mailertable(const struct sw_relay *relay, struct sw_buf *out)
+{
+    const char *nh = relay->nexthop, *end;
+    size_t n;
+
+    if (*nh == '[') {
+        end = strchr(nh, ']');
+        n = (size_t) (end - nh) + 1;
+    } else {
+        end = strchr(nh, ':');
+        n = end ? (size_t) (end - nh) : strlen(nh);
+    }
+    return sw_buf_printf(out, "%s:%.*s", relay->mailer, (int) n, nh);
+}

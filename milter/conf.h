@@ -1,0 +1,130 @@
+/* conf.h - spillway.conf: loading and validation (libconfig) */
+#ifndef SW_CONF_H
+#define SW_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/*
+ * One immutable generation of the configuration.  It is built whole by
+ * sw_conf_load() and never changed afterwards: a reload builds a new one
+ * and swaps it in, so a bad file can never leave a half-applied config.
+ */
+
+enum sw_relay_role { SW_ROLE_PRIMARY, SW_ROLE_ALTERNATE };
+enum sw_scope_kind { SW_SCOPE_DESTINATION, SW_SCOPE_POOL };
+
+/* Evidence classes (DESIGN.md section 3), as bits for rule masks. */
+#define SW_CLASS_REPUTATION 0x1
+#define SW_CLASS_THROTTLE   0x2
+
+struct sw_strv {
+    char **v;
+    size_t n;
+};
+
+struct sw_relay {
+    char *name;
+    char *nexthop;          /* Postfix form: [host]:port, host:port, host */
+    char *transport;        /* Postfix transport name, default "smtp" */
+    char *mailer;           /* Sendmail mailer name, default "relay" */
+    enum sw_relay_role role;
+    int priority;           /* lower is preferred, like MX preference */
+    int weight;             /* share among relays of equal priority */
+    long max_per_hour;      /* 0: unlimited */
+    char *jurisdiction;     /* NULL: none declared */
+    bool enabled;           /* initial administrative state */
+    int line;
+};
+
+struct sw_pool {
+    char *name;
+    struct sw_strv relays;
+    struct sw_strv egress;       /* CIDRs, validated */
+    struct sw_strv hosts;        /* host patterns, "*.outlook.com" */
+    struct sw_strv destinations; /* empty: every destination */
+    int line;
+};
+
+struct sw_rule {
+    char *name;
+    unsigned classes;
+    enum sw_scope_kind scope;
+    long events;
+    long window;
+    double ratio;
+    long hold;
+    long hold_max;
+    double recover_share;
+    long recover_successes;
+    int line;
+};
+
+struct sw_residency {
+    struct sw_strv destinations;
+    struct sw_strv allow;
+    int line;
+};
+
+struct sw_routed_conf {
+    struct sw_strv socketmap;    /* listeners: unix:/path, inet:127.0.0.1:port */
+    char *control;
+    char *evidence;
+    char *state;
+    char *render_dir;
+    char *render_format;         /* "lmdb" or "cdb" */
+    char *postfix_config;        /* config_directory for postmap -c, or NULL */
+    char *maillog;
+    struct sw_strv flush;        /* argv of the queue flush command */
+    struct sw_strv control_users;
+    struct sw_strv control_groups;
+    long history;                /* decisions kept for "history" */
+};
+
+struct sw_milter_conf {
+    char *socket;
+    char *tag_keys;
+};
+
+struct sw_dnsbl_conf {
+    struct sw_strv zones;
+    char *resolver;
+};
+
+struct sw_conf {
+    char *path;
+    struct sw_routed_conf routed;
+    struct sw_milter_conf milter;
+    struct sw_dnsbl_conf dnsbl;
+    struct sw_relay *relays;
+    size_t nrelays;
+    struct sw_pool *pools;
+    size_t npools;
+    struct sw_rule *rules;
+    size_t nrules;
+    struct sw_residency *residency;
+    size_t nresidency;
+};
+
+/* Load and validate; on failure NULL and one "file:line: key: problem" in err. */
+struct sw_conf *sw_conf_load(const char *path, struct sw_buf *err);
+/* The same from a string (fuzzing, tests); name is used in messages. */
+struct sw_conf *sw_conf_load_string(const char *text, const char *name,
+                                    struct sw_buf *err);
+void sw_conf_free(struct sw_conf *conf);
+
+const struct sw_relay *sw_conf_relay(const struct sw_conf *conf, const char *name);
+const struct sw_pool *sw_conf_pool(const struct sw_conf *conf, const char *name);
+/* The pool whose traffic goes to a destination (first pool whose
+ * destinations match, else the first pool with a primary relay). */
+const struct sw_pool *sw_conf_pool_for(const struct sw_conf *conf, const char *domain);
+void sw_strv_free(struct sw_strv *sv);
+bool sw_strv_has(const struct sw_strv *sv, const char *s);
+bool sw_strv_has_ci(const struct sw_strv *sv, const char *s);
+/* Does a destination pattern ("example.com", "*.gov.uk", "*") match? */
+bool sw_domain_match(const char *pattern, const char *domain);
+
+#endif

@@ -1,0 +1,90 @@
+/* routed.h - spillway-routed: the daemon's shared context (program-internal) */
+#ifndef SW_ROUTED_H
+#define SW_ROUTED_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "history.h"
+#include "policy.h"
+#include "route.h"
+
+/*
+ * One struct routed per process, owned by main and used only from the
+ * event loop thread.  It holds the current config generation, the routing
+ * state, the relays' administrative states (indexed like conf->relays, so
+ * rebuilt on every reload) and the handles of the loop's events.
+ */
+struct event_base;
+struct event;
+struct routed_sockmap;
+struct routed_control;
+struct routed_render;
+
+struct routed_stats {
+    unsigned long lookups;
+    unsigned long found;
+    unsigned long notfound;
+    unsigned long malformed;
+    unsigned long connections;
+};
+
+struct routed {
+    struct event_base *base;
+    const char *conf_path;
+    struct sw_conf *conf;
+    enum sw_relay_admin *admin;
+    struct sw_route *route;
+    struct sw_history *history;
+    uid_t *allowed_uids;        /* control socket: resolved at load */
+    size_t nallowed_uids;
+    gid_t *allowed_gids;
+    size_t nallowed_gids;
+    struct routed_sockmap *sockmap;
+    struct routed_control *control;
+    struct routed_render *render;
+    struct event *expire_timer;
+    struct event *save_timer;
+    struct routed_stats stats;
+    time_t started;
+};
+
+/* The policy view of the current generation. */
+struct sw_policy routed_policy(const struct routed *rd);
+
+/* routed_decide.c: what every state change goes through. */
+void routed_record(struct routed *rd, const struct sw_decision *d);
+void routed_changed(struct routed *rd);
+void routed_revalidate(struct routed *rd, time_t now, const char *cause);
+void routed_schedule_expiry(struct routed *rd);
+
+/* routed_persist.c */
+void routed_state_load(struct routed *rd);
+void routed_state_save_soon(struct routed *rd);
+bool routed_state_save_now(struct routed *rd);
+
+/* routed_render.c */
+struct routed_render *routed_render_new(struct routed *rd);
+void routed_render_free(struct routed_render *rr);
+void routed_render_soon(struct routed_render *rr);
+void routed_render_child_exited(struct routed_render *rr);
+
+/* routed_sockmap.c */
+struct routed_sockmap *routed_sockmap_start(struct routed *rd, struct sw_buf *err);
+void routed_sockmap_stop(struct routed_sockmap *sm);
+
+/* routed_control.c */
+struct routed_control *routed_control_start(struct routed *rd, struct sw_buf *err);
+void routed_control_stop(struct routed_control *ctl);
+
+/* routed_verbs.c: one control request, reply into out. */
+struct sw_ctl_request;
+void routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
+                 struct sw_buf *out);
+
+/* routed_main.c: apply a new config file; false with the errors in err. */
+bool routed_reload(struct routed *rd, long uid, struct sw_buf *err);
+
+#endif

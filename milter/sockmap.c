@@ -1,0 +1,56 @@
+/* sockmap.c - answers to socketmap requests (Postfix and Sendmail) */
+#include "config.h"
+
+#include <string.h>
+
+#include "addr.h"
+#include "answer.h"
+#include "sockmap.h"
+
+/* notfound - the safe answer; the space is part of the protocol */
+static enum sw_sockmap_result
+notfound(struct sw_buf *reply, enum sw_sockmap_result why)
+{
+    sw_buf_reset(reply);
+    (void) sw_buf_adds(reply, "NOTFOUND ");
+    return why;
+}
+
+/* sw_sockmap_answer - one request */
+enum sw_sockmap_result
+sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r,
+                  const char *payload, size_t len, struct sw_buf *reply)
+{
+    char domain[SW_DOMAIN_MAX + 1];
+    const char *sp, *key;
+    struct sw_answer a;
+    enum sw_key_kind kind;
+    size_t mlen, klen;
+    bool mailertable;
+
+    sw_buf_reset(reply);
+    if (len > SW_SOCKMAP_MAX_REQUEST || (sp = memchr(payload, ' ', len)) == NULL)
+        return notfound(reply, SW_SOCKMAP_MALFORMED);
+    mlen = (size_t) (sp - payload);
+    key = sp + 1;
+    klen = len - mlen - 1;
+    if (mlen == 9 && memcmp(payload, "transport", 9) == 0)
+        mailertable = false;
+    else if (mlen == 11 && memcmp(payload, "mailertable", 11) == 0)
+        mailertable = true;
+    else
+        return notfound(reply, SW_SOCKMAP_BADMAP);
+
+    kind = mailertable ? sw_addr_mailertable_key(key, klen, domain, sizeof(domain))
+                       : sw_addr_transport_key(key, klen, domain, sizeof(domain));
+    if (kind == SW_KEY_NONE)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    sw_answer_domain(p, r, kind == SW_KEY_ROOT ? NULL : domain, &a);
+    if (a.relay == NULL)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    if (!sw_buf_adds(reply, "OK ")
+        || !(mailertable ? sw_answer_mailertable(a.relay, reply)
+                         : sw_answer_transport(a.relay, reply)))
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    return SW_SOCKMAP_FOUND;
+}
