@@ -42,6 +42,7 @@ struct ctl_conn {
     struct sw_buf out;
     size_t outoff;
     bool replying;
+    bool authorised;
 };
 
 /* conn_close - release one client */
@@ -77,7 +78,15 @@ serve(struct ctl_conn *c, const char *line, size_t len)
     struct sw_buf err;
 
     sw_buf_init(&err, 1024);
-    if (!sw_ctl_parse(&req, line, len, &err))
+    if (!c->authorised) {
+        /* The request is read first: closing a unix socket with unread
+         * data would reset it before the client reads why. */
+        sw_warn("control: refused uid=%ld gid=%ld pid=%ld: not in "
+                "routed.control_users or routed.control_groups",
+                (long) c->uid, (long) c->gid, (long) c->pid);
+        sw_buf_printf(&c->out, "error: permission denied: uid %ld is not an "
+                      "authorised operator (routed.control_users)\n", (long) c->uid);
+    } else if (!sw_ctl_parse(&req, line, len, &err))
         sw_buf_printf(&c->out, "error: %s\n", sw_buf_str(&err));
     else
         routed_verb(c->rd, &req, c->uid, &c->out);
@@ -160,16 +169,8 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
         c->gid = cred.gid;
         c->pid = cred.pid;
         sw_buf_init(&c->out, SW_CTL_MAX_REPLY);
-        if (!allowed(rd, cred.uid, cred.gid)) {
-            sw_warn("control: refused uid=%ld gid=%ld pid=%ld: not in "
-                    "routed.control_users or routed.control_groups",
-                    (long) cred.uid, (long) cred.gid, (long) cred.pid);
-            sw_buf_printf(&c->out, "error: permission denied: uid %ld is not an "
-                          "authorised operator (routed.control_users)\n", (long) cred.uid);
-            c->replying = true;
-        }
-        c->ev = event_new(rd->base, fd, (c->replying ? EV_WRITE : EV_READ) | EV_PERSIST,
-                          conn_cb, c);
+        c->authorised = allowed(rd, cred.uid, cred.gid);
+        c->ev = event_new(rd->base, fd, EV_READ | EV_PERSIST, conn_cb, c);
         if (c->ev == NULL) {
             sw_buf_free(&c->out);
             free(c);

@@ -98,6 +98,10 @@ transact(const char *path, const struct sw_buf *req, struct sw_buf *reply)
         if ((n = send(fd, req->data + off, req->len - off, MSG_NOSIGNAL)) < 0) {
             if (errno == EINTR)
                 continue;
+            /* The daemon may refuse (permission) before reading the
+             * request and close: its reply is still there to read. */
+            if (errno == EPIPE || errno == ECONNRESET)
+                break;
             die(3, "send: %s", strerror(errno));
         }
         off += (size_t) n;

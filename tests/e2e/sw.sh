@@ -58,10 +58,11 @@ CONF
     "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "spillway.conf does not validate"
 }
 
-# sw_start : start spillway-routed and wait for its sockets and first table
+# sw_start : start spillway-routed and wait until it answers and has
+# rendered its table (a socket file left by a killed daemon proves nothing)
 sw_start() {
     e2e_spawn routed "$SW_ROUTED" -e -c "$SW_CONF"
-    wait_for "[[ -S $SW_DIR/control.sock && -S $PF_SPOOL/private/spillway && -f $SW_DIR/render/transport.lmdb ]]" 15 ||
+    wait_for "swctl status >/dev/null 2>&1 && [[ -f $SW_DIR/render/transport.lmdb ]]" 15 ||
         fail "spillway-routed did not start"
 }
 
