@@ -39,8 +39,10 @@ sw_build() {
     local dir=$1
     shift
     if [[ -f $SW_TOP/config.status ]]; then
-        say "the source tree is configured in place; cleaning it for an out-of-tree build"
-        make -C "$SW_TOP" distclean >/dev/null
+        # Autotools cannot build out of tree from a configured source tree,
+        # and cleaning a developer's own build behind their back is rude.
+        say "$SW_TOP is configured in place (config.status): run 'make distclean' there first"
+        return 1
     fi
     if [[ ! -x $SW_TOP/configure || $SW_TOP/configure.ac -nt $SW_TOP/configure ||
         $SW_TOP/Makefile.am -nt $SW_TOP/Makefile.in ]]; then
