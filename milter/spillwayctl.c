@@ -152,7 +152,7 @@ main(int argc, char **argv)
     struct sw_buf req, reply;
     bool json = false;
     char *path;
-    int ch, i;
+    int ch, i, status;
 
     while ((ch = getopt_long(argc, argv, "s:c:jh", opts, NULL)) != -1) {
         switch (ch) {
@@ -216,16 +216,20 @@ main(int argc, char **argv)
     path = control_path(sock, conf);
     transact(path, &req, &reply);
     free(path);
+    sw_buf_free(&req);
     body = strchr(sw_buf_str(&reply), '\n');
     if (strncmp(sw_buf_str(&reply), "ok\n", 3) == 0) {
         (void) fputs(body + 1, stdout);
-        return 0;
-    }
-    if (strncmp(sw_buf_str(&reply), "error: ", 7) == 0) {
+        status = 0;
+    } else if (strncmp(sw_buf_str(&reply), "error: ", 7) == 0) {
         (void) fprintf(stderr, "spillwayctl: %s", sw_buf_str(&reply) + 7);
         if (reply.data[reply.len - 1] != '\n')
             (void) fputc('\n', stderr);
-        return 1;
+        status = 1;
+    } else {
+        (void) fprintf(stderr, "spillwayctl: unexpected reply from spillway-routed\n");
+        status = 3;
     }
-    die(3, "unexpected reply from spillway-routed");
+    sw_buf_free(&reply);
+    return status;
 }
