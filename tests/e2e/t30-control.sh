@@ -91,5 +91,17 @@ swctl --json explain u@x.example | /usr/bin/python3 -c 'import json,sys; d=json.
 swctl --json history | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert [e["event"] for e in d]==["pin","relay","relay","reroute"], d' ||
     fail "history --json: $(swctl --json history)"
 log "CLI errors: ok"
+# -- the inet listener, and hostile netstrings close only their connection ------
+smc() { /usr/bin/python3 "$HERE/sockmap-client.py" "$@"; }
+inet="inet:127.0.0.1:$PORT_SOCKMAP"
+expect_eq "inet lookups" "$(smc "$inet" "transport U+ext@X.Example." "transport *" "mailertable .x.example" | tr '\n' '|')" \
+    "OK smtp:[127.0.0.1]:2599|NOTFOUND |OK relay:[127.0.0.1]|"
+expect_eq "non-digit length" "$(smc "$inet" 'raw:1x:a,')" closed
+expect_eq "missing comma" "$(smc "$inet" 'raw:3:abc;')" closed
+expect_eq "oversized length" "$(smc "$inet" 'raw:99999999:')" closed
+expect_eq "truncated request waits" "$(smc "$inet" 'raw:20:transport a@')" open
+expect_eq "unknown map" "$(smc "unix:$PF_SPOOL/private/spillway" "virtual a@x.example")" "NOTFOUND "
+expect_eq "still answering" "$(smc "unix:$PF_SPOOL/private/spillway" "transport a@x.example")" "OK smtp:[127.0.0.1]:2599"
+log "socketmap listeners: ok"
 sw_stop
 echo "t30-control: ok"
