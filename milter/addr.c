@@ -45,6 +45,8 @@ copy_domain(const char *s, size_t n, char *domain, size_t size)
         }
         domain[i] = c;
     }
+    if (label == 0)
+        return false;                   /* "example.com.." */
     domain[n] = '\0';
     return true;
 }

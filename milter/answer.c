@@ -25,6 +25,7 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
             a->scope = s;
             return;
         }
+        a->held = true;
         (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s",
                         s->key, s->relay, no);
         return;
@@ -34,9 +35,9 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
         return;
     relay = sw_conf_relay(p->conf, s->relay);
     no = relay ? sw_policy_ineligible(p, relay, domain, false) : "is not configured";
-    if (no != NULL && domain != NULL) {
-        /* The pool's relay is not allowed for this destination (residency,
-         * say): another eligible alternate may be. */
+    if (no != NULL) {
+        /* The pool's relay cannot take this destination (residency, or it
+         * was just disabled): another eligible alternate may. */
         relay = sw_policy_choose(p, domain, a->pool->name, NULL);
         if (relay)
             no = NULL;
@@ -46,8 +47,31 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
         a->scope = s;
         return;
     }
+    a->held = true;
     (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s; no other "
                     "alternate is eligible", s->key, s->relay, no);
+}
+
+/* sw_answer_subdomain_sample - "*.domain" */
+bool
+sw_answer_subdomain_sample(const char *domain, char *out, size_t size)
+{
+    int n = snprintf(out, size, "*.%s", domain);
+
+    return n > 0 && (size_t) n < size;
+}
+
+/* sw_answer_primary - the pool's primary relay, or NULL */
+const struct sw_relay *
+sw_answer_primary(const struct sw_conf *conf, const struct sw_pool *pool)
+{
+    const struct sw_relay *r;
+    size_t i;
+
+    for (i = 0; pool && i < pool->relays.n; i++)
+        if ((r = sw_conf_relay(conf, pool->relays.v[i])) && r->role == SW_ROLE_PRIMARY)
+            return r;
+    return NULL;
 }
 
 /* sw_answer_transport - Postfix transport:nexthop */

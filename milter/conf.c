@@ -199,10 +199,10 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_int(cx, g, "routed", "history", 10, 1000000, &r->history);
     }
     for (i = 0; i < r->socketmap.n; i++) {
-        sw_buf_init(&e, 256);
+        sw_buf_init(&e, 1024);
         if (!sw_endpoint_parse(r->socketmap.v[i], &ep, &e))
             sw_cf_error(cx, config_setting_get_member(g, "socketmap"),
-                        "routed.socketmap", "%s", sw_buf_str(&e));
+                        "routed.socketmap", "%s", e.len ? sw_buf_str(&e) : "bad endpoint");
         sw_buf_free(&e);
     }
     if (r->render_format && strcmp(r->render_format, "lmdb") != 0

@@ -102,13 +102,23 @@ sw_cf_member(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
     return m;
 }
 
+/* has_control - any control character? (they would forge log and error lines) */
+static bool
+has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char) *s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
 /* sw_cf_str - a non-empty string without control characters */
 bool
 sw_cf_str(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
           const char *key, bool required, char **out)
 {
     config_setting_t *m = config_setting_get_member(g, key);
-    const char *v, *p;
+    const char *v;
     char kp[256];
 
     keypath(kp, sizeof(kp), path, key);
@@ -126,11 +136,9 @@ sw_cf_str(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
         sw_cf_error(cx, m, kp, "must not be empty");
         return false;
     }
-    for (p = v; *p; p++) {
-        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
-            sw_cf_error(cx, m, kp, "contains a control character");
-            return false;
-        }
+    if (has_control(v)) {
+        sw_cf_error(cx, m, kp, "contains a control character");
+        return false;
     }
     free(*out);
     if ((*out = strdup(v)) == NULL) {
@@ -270,6 +278,10 @@ sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
     sw_strv_free(out);
     type = config_setting_type(m);
     if (type == CONFIG_TYPE_STRING) {
+        if (has_control(config_setting_get_string(m))) {
+            sw_cf_error(cx, m, kp, "contains a control character");
+            return false;
+        }
         if (!strv_push(out, config_setting_get_string(m)))
             goto nomem;
         return true;
@@ -282,6 +294,10 @@ sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
         if (config_setting_type(e) != CONFIG_TYPE_STRING
             || *(s = config_setting_get_string(e)) == '\0') {
             sw_cf_error(cx, m, kp, "element %d must be a non-empty string", i + 1);
+            return false;
+        }
+        if (has_control(s)) {
+            sw_cf_error(cx, m, kp, "element %d contains a control character", i + 1);
             return false;
         }
         if (!strv_push(out, s))

@@ -80,6 +80,17 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len,
         sw_buf_printf(err, "malformed request: %s", why);
         return false;
     }
+    /* Names and addresses are echoed in replies and logs: no control
+     * characters.  The reason is free text, escaped wherever it is shown. */
+    for (i = 0; i < req->kv.n; i++) {
+        if (strcmp(req->kv.key[i], "reason") == 0)
+            continue;
+        for (v = req->kv.val[i]; *v; v++)
+            if ((unsigned char) *v < 0x20 || *v == 0x7f) {
+                sw_buf_printf(err, "control character in %s", req->kv.key[i]);
+                return false;
+            }
+    }
     if ((v = need(req, "verb", err)) == NULL)
         return false;
     for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

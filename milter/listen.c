@@ -50,7 +50,7 @@ sw_endpoint_parse(const char *spec, struct sw_endpoint *ep, struct sw_buf *err)
     if (strncmp(spec, "unix:", 5) == 0) {
         ep->is_unix = true;
         if (spec[5] != '/') {
-            sw_buf_printf(err, "unix endpoint needs an absolute path: \"%s\"", spec + 5);
+            sw_buf_printf(err, "unix endpoint needs an absolute path: \"%.64s\"", spec + 5);
             return false;
         }
         if (strlen(spec + 5) > SW_LISTEN_PATH_MAX) {
@@ -89,11 +89,11 @@ sw_endpoint_parse(const char *spec, struct sw_endpoint *ep, struct sw_buf *err)
     memcpy(ep->host, hp, hlen);
     ep->host[hlen] = '\0';
     if (inet_pton(AF_INET, ep->host, &a6) != 1 && inet_pton(AF_INET6, ep->host, &a6) != 1) {
-        sw_buf_printf(err, "inet endpoint: \"%s\" is not a numeric address", ep->host);
+        sw_buf_printf(err, "inet endpoint: \"%.64s\" is not a numeric address", ep->host);
         return false;
     }
     if (!parse_port(colon + 1, &ep->port)) {
-        sw_buf_printf(err, "inet endpoint: bad port \"%s\"", colon + 1);
+        sw_buf_printf(err, "inet endpoint: bad port \"%.16s\"", colon + 1);
         return false;
     }
     return true;

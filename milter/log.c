@@ -39,7 +39,7 @@ sw_log_close(void)
 }
 
 /* vlog - one line at a level */
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(int pri, const char *level, const char *fmt, va_list ap)
 {
     va_list ap2;

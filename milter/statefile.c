@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
+#include "ctl.h"
 #include "kv.h"
 #include "statefile.h"
 
@@ -67,13 +69,23 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
     const char *key = sw_kv_get(kv, "scope"), *st = sw_kv_get(kv, "state");
     long since, until, hold, uid;
 
+    char name[SW_DOMAIN_MAX + 1], canon[SW_SCOPE_KEY_MAX + 1];
+    struct sw_buf err;
+    bool ok;
+
     memset(&t, 0, sizeof(t));
-    if (strncmp(key, "destination:", 12) == 0)
-        t.kind = SW_SCOPE_DESTINATION;
-    else if (strncmp(key, "pool:", 5) == 0)
-        t.kind = SW_SCOPE_POOL;
-    else {
+    if (strncmp(key, "destination:", 12) != 0 && strncmp(key, "pool:", 5) != 0) {
         *why = "unknown scope kind";
+        return false;
+    }
+    /* The same rules as an operator's request: a name that could not have
+     * been diverted would render a broken table line. */
+    sw_buf_init(&err, 256);
+    ok = sw_ctl_scope(key, &t.kind, name, sizeof(name), &err)
+        && sw_scope_key(t.kind, name, canon, sizeof(canon)) && strcmp(canon, key) == 0;
+    sw_buf_free(&err);
+    if (!ok) {
+        *why = "bad scope name";
         return false;
     }
     if (st == NULL || !sw_state_parse_name(st, &t.state) || t.state == SW_STATE_PRIMARY) {
@@ -116,12 +128,12 @@ sw_state_decode(const char *text, size_t len, struct sw_route *r,
 
     *line = 0;
     while (p < end) {
+        ++*line;
         nl = memchr(p, '\n', (size_t) (end - p));
         if (nl == NULL) {
             *why = "truncated (no final newline)";
             return false;
         }
-        ++*line;
         if (!sw_kv_parse(&kv, p, (size_t) (nl - p), why))
             return false;
         p = nl + 1;
