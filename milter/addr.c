@@ -27,26 +27,25 @@ copy_domain(const char *s, size_t n, char *domain, size_t size)
     char c;
 
     if (n && s[n - 1] == '.')
-        n--;                            /* "example.com." */
+        n--; /* "example.com." */
     if (n == 0 || n > SW_DOMAIN_MAX || n >= size)
         return false;
     for (i = 0; i < n; i++) {
         c = lower(s[i]);
         if (c == '.') {
             if (label == 0)
-                return false;           /* empty label */
+                return false; /* empty label */
             label = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                   || c == '-' || c == '_') {
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
             if (++label > 63)
-                return false;           /* RFC 1035 section 2.3.4 */
+                return false; /* RFC 1035 section 2.3.4 */
         } else {
             return false;
         }
         domain[i] = c;
     }
     if (label == 0)
-        return false;                   /* "example.com.." */
+        return false; /* "example.com.." */
     domain[n] = '\0';
     return true;
 }
@@ -75,8 +74,7 @@ sw_addr_mailertable_key(const char *key, size_t len, char *domain, size_t size)
     if (len == 1 && key[0] == '.')
         return SW_KEY_ROOT;
     if (len > 1 && key[0] == '.')
-        return copy_domain(key + 1, len - 1, domain, size) ? SW_KEY_SUBDOMAINS
-                                                           : SW_KEY_NONE;
+        return copy_domain(key + 1, len - 1, domain, size) ? SW_KEY_SUBDOMAINS : SW_KEY_NONE;
     return copy_domain(key, len, domain, size) ? SW_KEY_DOMAIN : SW_KEY_NONE;
 }
 

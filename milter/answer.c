@@ -8,8 +8,8 @@
 
 /* sw_answer_domain - destination scopes first, then the pool's */
 void
-sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
-                 const char *domain, struct sw_answer *a)
+sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const char *domain,
+                 struct sw_answer *a)
 {
     const struct sw_relay *relay;
     const struct sw_scope *s;
@@ -26,12 +26,11 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
             return;
         }
         a->held = true;
-        (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s",
-                        s->key, s->relay, no);
+        (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s", s->key, s->relay,
+                        no);
         return;
     }
-    if (a->pool == NULL
-        || (s = sw_route_get(r, SW_SCOPE_POOL, a->pool->name)) == NULL)
+    if (a->pool == NULL || (s = sw_route_get(r, SW_SCOPE_POOL, a->pool->name)) == NULL)
         return;
     relay = sw_conf_relay(p->conf, s->relay);
     no = relay ? sw_policy_ineligible(p, relay, domain, false) : "is not configured";
@@ -48,8 +47,10 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
         return;
     }
     a->held = true;
-    (void) snprintf(a->why, sizeof(a->why), "%s names relay %s, which %s; no other "
-                    "alternate is eligible", s->key, s->relay, no);
+    (void) snprintf(a->why, sizeof(a->why),
+                    "%s names relay %s, which %s; no other "
+                    "alternate is eligible",
+                    s->key, s->relay, no);
 }
 
 /* sw_answer_subdomain_sample - "*.domain" */

@@ -15,12 +15,12 @@
  * tables, so the three can never disagree.  Pure.
  */
 struct sw_answer {
-    const struct sw_relay *relay;      /* NULL: primary (NOTFOUND) */
-    const struct sw_scope *scope;      /* the scope that decided, if any */
-    const struct sw_pool *pool;        /* the pool that carries the destination */
-    bool held;                         /* a scope applies but no relay may take
+    const struct sw_relay *relay; /* NULL: primary (NOTFOUND) */
+    const struct sw_scope *scope; /* the scope that decided, if any */
+    const struct sw_pool *pool;   /* the pool that carries the destination */
+    bool held;                    /* a scope applies but no relay may take
                                           the mail: primary by policy */
-    char why[256];                     /* why a scope could not be honoured */
+    char why[256];                /* why a scope could not be honoured */
 };
 
 /* A stand-in for "any subdomain of DOMAIN": "*.DOMAIN" can never be a
@@ -29,12 +29,11 @@ struct sw_answer {
 bool sw_answer_subdomain_sample(const char *domain, char *out, size_t size);
 /* The pool's primary relay, to name "primary" explicitly where a bare
  * NOTFOUND would let the MTA fall through to a broader entry. */
-const struct sw_relay *sw_answer_primary(const struct sw_conf *conf,
-                                         const struct sw_pool *pool);
+const struct sw_relay *sw_answer_primary(const struct sw_conf *conf, const struct sw_pool *pool);
 
 /* domain NULL: Sendmail's "." key, only pool-wide scopes apply. */
-void sw_answer_domain(const struct sw_policy *p, const struct sw_route *r,
-                      const char *domain, struct sw_answer *a);
+void sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const char *domain,
+                      struct sw_answer *a);
 /* "smtp:[alt.example.net]:587" for Postfix transport_maps. */
 bool sw_answer_transport(const struct sw_relay *relay, struct sw_buf *out);
 /* "relay:[alt.example.net]" for Sendmail's mailertable (ports are ignored

@@ -26,8 +26,7 @@ void sw_buf_reset(struct sw_buf *b);
 bool sw_buf_add(struct sw_buf *b, const void *p, size_t n);
 bool sw_buf_adds(struct sw_buf *b, const char *s);
 bool sw_buf_addc(struct sw_buf *b, char c);
-bool sw_buf_printf(struct sw_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+bool sw_buf_printf(struct sw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool sw_buf_vprintf(struct sw_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Append s with control characters, quotes and backslashes escaped, cut

@@ -22,7 +22,7 @@
 #include "conf_get.h"
 #include "listen.h"
 
-#define SW_NAME_MAX 64          /* relay, pool and rule names */
+#define SW_NAME_MAX       64 /* relay, pool and rule names */
 
 /* Defaults (DESIGN.md 5.6). */
 #define SW_DEF_SOCKETMAP  "unix:/var/spool/postfix/private/spillway"
@@ -31,27 +31,24 @@
 #define SW_DEF_STATE      "/var/lib/spillway/state"
 #define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
 
-static const char *const top_keys[] = {
-    "milter", "routed", "pools", "relays", "rules", "residency", "dnsbl", NULL
-};
+static const char *const top_keys[] = { "milter", "routed",    "pools", "relays",
+                                        "rules",  "residency", "dnsbl", NULL };
 static const char *const routed_keys[] = {
-    "socketmap", "control", "evidence", "state", "render_dir", "render_format",
-    "postfix_config",
-    "maillog", "flush", "control_users", "control_groups", "history", NULL
+    "socketmap",      "control",        "evidence", "state", "render_dir",
+    "render_format",  "postfix_config", "maillog",  "flush", "control_users",
+    "control_groups", "history",        NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", NULL };
 static const char *const dnsbl_keys[] = { "zones", "resolver", NULL };
-static const char *const relay_keys[] = {
-    "name", "nexthop", "transport", "mailer", "role", "priority", "weight",
-    "max_per_hour", "jurisdiction", "enabled", "probe", NULL
-};
+static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
+                                          "role",         "priority", "weight",    "max_per_hour",
+                                          "jurisdiction", "enabled",  "probe",     NULL };
 static const char *const probe_keys[] = { "starttls", "verify", NULL };
 static const char *const pool_keys[] = {
     "name", "relays", "egress", "hosts", "destinations", NULL
 };
-static const char *const rule_keys[] = {
-    "name", "classes", "scope", "threshold", "hold", "hold_max", "recover", NULL
-};
+static const char *const rule_keys[] = { "name", "classes",  "scope",   "threshold",
+                                         "hold", "hold_max", "recover", NULL };
 static const char *const threshold_keys[] = { "events", "window", "ratio", NULL };
 static const char *const recover_keys[] = { "share", "successes", NULL };
 static const char *const residency_keys[] = { "destinations", "allow", NULL };
@@ -77,8 +74,8 @@ valid_host(const char *s, size_t n)
     if (n == 0 || n > 253)
         return false;
     for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char) s[i]) && s[i] != '.' && s[i] != '-'
-            && s[i] != '_' && s[i] != ':')
+        if (!isalnum((unsigned char) s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '_'
+            && s[i] != ':')
             return false;
     return true;
 }
@@ -164,7 +161,7 @@ sw_domain_match(const char *pattern, const char *domain)
     if (strcmp(pattern, "*") == 0)
         return true;
     if (pattern[0] == '*' && pattern[1] == '.')
-        pattern += 1;                   /* "*.x" is ".x": strict subdomains */
+        pattern += 1; /* "*.x" is ".x": strict subdomains */
     if (pattern[0] != '.')
         return strcasecmp(pattern, domain) == 0;
     pl = strlen(pattern);
@@ -201,27 +198,25 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     for (i = 0; i < r->socketmap.n; i++) {
         sw_buf_init(&e, 1024);
         if (!sw_endpoint_parse(r->socketmap.v[i], &ep, &e))
-            sw_cf_error(cx, config_setting_get_member(g, "socketmap"),
-                        "routed.socketmap", "%s", e.len ? sw_buf_str(&e) : "bad endpoint");
+            sw_cf_error(cx, config_setting_get_member(g, "socketmap"), "routed.socketmap", "%s",
+                        e.len ? sw_buf_str(&e) : "bad endpoint");
         sw_buf_free(&e);
     }
     if (r->render_format && strcmp(r->render_format, "lmdb") != 0
         && strcmp(r->render_format, "cdb") != 0)
-        sw_cf_error(cx, config_setting_get_member(g, "render_format"),
-                    "routed.render_format", "must be \"lmdb\" or \"cdb\"");
+        sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
+                    "must be \"lmdb\" or \"cdb\"");
     for (i = 0; i < r->control_users.n; i++) {
         (void) strtol(r->control_users.v[i], &end, 10);
         if (*end != '\0' && getpwnam(r->control_users.v[i]) == NULL)
-            sw_cf_error(cx, config_setting_get_member(g, "control_users"),
-                        "routed.control_users", "no such user: %s",
-                        r->control_users.v[i]);
+            sw_cf_error(cx, config_setting_get_member(g, "control_users"), "routed.control_users",
+                        "no such user: %s", r->control_users.v[i]);
     }
     for (i = 0; i < r->control_groups.n; i++) {
         (void) strtol(r->control_groups.v[i], &end, 10);
         if (*end != '\0' && getgrnam(r->control_groups.v[i]) == NULL)
-            sw_cf_error(cx, config_setting_get_member(g, "control_groups"),
-                        "routed.control_groups", "no such group: %s",
-                        r->control_groups.v[i]);
+            sw_cf_error(cx, config_setting_get_member(g, "control_groups"), "routed.control_groups",
+                        "no such group: %s", r->control_groups.v[i]);
     }
 }
 
@@ -239,8 +234,7 @@ default_strv(struct sw_cfctx *cx, struct sw_strv *sv, const char *value)
 {
     if (sv->n)
         return;
-    if ((sv->v = calloc(2, sizeof(char *))) == NULL
-        || (sv->v[0] = strdup(value)) == NULL) {
+    if ((sv->v = calloc(2, sizeof(char *))) == NULL || (sv->v[0] = strdup(value)) == NULL) {
         sw_cf_error(cx, NULL, "", "out of memory");
         return;
     }
@@ -289,8 +283,8 @@ parse_dnsbl(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c
         return;
     sw_cf_check_keys(cx, g, "dnsbl", dnsbl_keys);
     sw_cf_strv(cx, g, "dnsbl", "zones", false, &c->dnsbl.zones);
-    if (sw_cf_str(cx, g, "dnsbl", "resolver", false, &c->dnsbl.resolver)
-        && c->dnsbl.resolver && inet_pton(AF_INET, c->dnsbl.resolver, bin) != 1
+    if (sw_cf_str(cx, g, "dnsbl", "resolver", false, &c->dnsbl.resolver) && c->dnsbl.resolver
+        && inet_pton(AF_INET, c->dnsbl.resolver, bin) != 1
         && inet_pton(AF_INET6, c->dnsbl.resolver, bin) != 1)
         sw_cf_error(cx, config_setting_get_member(g, "resolver"), "dnsbl.resolver",
                     "must be a numeric IP address");
@@ -313,8 +307,7 @@ list_of(struct sw_cfctx *cx, const config_setting_t *root, const char *key)
 
 /* parse_relay - one element of relays ( ) */
 static void
-parse_relay(struct sw_cfctx *cx, config_setting_t *g, const char *path,
-            struct sw_relay *r)
+parse_relay(struct sw_cfctx *cx, config_setting_t *g, const char *path, struct sw_relay *r)
 {
     char *role = NULL;
     config_setting_t *probe;
@@ -331,14 +324,12 @@ parse_relay(struct sw_cfctx *cx, config_setting_t *g, const char *path,
                     r->name, SW_NAME_MAX);
     if (sw_cf_str(cx, g, path, "nexthop", true, &r->nexthop) && !valid_nexthop(r->nexthop))
         sw_cf_error(cx, config_setting_get_member(g, "nexthop"), path,
-                    "nexthop \"%s\": expected [host]:port, [host], host:port or host",
-                    r->nexthop);
+                    "nexthop \"%s\": expected [host]:port, [host], host:port or host", r->nexthop);
     if (sw_cf_str(cx, g, path, "transport", false, &r->transport) && r->transport
         && !valid_name(r->transport))
         sw_cf_error(cx, config_setting_get_member(g, "transport"), path,
                     "transport: not a Postfix service name");
-    if (sw_cf_str(cx, g, path, "mailer", false, &r->mailer) && r->mailer
-        && !valid_name(r->mailer))
+    if (sw_cf_str(cx, g, path, "mailer", false, &r->mailer) && r->mailer && !valid_name(r->mailer))
         sw_cf_error(cx, config_setting_get_member(g, "mailer"), path,
                     "mailer: not a Sendmail mailer name");
     if (sw_cf_str(cx, g, path, "role", false, &role) && role) {
@@ -360,8 +351,8 @@ parse_relay(struct sw_cfctx *cx, config_setting_t *g, const char *path,
     if (sw_cf_int(cx, g, path, "weight", 1, 1000, &v))
         r->weight = (int) v;
     sw_cf_int(cx, g, path, "max_per_hour", 0, 1000000000L, &r->max_per_hour);
-    if (sw_cf_str(cx, g, path, "jurisdiction", false, &r->jurisdiction)
-        && r->jurisdiction && !valid_name(r->jurisdiction))
+    if (sw_cf_str(cx, g, path, "jurisdiction", false, &r->jurisdiction) && r->jurisdiction
+        && !valid_name(r->jurisdiction))
         sw_cf_error(cx, config_setting_get_member(g, "jurisdiction"), path,
                     "jurisdiction: a short tag such as \"EU\" or \"UK\"");
     if (sw_cf_bool(cx, g, path, "enabled", &b))
@@ -418,8 +409,8 @@ parse_relays(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
 
 /* parse_pool - one element of pools ( ) */
 static void
-parse_pool(struct sw_cfctx *cx, config_setting_t *g, const char *path,
-           const struct sw_conf *c, struct sw_pool *p)
+parse_pool(struct sw_cfctx *cx, config_setting_t *g, const char *path, const struct sw_conf *c,
+           struct sw_pool *p)
 {
     size_t i;
 
@@ -446,8 +437,7 @@ parse_pool(struct sw_cfctx *cx, config_setting_t *g, const char *path,
     for (i = 0; i < p->destinations.n; i++)
         if (!valid_domain_pattern(p->destinations.v[i]))
             sw_cf_error(cx, config_setting_get_member(g, "destinations"), path,
-                        "destinations: \"%s\" is not a domain pattern",
-                        p->destinations.v[i]);
+                        "destinations: \"%s\" is not a domain pattern", p->destinations.v[i]);
 }
 
 /* parse_pools - pools ( ) */
@@ -477,15 +467,14 @@ parse_pools(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c
         for (j = 0; j < i; j++)
             if (c->pools[i].name && c->pools[j].name
                 && strcmp(c->pools[i].name, c->pools[j].name) == 0)
-                sw_cf_error(cx, g, path, "pool \"%s\" already defined at line %d",
-                            c->pools[i].name, c->pools[j].line);
+                sw_cf_error(cx, g, path, "pool \"%s\" already defined at line %d", c->pools[i].name,
+                            c->pools[j].line);
     }
 }
 
 /* parse_rule - one element of rules ( ) */
 static void
-parse_rule(struct sw_cfctx *cx, config_setting_t *g, const char *path,
-           struct sw_rule *r)
+parse_rule(struct sw_cfctx *cx, config_setting_t *g, const char *path, struct sw_rule *r)
 {
     struct sw_strv classes = { NULL, 0 };
     config_setting_t *t;
@@ -515,8 +504,7 @@ parse_rule(struct sw_cfctx *cx, config_setting_t *g, const char *path,
                             "failures would only spread to the alternate)");
             else
                 sw_cf_error(cx, config_setting_get_member(g, "classes"), path,
-                            "classes: unknown class \"%s\" (reputation, throttle)",
-                            classes.v[i]);
+                            "classes: unknown class \"%s\" (reputation, throttle)", classes.v[i]);
         }
     }
     sw_strv_free(&classes);
@@ -576,8 +564,8 @@ parse_rules(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c
         for (j = 0; j < i; j++)
             if (c->rules[i].name && c->rules[j].name
                 && strcmp(c->rules[i].name, c->rules[j].name) == 0)
-                sw_cf_error(cx, g, path, "rule \"%s\" already defined at line %d",
-                            c->rules[i].name, c->rules[j].line);
+                sw_cf_error(cx, g, path, "rule \"%s\" already defined at line %d", c->rules[i].name,
+                            c->rules[j].line);
     }
 }
 
@@ -613,8 +601,7 @@ parse_residency(struct sw_cfctx *cx, const config_setting_t *root, struct sw_con
         for (k = 0; k < r->destinations.n; k++)
             if (!valid_domain_pattern(r->destinations.v[k]))
                 sw_cf_error(cx, config_setting_get_member(g, "destinations"), path,
-                            "destinations: \"%s\" is not a domain pattern",
-                            r->destinations.v[k]);
+                            "destinations: \"%s\" is not a domain pattern", r->destinations.v[k]);
     }
 }
 
@@ -628,8 +615,8 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
 
     if (!ok) {
         sw_buf_printf(err, "%s:%d: syntax: %s",
-                      config_error_file(cf) ? config_error_file(cf) : name,
-                      config_error_line(cf), config_error_text(cf));
+                      config_error_file(cf) ? config_error_file(cf) : name, config_error_line(cf),
+                      config_error_text(cf));
         return NULL;
     }
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(name)) == NULL) {
@@ -648,8 +635,7 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     parse_residency(&cx, root, c);
     apply_defaults(&cx, c);
     if (cx.nerrors > SW_CONF_MAX_ERRORS)
-        sw_buf_printf(err, "\n%s: %d more errors not shown", name,
-                      cx.nerrors - SW_CONF_MAX_ERRORS);
+        sw_buf_printf(err, "\n%s: %d more errors not shown", name, cx.nerrors - SW_CONF_MAX_ERRORS);
     if (cx.nerrors) {
         sw_conf_free(c);
         return NULL;

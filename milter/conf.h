@@ -28,15 +28,15 @@ struct sw_strv {
 
 struct sw_relay {
     char *name;
-    char *nexthop;          /* Postfix form: [host]:port, host:port, host */
-    char *transport;        /* Postfix transport name, default "smtp" */
-    char *mailer;           /* Sendmail mailer name, default "relay" */
+    char *nexthop;   /* Postfix form: [host]:port, host:port, host */
+    char *transport; /* Postfix transport name, default "smtp" */
+    char *mailer;    /* Sendmail mailer name, default "relay" */
     enum sw_relay_role role;
-    int priority;           /* lower is preferred, like MX preference */
-    int weight;             /* share among relays of equal priority */
-    long max_per_hour;      /* 0: unlimited */
-    char *jurisdiction;     /* NULL: none declared */
-    bool enabled;           /* initial administrative state */
+    int priority;       /* lower is preferred, like MX preference */
+    int weight;         /* share among relays of equal priority */
+    long max_per_hour;  /* 0: unlimited */
+    char *jurisdiction; /* NULL: none declared */
+    bool enabled;       /* initial administrative state */
     int line;
 };
 
@@ -70,18 +70,18 @@ struct sw_residency {
 };
 
 struct sw_routed_conf {
-    struct sw_strv socketmap;    /* listeners: unix:/path, inet:127.0.0.1:port */
+    struct sw_strv socketmap; /* listeners: unix:/path, inet:127.0.0.1:port */
     char *control;
     char *evidence;
     char *state;
     char *render_dir;
-    char *render_format;         /* "lmdb" or "cdb" */
-    char *postfix_config;        /* config_directory for postmap -c, or NULL */
+    char *render_format;  /* "lmdb" or "cdb" */
+    char *postfix_config; /* config_directory for postmap -c, or NULL */
     char *maillog;
-    struct sw_strv flush;        /* argv of the queue flush command */
+    struct sw_strv flush; /* argv of the queue flush command */
     struct sw_strv control_users;
     struct sw_strv control_groups;
-    long history;                /* decisions kept for "history" */
+    long history; /* decisions kept for "history" */
 };
 
 struct sw_milter_conf {
@@ -112,8 +112,7 @@ struct sw_conf {
 /* Load and validate; on failure NULL and one "file:line: key: problem" in err. */
 struct sw_conf *sw_conf_load(const char *path, struct sw_buf *err);
 /* The same from a string (fuzzing, tests); name is used in messages. */
-struct sw_conf *sw_conf_load_string(const char *text, const char *name,
-                                    struct sw_buf *err);
+struct sw_conf *sw_conf_load_string(const char *text, const char *name, struct sw_buf *err);
 void sw_conf_free(struct sw_conf *conf);
 
 const struct sw_relay *sw_conf_relay(const struct sw_conf *conf, const char *name);

@@ -17,8 +17,7 @@
 
 /* sw_cf_error - record one error with file, line and key */
 void
-sw_cf_error(struct sw_cfctx *cx, const config_setting_t *s, const char *path,
-            const char *fmt, ...)
+sw_cf_error(struct sw_cfctx *cx, const config_setting_t *s, const char *path, const char *fmt, ...)
 {
     const char *file = s ? config_setting_source_file(s) : NULL;
     int line = s ? (int) config_setting_source_line(s) : 0;
@@ -38,8 +37,8 @@ sw_cf_error(struct sw_cfctx *cx, const config_setting_t *s, const char *path,
 static const char *
 keypath(char *buf, size_t size, const char *path, const char *key)
 {
-    int n = path && *path ? snprintf(buf, size, "%s.%s", path, key)
-                          : snprintf(buf, size, "%s", key);
+    int n =
+        path && *path ? snprintf(buf, size, "%s.%s", path, key) : snprintf(buf, size, "%s", key);
 
     if (n < 0 || (size_t) n >= size)
         return key;
@@ -48,8 +47,8 @@ keypath(char *buf, size_t size, const char *path, const char *key)
 
 /* sw_cf_check_keys - refuse unknown members of a group */
 void
-sw_cf_check_keys(struct sw_cfctx *cx, const config_setting_t *s,
-                 const char *path, const char *const *allowed)
+sw_cf_check_keys(struct sw_cfctx *cx, const config_setting_t *s, const char *path,
+                 const char *const *allowed)
 {
     const config_setting_t *m;
     const char *name;
@@ -74,7 +73,8 @@ type_name(int type)
 {
     switch (type) {
     case CONFIG_TYPE_GROUP: return "a group { ... }";
-    case CONFIG_TYPE_INT: case CONFIG_TYPE_INT64: return "an integer";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64: return "an integer";
     case CONFIG_TYPE_FLOAT: return "a number";
     case CONFIG_TYPE_STRING: return "a string";
     case CONFIG_TYPE_BOOL: return "true or false";
@@ -86,8 +86,8 @@ type_name(int type)
 
 /* sw_cf_member - a member of the wanted type */
 config_setting_t *
-sw_cf_member(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
-             const char *key, int type)
+sw_cf_member(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+             int type)
 {
     config_setting_t *m = config_setting_get_member(g, key);
     char kp[256];
@@ -95,8 +95,7 @@ sw_cf_member(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
     if (m == NULL)
         return NULL;
     if (config_setting_type(m) != type) {
-        sw_cf_error(cx, m, keypath(kp, sizeof(kp), path, key), "must be %s",
-                    type_name(type));
+        sw_cf_error(cx, m, keypath(kp, sizeof(kp), path, key), "must be %s", type_name(type));
         return NULL;
     }
     return m;
@@ -114,8 +113,8 @@ has_control(const char *s)
 
 /* sw_cf_str - a non-empty string without control characters */
 bool
-sw_cf_str(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
-          const char *key, bool required, char **out)
+sw_cf_str(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+          bool required, char **out)
 {
     config_setting_t *m = config_setting_get_member(g, key);
     const char *v;
@@ -150,8 +149,8 @@ sw_cf_str(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
 
 /* sw_cf_int - an integer within [min, max] */
 bool
-sw_cf_int(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
-          const char *key, long min, long max, long *out)
+sw_cf_int(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+          long min, long max, long *out)
 {
     config_setting_t *m = config_setting_get_member(g, key);
     char kp[256];
@@ -178,8 +177,8 @@ sw_cf_int(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
 
 /* sw_cf_float - a number within [min, max] */
 bool
-sw_cf_float(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
-            const char *key, double min, double max, double *out)
+sw_cf_float(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+            double min, double max, double *out)
 {
     config_setting_t *m = config_setting_get_member(g, key);
     char kp[256];
@@ -192,9 +191,7 @@ sw_cf_float(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
     case CONFIG_TYPE_FLOAT: v = config_setting_get_float(m); break;
     case CONFIG_TYPE_INT: v = config_setting_get_int(m); break;
     case CONFIG_TYPE_INT64: v = (double) config_setting_get_int64(m); break;
-    default:
-        sw_cf_error(cx, m, kp, "must be a number");
-        return false;
+    default: sw_cf_error(cx, m, kp, "must be a number"); return false;
     }
     if (!(v >= min && v <= max)) {
         sw_cf_error(cx, m, kp, "must be between %g and %g", min, max);
@@ -206,8 +203,8 @@ sw_cf_float(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
 
 /* sw_cf_bool - true or false */
 bool
-sw_cf_bool(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
-           const char *key, bool *out)
+sw_cf_bool(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+           bool *out)
 {
     config_setting_t *m = sw_cf_member(cx, g, path, key, CONFIG_TYPE_BOOL);
 
@@ -219,8 +216,8 @@ sw_cf_bool(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
 
 /* sw_cf_duration - "30m", "2h", "1h30m", or an integer of seconds */
 bool
-sw_cf_duration(struct sw_cfctx *cx, const config_setting_t *g,
-               const char *path, const char *key, long *out)
+sw_cf_duration(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+               long *out)
 {
     config_setting_t *m = config_setting_get_member(g, key);
     char kp[256];
@@ -261,8 +258,8 @@ strv_push(struct sw_strv *sv, const char *s)
 
 /* sw_cf_strv - one string or an array of strings */
 bool
-sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
-           const char *key, bool required, struct sw_strv *out)
+sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
+           bool required, struct sw_strv *out)
 {
     config_setting_t *m = config_setting_get_member(g, key), *e;
     char kp[256];

@@ -17,16 +17,14 @@ static const struct {
     const char *word;
     enum sw_ctl_verb verb;
 } verbs[] = {
-    {"status", SW_CTL_STATUS}, {"explain", SW_CTL_EXPLAIN},
-    {"divert", SW_CTL_DIVERT}, {"release", SW_CTL_RELEASE},
-    {"relay", SW_CTL_RELAY}, {"history", SW_CTL_HISTORY},
-    {"reload", SW_CTL_RELOAD},
+    { "status", SW_CTL_STATUS },   { "explain", SW_CTL_EXPLAIN }, { "divert", SW_CTL_DIVERT },
+    { "release", SW_CTL_RELEASE }, { "relay", SW_CTL_RELAY },     { "history", SW_CTL_HISTORY },
+    { "reload", SW_CTL_RELOAD },
 };
 
 /* sw_ctl_scope - a scope argument */
 bool
-sw_ctl_scope(const char *s, enum sw_scope_kind *kind, char *name, size_t size,
-             struct sw_buf *err)
+sw_ctl_scope(const char *s, enum sw_scope_kind *kind, char *name, size_t size, struct sw_buf *err)
 {
     const char *p;
     size_t n;
@@ -35,8 +33,10 @@ sw_ctl_scope(const char *s, enum sw_scope_kind *kind, char *name, size_t size,
         *kind = SW_SCOPE_POOL;
         p = s + 5;
         n = strlen(p);
-        if (n == 0 || n >= size || strspn(p, "abcdefghijklmnopqrstuvwxyz"
-                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+        if (n == 0 || n >= size
+            || strspn(p, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+                   != n) {
             sw_buf_printf(err, "bad pool name");
             return false;
         }
@@ -65,8 +65,7 @@ need(const struct sw_ctl_request *req, const char *key, struct sw_buf *err)
 
 /* sw_ctl_parse - one request line */
 bool
-sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len,
-             struct sw_buf *err)
+sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len, struct sw_buf *err)
 {
     const char *why, *v;
     size_t i;
@@ -105,10 +104,8 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len,
 
     switch (req->verb) {
     case SW_CTL_STATUS:
-    case SW_CTL_RELOAD:
-        return true;
-    case SW_CTL_EXPLAIN:
-        return (req->address = need(req, "address", err)) != NULL;
+    case SW_CTL_RELOAD: return true;
+    case SW_CTL_EXPLAIN: return (req->address = need(req, "address", err)) != NULL;
     case SW_CTL_DIVERT:
         if ((v = need(req, "scope", err)) == NULL
             || !sw_ctl_scope(v, &req->kind, req->name, sizeof(req->name), err))
@@ -125,7 +122,7 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len,
         return (req->reason = need(req, "reason", err)) != NULL;
     case SW_CTL_RELEASE:
         return (v = need(req, "scope", err)) != NULL
-            && sw_ctl_scope(v, &req->kind, req->name, sizeof(req->name), err);
+               && sw_ctl_scope(v, &req->kind, req->name, sizeof(req->name), err);
     case SW_CTL_RELAY:
         if ((v = need(req, "action", err)) == NULL)
             return false;
@@ -141,8 +138,7 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len,
         }
         return (req->relay = need(req, "name", err)) != NULL;
     case SW_CTL_HISTORY:
-        if ((v = sw_kv_get(&req->kv, "since")) != NULL
-            && !sw_duration_parse(v, &req->duration)) {
+        if ((v = sw_kv_get(&req->kv, "since")) != NULL && !sw_duration_parse(v, &req->duration)) {
             sw_buf_adds(err, "bad duration for --since (examples: 30m, 2h, 1d)");
             return false;
         }

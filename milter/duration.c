@@ -17,7 +17,7 @@ unit_seconds(char c)
     case 'h': return 3600;
     case 'd': return 86400;
     case 'w': return 7 * 86400;
-    default:  return 0;
+    default: return 0;
     }
 }
 
@@ -58,8 +58,14 @@ sw_duration_parse(const char *s, long *seconds)
 void
 sw_duration_format(long seconds, char *out, size_t size)
 {
-    static const struct { long secs; char unit; } units[] = {
-        {86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'},
+    static const struct {
+        long secs;
+        char unit;
+    } units[] = {
+        { 86400, 'd' },
+        { 3600, 'h' },
+        { 60, 'm' },
+        { 1, 's' },
     };
     size_t i, used = 0;
     int groups = 0, n;
@@ -74,8 +80,7 @@ sw_duration_format(long seconds, char *out, size_t size)
     for (i = 0; i < sizeof(units) / sizeof(units[0]) && groups < 2; i++) {
         if (seconds < units[i].secs)
             continue;
-        n = snprintf(out + used, size - used, "%ld%c",
-                     seconds / units[i].secs, units[i].unit);
+        n = snprintf(out + used, size - used, "%ld%c", seconds / units[i].secs, units[i].unit);
         if (n < 0 || (size_t) n >= size - used)
             return;
         used += (size_t) n;

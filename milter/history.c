@@ -8,7 +8,7 @@
 struct sw_history {
     struct sw_decision *ring;
     size_t capacity;
-    size_t start;               /* index of the oldest */
+    size_t start; /* index of the oldest */
     size_t count;
 };
 
@@ -18,8 +18,7 @@ sw_history_new(size_t capacity)
 {
     struct sw_history *h = calloc(1, sizeof(*h));
 
-    if (h == NULL || capacity == 0
-        || (h->ring = calloc(capacity, sizeof(*h->ring))) == NULL) {
+    if (h == NULL || capacity == 0 || (h->ring = calloc(capacity, sizeof(*h->ring))) == NULL) {
         free(h);
         return NULL;
     }

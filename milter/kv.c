@@ -51,7 +51,7 @@ sw_kv_parse(struct sw_kv *kv, const char *line, size_t len, const char **why)
             return false;
         }
         kv->store[o++] = '\0';
-        i++;                                    /* '=' */
+        i++; /* '=' */
         kv->val[kv->n] = kv->store + o;
         for (; i < len && line[i] != '\t'; i++) {
             c = line[i];
@@ -77,9 +77,7 @@ sw_kv_parse(struct sw_kv *kv, const char *line, size_t len, const char **why)
                     c = (char) (hi * 16 + lo);
                     i += 2;
                     break;
-                default:
-                    *why = "unknown escape";
-                    return false;
+                default: *why = "unknown escape"; return false;
                 }
             }
             kv->store[o++] = c;
@@ -87,7 +85,7 @@ sw_kv_parse(struct sw_kv *kv, const char *line, size_t len, const char **why)
         kv->store[o++] = '\0';
         kv->n++;
         if (i < len)
-            i++;                                /* '\t' */
+            i++; /* '\t' */
     }
     return true;
 }

@@ -57,7 +57,7 @@ sw_endpoint_parse(const char *spec, struct sw_endpoint *ep, struct sw_buf *err)
             sw_buf_printf(err, "unix socket path longer than %d bytes", SW_LISTEN_PATH_MAX);
             return false;
         }
-        strcpy(ep->path, spec + 5);   /* length checked above */
+        strcpy(ep->path, spec + 5); /* length checked above */
         return true;
     }
     if (strncmp(spec, "inet:", 5) != 0) {
@@ -126,8 +126,7 @@ fill_addr(const struct sw_endpoint *ep, struct sockaddr_storage *ss)
 
 /* sw_endpoint_listen - bind and listen */
 int
-sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode,
-                   struct sw_buf *err)
+sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode, struct sw_buf *err)
 {
     struct sockaddr_storage ss;
     socklen_t sl = fill_addr(ep, &ss);
@@ -155,8 +154,7 @@ sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode,
         if (ep->is_unix)
             sw_buf_printf(err, "bind %s: %s", ep->path, strerror(errno));
         else
-            sw_buf_printf(err, "bind %s port %d: %s", ep->host, ep->port,
-                          strerror(errno));
+            sw_buf_printf(err, "bind %s port %d: %s", ep->host, ep->port, strerror(errno));
         goto fail;
     }
     if (ep->is_unix && chmod(ep->path, mode) < 0) {
@@ -187,8 +185,7 @@ sw_endpoint_connect(const struct sw_endpoint *ep, struct sw_buf *err)
         return -1;
     }
     if (connect(fd, (struct sockaddr *) &ss, sl) < 0) {
-        sw_buf_printf(err, "connect %s: %s", ep->is_unix ? ep->path : ep->host,
-                      strerror(errno));
+        sw_buf_printf(err, "connect %s: %s", ep->is_unix ? ep->path : ep->host, strerror(errno));
         (void) close(fd);
         return -1;
     }

@@ -7,12 +7,12 @@
 
 #include "buf.h"
 
-#define SW_LISTEN_PATH_MAX 107   /* sun_path less the terminator */
+#define SW_LISTEN_PATH_MAX 107 /* sun_path less the terminator */
 
 struct sw_endpoint {
     bool is_unix;
-    char path[SW_LISTEN_PATH_MAX + 1];  /* unix */
-    char host[64];                      /* inet: numeric address */
+    char path[SW_LISTEN_PATH_MAX + 1]; /* unix */
+    char host[64];                     /* inet: numeric address */
     int port;
 };
 
@@ -20,8 +20,7 @@ struct sw_endpoint {
 bool sw_endpoint_parse(const char *spec, struct sw_endpoint *ep, struct sw_buf *err);
 /* Bind and listen (non-blocking, close-on-exec).  A stale unix socket is
  * replaced; mode applies to unix sockets.  -1 with a message on failure. */
-int sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode,
-                       struct sw_buf *err);
+int sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode, struct sw_buf *err);
 /* Connect (blocking, for clients and tests); -1 with a message on failure. */
 int sw_endpoint_connect(const struct sw_endpoint *ep, struct sw_buf *err);
 

@@ -50,10 +50,8 @@ vlog(int pri, const char *level, const char *fmt, va_list ap)
     if (log_stderr) {
         va_copy(ap2, ap);
         now = time(NULL);
-        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
-                        localtime_r(&now, &tm));
-        (void) fprintf(stderr, "%s %s[%ld]: %s", stamp, log_ident,
-                       (long) getpid(), level);
+        (void) strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
+        (void) fprintf(stderr, "%s %s[%ld]: %s", stamp, log_ident, (long) getpid(), level);
         (void) vfprintf(stderr, fmt, ap2);
         (void) fputc('\n', stderr);
         (void) fflush(stderr);
@@ -63,15 +61,15 @@ vlog(int pri, const char *level, const char *fmt, va_list ap)
 }
 
 #define SW_LOG_FN(name, pri, level, guard) \
-void name(const char *fmt, ...) \
-{ \
-    va_list ap; \
-    if (guard) \
-        return; \
-    va_start(ap, fmt); \
-    vlog(pri, level, fmt, ap); \
-    va_end(ap); \
-}
+    void name(const char *fmt, ...)        \
+    {                                      \
+        va_list ap;                        \
+        if (guard)                         \
+            return;                        \
+        va_start(ap, fmt);                 \
+        vlog(pri, level, fmt, ap);         \
+        va_end(ap);                        \
+    }
 
 SW_LOG_FN(sw_info, LOG_INFO, "", 0)
 SW_LOG_FN(sw_warn, LOG_WARNING, "warning: ", 0)

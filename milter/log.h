@@ -16,7 +16,6 @@ void sw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failure: log, print to stderr, exit(1). */
-void sw_fatal(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
+void sw_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

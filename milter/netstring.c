@@ -14,8 +14,8 @@
 
 /* sw_ns_decode - decode the netstring at the start of buf */
 enum sw_ns_status
-sw_ns_decode(const char *buf, size_t len, size_t max_payload,
-             size_t *payload_off, size_t *payload_len, size_t *consumed)
+sw_ns_decode(const char *buf, size_t len, size_t max_payload, size_t *payload_off,
+             size_t *payload_len, size_t *consumed)
 {
     size_t i, n = 0;
 
@@ -50,7 +50,6 @@ sw_ns_decode(const char *buf, size_t len, size_t max_payload,
 bool
 sw_ns_encode(struct sw_buf *out, const char *payload, size_t len)
 {
-    return sw_buf_printf(out, "%zu:", len)
-        && sw_buf_add(out, payload, len)
-        && sw_buf_addc(out, ',');
+    return sw_buf_printf(out, "%zu:", len) && sw_buf_add(out, payload, len)
+           && sw_buf_addc(out, ',');
 }

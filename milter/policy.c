@@ -49,8 +49,8 @@ sw_policy_residency(const struct sw_conf *conf, const char *domain)
 
 /* sw_policy_ineligible - why a relay may not take this mail */
 const char *
-sw_policy_ineligible(const struct sw_policy *p, const struct sw_relay *relay,
-                     const char *domain, bool new_scope)
+sw_policy_ineligible(const struct sw_policy *p, const struct sw_relay *relay, const char *domain,
+                     bool new_scope)
 {
     const struct sw_residency *res;
     size_t idx = (size_t) (relay - p->conf->relays);
@@ -120,5 +120,5 @@ sw_policy_choose(const struct sw_policy *p, const char *domain, const char *stic
             return r;
         pick -= (unsigned long) r->weight;
     }
-    return NULL;                        /* not reached: total counts these */
+    return NULL; /* not reached: total counts these */
 }

@@ -25,8 +25,7 @@ const char *sw_admin_name(enum sw_relay_admin a);
 bool sw_admin_parse(const char *s, enum sw_relay_admin *a);
 
 /* The residency rule that applies to a domain, or NULL. */
-const struct sw_residency *sw_policy_residency(const struct sw_conf *conf,
-                                               const char *domain);
+const struct sw_residency *sw_policy_residency(const struct sw_conf *conf, const char *domain);
 /* NULL if relay may carry mail for domain (NULL: any destination of a
  * pool-wide scope), else why not.  new_scope: a new diversion, which a
  * draining relay refuses. */

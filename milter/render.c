@@ -84,8 +84,7 @@ walk(const struct table *t, const char *domain)
 
 /* correct - the socketmap's answer, primary named explicitly */
 static const struct sw_relay *
-correct(const struct sw_policy *p, const struct sw_route *r, const char *domain,
-        bool *is_primary)
+correct(const struct sw_policy *p, const struct sw_route *r, const char *domain, bool *is_primary)
 {
     struct sw_answer a;
 
@@ -197,8 +196,7 @@ add_exceptions(const struct sw_policy *p, const struct sw_route *r, struct table
 
 /* sw_render_transport - the whole table */
 bool
-sw_render_transport(const struct sw_policy *p, const struct sw_route *r,
-                    struct sw_buf *out)
+sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out)
 {
     const struct sw_scope **v;
     struct table t = { NULL, 0, 0, false };
@@ -224,10 +222,10 @@ sw_render_transport(const struct sw_policy *p, const struct sw_route *r,
     for (i = 0; ok && i < t.n; i++)
         if (strcmp(t.v[i].key, "*") != 0)
             ok = sw_buf_printf(out, "%s\t", t.v[i].key) && sw_answer_transport(t.v[i].relay, out)
-                && sw_buf_addc(out, '\n');
+                 && sw_buf_addc(out, '\n');
     if (ok && (star = find(&t, "*")) != NULL)
         ok = sw_buf_adds(out, "*\t") && sw_answer_transport(star->relay, out)
-            && sw_buf_addc(out, '\n');
+             && sw_buf_addc(out, '\n');
     free(t.v);
     return ok;
 }

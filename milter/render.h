@@ -16,7 +16,6 @@
  * the pool's destination patterns.  Postfix keeps using the last table
  * when spillway-routed is down.  Pure.
  */
-bool sw_render_transport(const struct sw_policy *p, const struct sw_route *r,
-                         struct sw_buf *out);
+bool sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out);
 
 #endif

@@ -22,7 +22,7 @@
 
 struct sw_route {
     struct sw_scope **bucket;
-    size_t nbuckets;            /* a power of two */
+    size_t nbuckets; /* a power of two */
     size_t count;
 };
 
@@ -107,9 +107,8 @@ sw_state_name(enum sw_state state)
 bool
 sw_state_parse_name(const char *s, enum sw_state *state)
 {
-    static const enum sw_state all[] = {
-        SW_STATE_PRIMARY, SW_STATE_DIVERTED, SW_STATE_PROBING, SW_STATE_PINNED
-    };
+    static const enum sw_state all[] = { SW_STATE_PRIMARY, SW_STATE_DIVERTED, SW_STATE_PROBING,
+                                         SW_STATE_PINNED };
     size_t i;
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -151,7 +150,7 @@ grow(struct sw_route *r)
     if (r->count < r->nbuckets || n > SIZE_MAX / sizeof(*nb))
         return;
     if ((nb = calloc(n, sizeof(*nb))) == NULL)
-        return;                         /* longer chains, still correct */
+        return; /* longer chains, still correct */
     for (i = 0; i < r->nbuckets; i++)
         for (s = r->bucket[i]; s; s = next) {
             next = s->next;
@@ -269,8 +268,8 @@ copy_str(char *dst, size_t size, const char *src)
 
 /* decision - fill the common fields */
 static void
-decision(struct sw_decision *d, const char *event, const struct sw_scope *s,
-         const char *from, const char *to, time_t now)
+decision(struct sw_decision *d, const char *event, const struct sw_scope *s, const char *from,
+         const char *to, time_t now)
 {
     memset(d, 0, sizeof(*d));
     d->event = event;
@@ -299,9 +298,8 @@ replace(char **field, const char *value)
 
 /* sw_route_pin - an operator's decision with expiry and reason */
 enum sw_route_status
-sw_route_pin(struct sw_route *r, enum sw_scope_kind kind, const char *name,
-             const char *relay, time_t now, time_t until, const char *reason,
-             long uid, struct sw_decision *d)
+sw_route_pin(struct sw_route *r, enum sw_scope_kind kind, const char *name, const char *relay,
+             time_t now, time_t until, const char *reason, long uid, struct sw_decision *d)
 {
     char key[SW_SCOPE_KEY_MAX + 1], from[72], cut[SW_REASON_MAX + 1];
     struct sw_scope *s;
@@ -316,8 +314,7 @@ sw_route_pin(struct sw_route *r, enum sw_scope_kind kind, const char *name,
         copy_str(from, sizeof(from), s->relay);
     }
     copy_str(cut, sizeof(cut), reason);
-    if (!replace(&s->relay, relay) || !replace(&s->rule, "operator")
-        || !replace(&s->reason, cut)) {
+    if (!replace(&s->relay, relay) || !replace(&s->rule, "operator") || !replace(&s->reason, cut)) {
         unlink_scope(r, s);
         return SW_ROUTE_NOMEM;
     }
@@ -331,8 +328,8 @@ sw_route_pin(struct sw_route *r, enum sw_scope_kind kind, const char *name,
 
 /* sw_route_release - back to primary */
 enum sw_route_status
-sw_route_release(struct sw_route *r, enum sw_scope_kind kind, const char *name,
-                 time_t now, long uid, struct sw_decision *d)
+sw_route_release(struct sw_route *r, enum sw_scope_kind kind, const char *name, time_t now,
+                 long uid, struct sw_decision *d)
 {
     struct sw_scope *s;
     char key[SW_SCOPE_KEY_MAX + 1];
@@ -350,8 +347,8 @@ sw_route_release(struct sw_route *r, enum sw_scope_kind kind, const char *name,
 
 /* sw_route_reroute - same state, another relay */
 enum sw_route_status
-sw_route_reroute(struct sw_route *r, const char *key, const char *relay,
-                 time_t now, const char *reason, struct sw_decision *d)
+sw_route_reroute(struct sw_route *r, const char *key, const char *relay, time_t now,
+                 const char *reason, struct sw_decision *d)
 {
     struct sw_scope *s = find(r, key);
     char from[72];
@@ -370,8 +367,8 @@ sw_route_reroute(struct sw_route *r, const char *key, const char *relay,
 
 /* sw_route_expire - pins past their deadline return to primary */
 size_t
-sw_route_expire(struct sw_route *r, time_t now,
-                void (*fn)(const struct sw_decision *, void *), void *ctx)
+sw_route_expire(struct sw_route *r, time_t now, void (*fn)(const struct sw_decision *, void *),
+                void *ctx)
 {
     struct sw_scope *s, *next;
     struct sw_decision d;

@@ -24,31 +24,31 @@
 
 enum sw_state { SW_STATE_PRIMARY, SW_STATE_DIVERTED, SW_STATE_PROBING, SW_STATE_PINNED };
 
-#define SW_SCOPE_KEY_MAX  (16 + SW_DOMAIN_MAX_FOR_SCOPE)   /* "destination:" + name */
+#define SW_SCOPE_KEY_MAX        (16 + SW_DOMAIN_MAX_FOR_SCOPE) /* "destination:" + name */
 #define SW_DOMAIN_MAX_FOR_SCOPE 253
-#define SW_REASON_MAX 400           /* bytes of an operator's reason kept */
-#define SW_UID_NONE (-1L)           /* an automatic decision */
+#define SW_REASON_MAX           400   /* bytes of an operator's reason kept */
+#define SW_UID_NONE             (-1L) /* an automatic decision */
 
 struct sw_scope {
-    char *key;                  /* "destination:example.com", "pool:m365" */
+    char *key; /* "destination:example.com", "pool:m365" */
     enum sw_scope_kind kind;
-    const char *name;           /* points into key, after the colon */
+    const char *name; /* points into key, after the colon */
     enum sw_state state;
-    char *relay;                /* the alternate the scope is sent to */
-    time_t since;               /* when the current state began */
-    time_t until;               /* pin expiry or hold end; 0: none */
-    long hold;                  /* current hold, doubles on relapse */
-    char *rule;                 /* rule name, "operator" for pins */
+    char *relay;  /* the alternate the scope is sent to */
+    time_t since; /* when the current state began */
+    time_t until; /* pin expiry or hold end; 0: none */
+    long hold;    /* current hold, doubles on relapse */
+    char *rule;   /* rule name, "operator" for pins */
     char *reason;
-    long uid;                   /* operator's uid, SW_UID_NONE if automatic */
-    struct sw_scope *next;      /* hash chain */
+    long uid;              /* operator's uid, SW_UID_NONE if automatic */
+    struct sw_scope *next; /* hash chain */
 };
 
 /* What a transition did: enough to log it and to keep it in history. */
 struct sw_decision {
-    const char *event;          /* pin, release, expire, reroute, restore */
+    const char *event; /* pin, release, expire, reroute, restore */
     char scope[SW_SCOPE_KEY_MAX + 1];
-    char from[72];              /* "primary" or a relay name */
+    char from[72]; /* "primary" or a relay name */
     char to[72];
     time_t time;
     time_t until;
@@ -74,25 +74,21 @@ const struct sw_scope *sw_route_get(const struct sw_route *r, enum sw_scope_kind
                                     const char *name);
 /* The destination scope that governs a domain: the domain itself, else
  * the nearest parent with a scope.  NULL: primary. */
-const struct sw_scope *sw_route_find_destination(const struct sw_route *r,
-                                                 const char *domain);
+const struct sw_scope *sw_route_find_destination(const struct sw_route *r, const char *domain);
 size_t sw_route_count(const struct sw_route *r);
 /* All scopes sorted by key (caller frees the array, not the scopes). */
 const struct sw_scope **sw_route_sorted(const struct sw_route *r, size_t *n);
 
 /* An operator's pin: the scope goes to relay until `until` (0: no expiry). */
-enum sw_route_status sw_route_pin(struct sw_route *r, enum sw_scope_kind kind,
-                                  const char *name, const char *relay, time_t now,
-                                  time_t until, const char *reason, long uid,
-                                  struct sw_decision *d);
+enum sw_route_status sw_route_pin(struct sw_route *r, enum sw_scope_kind kind, const char *name,
+                                  const char *relay, time_t now, time_t until, const char *reason,
+                                  long uid, struct sw_decision *d);
 /* Back to primary, whatever the state. */
-enum sw_route_status sw_route_release(struct sw_route *r, enum sw_scope_kind kind,
-                                      const char *name, time_t now, long uid,
-                                      struct sw_decision *d);
+enum sw_route_status sw_route_release(struct sw_route *r, enum sw_scope_kind kind, const char *name,
+                                      time_t now, long uid, struct sw_decision *d);
 /* Send a diverted or pinned scope to another relay (relay disabled, say). */
-enum sw_route_status sw_route_reroute(struct sw_route *r, const char *key,
-                                      const char *relay, time_t now,
-                                      const char *reason, struct sw_decision *d);
+enum sw_route_status sw_route_reroute(struct sw_route *r, const char *key, const char *relay,
+                                      time_t now, const char *reason, struct sw_decision *d);
 /* Expire every pin whose deadline has passed; fn is called per decision. */
 size_t sw_route_expire(struct sw_route *r, time_t now,
                        void (*fn)(const struct sw_decision *, void *), void *ctx);

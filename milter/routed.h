@@ -38,7 +38,7 @@ struct routed {
     enum sw_relay_admin *admin;
     struct sw_route *route;
     struct sw_history *history;
-    uid_t *allowed_uids;        /* control socket: resolved at load */
+    uid_t *allowed_uids; /* control socket: resolved at load */
     size_t nallowed_uids;
     gid_t *allowed_gids;
     size_t nallowed_gids;

@@ -22,7 +22,7 @@
 #include "log.h"
 #include "routed.h"
 
-#define SW_CONTROL_TIMEOUT 10           /* seconds to send a request */
+#define SW_CONTROL_TIMEOUT 10 /* seconds to send a request */
 
 struct routed_control {
     struct routed *rd;
@@ -74,7 +74,7 @@ allowed(const struct routed *rd, uid_t uid, gid_t gid)
 static void
 serve(struct ctl_conn *c, const char *line, size_t len)
 {
-    static struct sw_ctl_request req;   /* large (kv storage); loop thread only */
+    static struct sw_ctl_request req; /* large (kv storage); loop thread only */
     struct sw_buf err;
 
     sw_buf_init(&err, 1024);
@@ -84,8 +84,10 @@ serve(struct ctl_conn *c, const char *line, size_t len)
         sw_warn("control: refused uid=%ld gid=%ld pid=%ld: not in "
                 "routed.control_users or routed.control_groups",
                 (long) c->uid, (long) c->gid, (long) c->pid);
-        sw_buf_printf(&c->out, "error: permission denied: uid %ld is not an "
-                      "authorised operator (routed.control_users)\n", (long) c->uid);
+        sw_buf_printf(&c->out,
+                      "error: permission denied: uid %ld is not an "
+                      "authorised operator (routed.control_users)\n",
+                      (long) c->uid);
     } else if (!sw_ctl_parse(&req, line, len, &err))
         sw_buf_printf(&c->out, "error: %s\n", sw_buf_str(&err));
     else
@@ -104,8 +106,8 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
     ssize_t n;
 
     if (what & EV_TIMEOUT) {
-        sw_warn("control: uid=%ld pid=%ld sent no complete request in %ds",
-                (long) c->uid, (long) c->pid, SW_CONTROL_TIMEOUT);
+        sw_warn("control: uid=%ld pid=%ld sent no complete request in %ds", (long) c->uid,
+                (long) c->pid, SW_CONTROL_TIMEOUT);
         conn_close(c);
         return;
     }

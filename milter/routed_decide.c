@@ -84,15 +84,14 @@ routed_revalidate(struct routed *rd, time_t now, const char *cause)
         (void) snprintf(key, sizeof(key), "%s", v[i]->key);
         sw_buf_reset(&why);
         alt = sw_policy_choose(&p, scope_domain(v[i]), v[i]->name, &why);
-        (void) snprintf(reason, sizeof(reason), "%s: relay %s %s", cause,
-                        v[i]->relay, no);
+        (void) snprintf(reason, sizeof(reason), "%s: relay %s %s", cause, v[i]->relay, no);
         if (alt && sw_route_reroute(rd->route, key, alt->name, now, reason, &d) == SW_ROUTE_OK) {
             routed_record(rd, &d);
         } else {
-            sw_warn("%s: no eligible alternate for %s (%s): back to primary",
-                    cause, key, sw_buf_str(&why));
-            if (sw_route_release(rd->route, v[i]->kind, v[i]->name, now,
-                                 SW_UID_NONE, &d) == SW_ROUTE_OK) {
+            sw_warn("%s: no eligible alternate for %s (%s): back to primary", cause, key,
+                    sw_buf_str(&why));
+            if (sw_route_release(rd->route, v[i]->kind, v[i]->name, now, SW_UID_NONE, &d)
+                == SW_ROUTE_OK) {
                 (void) snprintf(d.reason, sizeof(d.reason), "%s", reason);
                 d.event = "return";
                 routed_record(rd, &d);

@@ -34,11 +34,11 @@ static void
 usage(int status)
 {
     (void) fprintf(status ? stderr : stdout,
-        "usage: spillway-routed [-c FILE] [-n] [-e] [-v]\n"
-        "  -c FILE  configuration (default " SW_DEFAULT_CONF ")\n"
-        "  -n       check the configuration and exit (0: valid)\n"
-        "  -e       log to stderr as well as to syslog\n"
-        "  -v       verbose (debug) logging\n");
+                   "usage: spillway-routed [-c FILE] [-n] [-e] [-v]\n"
+                   "  -c FILE  configuration (default " SW_DEFAULT_CONF ")\n"
+                   "  -n       check the configuration and exit (0: valid)\n"
+                   "  -e       log to stderr as well as to syslog\n"
+                   "  -v       verbose (debug) logging\n");
     exit(status);
 }
 
@@ -59,8 +59,8 @@ push_id(void *arrp, size_t *n, size_t elem, const void *id)
 
 /* resolve_access - users and groups to uids and gids, once per load */
 static bool
-resolve_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids,
-               size_t *ng, struct sw_buf *err)
+resolve_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids, size_t *ng,
+               struct sw_buf *err)
 {
     const struct passwd *pw;
     const struct group *gr;
@@ -133,8 +133,9 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
      * their config says. */
     for (i = 0; i < fresh->nrelays; i++) {
         r = sw_conf_relay(old, fresh->relays[i].name);
-        admin[i] = r ? rd->admin[r - old->relays]
-                     : fresh->relays[i].enabled ? SW_ADMIN_ENABLED : SW_ADMIN_DISABLED;
+        admin[i] = r                          ? rd->admin[r - old->relays]
+                   : fresh->relays[i].enabled ? SW_ADMIN_ENABLED
+                                              : SW_ADMIN_DISABLED;
     }
     if (old->routed.socketmap.n != fresh->routed.socketmap.n
         || strcmp(old->routed.control, fresh->routed.control) != 0
@@ -152,8 +153,12 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
         fresh->routed.socketmap.v[i] = old->routed.socketmap.v[i];
         old->routed.socketmap.v[i] = t;
     }
-#define SW_KEEP(field) do { char *t = fresh->routed.field; \
-        fresh->routed.field = old->routed.field; old->routed.field = t; } while (0)
+#define SW_KEEP(field)                           \
+    do {                                         \
+        char *t = fresh->routed.field;           \
+        fresh->routed.field = old->routed.field; \
+        old->routed.field = t;                   \
+    } while (0)
     SW_KEEP(control);
     SW_KEEP(state);
     SW_KEEP(render_dir);
@@ -168,8 +173,8 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     rd->allowed_gids = gids;
     rd->nallowed_gids = ng;
     sw_conf_free(old);
-    sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu",
-            rd->conf_path, uid, fresh->nrelays, fresh->npools, fresh->nrules);
+    sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
+            uid, fresh->nrelays, fresh->npools, fresh->nrules);
     routed_revalidate(rd, time(NULL), "reload");
     routed_changed(rd);
     return true;
@@ -195,9 +200,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
         (void) routed_reload(rd, (long) getuid(), &err);
         sw_buf_free(&err);
         break;
-    case SIGCHLD:
-        routed_render_child_exited(rd->render);
-        break;
+    case SIGCHLD: routed_render_child_exited(rd->render); break;
     }
 }
 
@@ -214,8 +217,8 @@ check_only(const char *path)
         sw_buf_free(&err);
         return 1;
     }
-    (void) printf("%s: ok (%zu relays, %zu pools, %zu rules, %zu residency rules)\n",
-                  path, c->nrelays, c->npools, c->nrules, c->nresidency);
+    (void) printf("%s: ok (%zu relays, %zu pools, %zu rules, %zu residency rules)\n", path,
+                  c->nrelays, c->npools, c->nrules, c->nresidency);
     sw_conf_free(c);
     sw_buf_free(&err);
     return 0;

@@ -24,7 +24,7 @@
 #include "routed.h"
 #include "statefile.h"
 
-#define SW_STATE_MAX_SIZE (256u * 1024u * 1024u)   /* 1M scopes fit */
+#define SW_STATE_MAX_SIZE      (256u * 1024u * 1024u) /* 1M scopes fit */
 #define SW_STATE_SAVE_DELAY_MS 100
 
 /* write_all - loop over short writes */
@@ -128,8 +128,7 @@ routed_state_save_soon(struct routed *rd)
 {
     struct timeval tv = { 0, SW_STATE_SAVE_DELAY_MS * 1000 };
 
-    if (rd->save_timer == NULL
-        && (rd->save_timer = evtimer_new(rd->base, save_cb, rd)) == NULL) {
+    if (rd->save_timer == NULL && (rd->save_timer = evtimer_new(rd->base, save_cb, rd)) == NULL) {
         (void) routed_state_save_now(rd);
         return;
     }
@@ -201,8 +200,7 @@ routed_state_load(struct routed *rd)
         if (err == ENOENT)
             sw_info("state: %s does not exist yet: every scope starts primary", path);
         else
-            sw_warn("state: cannot read %s (%s): every scope starts primary",
-                    path, strerror(err));
+            sw_warn("state: cannot read %s (%s): every scope starts primary", path, strerror(err));
         return;
     }
     if ((fresh = sw_route_new()) == NULL) {
@@ -211,8 +209,8 @@ routed_state_load(struct routed *rd)
         return;
     }
     if (!sw_state_decode(text, len, fresh, relay_admin_cb, rd, &line, &why)) {
-        sw_warn("state: %s line %zu: %s: ignoring the file, every scope starts primary",
-                path, line, why);
+        sw_warn("state: %s line %zu: %s: ignoring the file, every scope starts primary", path, line,
+                why);
         sw_route_free(fresh);
         memset(rd->admin, 0, rd->conf->nrelays * sizeof(*rd->admin));
     } else {

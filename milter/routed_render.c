@@ -35,8 +35,8 @@ struct routed_render {
     struct routed *rd;
     struct event *timer;
     pid_t child;
-    bool pending;               /* a change arrived while postmap ran */
-    bool failed;                /* last run failed: say so once when it works */
+    bool pending; /* a change arrived while postmap ran */
+    bool failed;  /* last run failed: say so once when it works */
 };
 
 /* write_atomic - temp, fsync, rename */
@@ -151,7 +151,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     if (rr->child > 0)
-        rr->pending = true;             /* picked up when the child exits */
+        rr->pending = true; /* picked up when the child exits */
     else
         render_now(rr);
 }
@@ -182,7 +182,7 @@ routed_render_free(struct routed_render *rr)
     if (rr == NULL)
         return;
     if (rr->child > 0)
-        (void) waitpid(rr->child, &status, 0);   /* bounded: postmap of one file */
+        (void) waitpid(rr->child, &status, 0); /* bounded: postmap of one file */
     event_free(rr->timer);
     free(rr);
 }
@@ -216,13 +216,12 @@ routed_render_child_exited(struct routed_render *rr)
         rr->child = 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             if (rr->failed)
-                sw_info("render: %s/transport is current again",
-                        rr->rd->conf->routed.render_dir);
+                sw_info("render: %s/transport is current again", rr->rd->conf->routed.render_dir);
             rr->failed = false;
         } else {
             sw_error("render: postmap %s:%s/transport failed (%s %d): Postfix keeps "
-                     "the previous table", rr->rd->conf->routed.render_format,
-                     rr->rd->conf->routed.render_dir,
+                     "the previous table",
+                     rr->rd->conf->routed.render_format, rr->rd->conf->routed.render_dir,
                      WIFEXITED(status) ? "exit" : "signal",
                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
             rr->failed = true;

@@ -22,9 +22,9 @@
 #include "routed.h"
 #include "sockmap.h"
 
-#define SW_SOCKMAP_IDLE 300                     /* seconds */
-#define SW_SOCKMAP_INBUF (SW_SOCKMAP_MAX_REQUEST + 16)
-#define SW_SOCKMAP_MAX_OUT (1024u * 1024u)      /* unread replies per client */
+#define SW_SOCKMAP_IDLE    300 /* seconds */
+#define SW_SOCKMAP_INBUF   (SW_SOCKMAP_MAX_REQUEST + 16)
+#define SW_SOCKMAP_MAX_OUT (1024u * 1024u) /* unread replies per client */
 #define SW_SOCKMAP_BACKLOG 128
 
 struct sm_listener {
@@ -47,8 +47,8 @@ struct sm_conn {
     size_t inlen;
     struct sw_buf out;
     size_t outoff;
-    struct sw_buf reply;        /* scratch: one reply payload */
-    short want;                 /* EV_READ or EV_WRITE, as registered */
+    struct sw_buf reply; /* scratch: one reply payload */
+    short want;          /* EV_READ or EV_WRITE, as registered */
 };
 
 /* conn_close - release one client */
@@ -85,8 +85,7 @@ handle_input(struct sm_conn *c)
     enum sw_ns_status st;
 
     for (;;) {
-        st = sw_ns_decode(c->in + off, c->inlen - off, SW_SOCKMAP_MAX_REQUEST,
-                          &poff, &plen, &used);
+        st = sw_ns_decode(c->in + off, c->inlen - off, SW_SOCKMAP_MAX_REQUEST, &poff, &plen, &used);
         if (st == SW_NS_MORE)
             break;
         if (st != SW_NS_OK) {

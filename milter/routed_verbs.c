@@ -28,8 +28,7 @@ stamp(time_t t, char *buf, size_t size)
 {
     struct tm tm;
 
-    if (t == 0 || gmtime_r(&t, &tm) == NULL
-        || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (t == 0 || gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         (void) snprintf(buf, size, "-");
     return buf;
 }
@@ -48,8 +47,8 @@ scope_text(const struct sw_scope *s, time_t now, struct sw_buf *out)
 {
     char t1[32], dur[32];
 
-    sw_buf_printf(out, "  %-40s %-8s -> %-12s since %s", s->key, sw_state_name(s->state),
-                  s->relay, stamp(s->since, t1, sizeof(t1)));
+    sw_buf_printf(out, "  %-40s %-8s -> %-12s since %s", s->key, sw_state_name(s->state), s->relay,
+                  stamp(s->since, t1, sizeof(t1)));
     if (s->until) {
         sw_duration_format((long) (s->until - now), dur, sizeof(dur));
         sw_buf_printf(out, " for %s", s->until > now ? dur : "0s");
@@ -74,8 +73,8 @@ scope_json(const struct sw_scope *s, struct sw_buf *out)
     sw_buf_add_json(out, s->key);
     sw_buf_printf(out, ",\"state\":\"%s\",\"relay\":", sw_state_name(s->state));
     sw_buf_add_json(out, s->relay);
-    sw_buf_printf(out, ",\"since\":%lld,\"until\":%lld,\"uid\":%ld,\"rule\":",
-                  (long long) s->since, (long long) s->until, s->uid);
+    sw_buf_printf(out, ",\"since\":%lld,\"until\":%lld,\"uid\":%ld,\"rule\":", (long long) s->since,
+                  (long long) s->until, s->uid);
     sw_buf_add_json(out, s->rule ? s->rule : "");
     sw_buf_adds(out, ",\"reason\":");
     sw_buf_add_json(out, s->reason ? s->reason : "");
@@ -101,14 +100,16 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         sw_buf_printf(out, "{\"pid\":%ld,\"uptime\":%lld,\"config\":", (long) getpid(),
                       (long long) (now - rd->started));
         sw_buf_add_json(out, c->path);
-        sw_buf_printf(out, ",\"lookups\":{\"total\":%lu,\"found\":%lu,\"notfound\":%lu,"
-                      "\"malformed\":%lu},\"relays\":[", rd->stats.lookups,
-                      rd->stats.found, rd->stats.notfound, rd->stats.malformed);
+        sw_buf_printf(out,
+                      ",\"lookups\":{\"total\":%lu,\"found\":%lu,\"notfound\":%lu,"
+                      "\"malformed\":%lu},\"relays\":[",
+                      rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
         for (i = 0; i < c->nrelays; i++) {
             r = &c->relays[i];
             sw_buf_printf(out, "%s{\"name\":", i ? "," : "");
             sw_buf_add_json(out, r->name);
-            sw_buf_printf(out, ",\"role\":\"%s\",\"admin\":\"%s\",\"priority\":%d,"
+            sw_buf_printf(out,
+                          ",\"role\":\"%s\",\"admin\":\"%s\",\"priority\":%d,"
                           "\"weight\":%d,\"jurisdiction\":",
                           r->role == SW_ROLE_PRIMARY ? "primary" : "alternate",
                           sw_admin_name(rd->admin[i]), r->priority, r->weight);
@@ -135,28 +136,26 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         sw_buf_adds(out, "]}\n");
     } else {
         sw_duration_format((long) (now - rd->started), dur, sizeof(dur));
-        sw_buf_printf(out, "spillway-routed pid %ld, up %s, config %s\n", (long) getpid(),
-                      dur, c->path);
+        sw_buf_printf(out, "spillway-routed pid %ld, up %s, config %s\n", (long) getpid(), dur,
+                      c->path);
         sw_buf_printf(out, "lookups: %lu (found %lu, notfound %lu, malformed %lu)\n\n",
-                      rd->stats.lookups, rd->stats.found, rd->stats.notfound,
-                      rd->stats.malformed);
-        sw_buf_printf(out, "relays:\n  %-16s %-9s %-9s %4s %6s %-6s %s\n", "NAME", "ROLE",
-                      "ADMIN", "PRIO", "WEIGHT", "JURIS", "NEXTHOP");
+                      rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
+        sw_buf_printf(out, "relays:\n  %-16s %-9s %-9s %4s %6s %-6s %s\n", "NAME", "ROLE", "ADMIN",
+                      "PRIO", "WEIGHT", "JURIS", "NEXTHOP");
         for (i = 0; i < c->nrelays; i++) {
             r = &c->relays[i];
             sw_buf_printf(out, "  %-16s %-9s %-9s %4d %6d %-6s %s:%s\n", r->name,
                           r->role == SW_ROLE_PRIMARY ? "primary" : "alternate",
                           sw_admin_name(rd->admin[i]), r->priority, r->weight,
-                          r->jurisdiction ? r->jurisdiction : "-", r->transport,
-                          r->nexthop);
+                          r->jurisdiction ? r->jurisdiction : "-", r->transport, r->nexthop);
         }
         sw_buf_adds(out, "\npools:\n");
         for (i = 0; i < c->npools; i++) {
             const struct sw_scope *ps = sw_route_get(rd->route, SW_SCOPE_POOL, c->pools[i].name);
 
             sw_buf_printf(out, "  %-16s %s%s%s\n", c->pools[i].name,
-                          sw_state_name(ps ? ps->state : SW_STATE_PRIMARY),
-                          ps ? " -> " : "", ps ? ps->relay : "");
+                          sw_state_name(ps ? ps->state : SW_STATE_PRIMARY), ps ? " -> " : "",
+                          ps ? ps->relay : "");
         }
         sw_buf_printf(out, "\nscopes off the primary route: %zu\n", n);
         for (i = 0; i < n; i++)
@@ -176,10 +175,10 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     struct sw_buf route;
     time_t now = time(NULL);
 
-    if (sw_addr_transport_key(req->address, strlen(req->address), domain,
-                              sizeof(domain)) != SW_KEY_DOMAIN
-        && sw_addr_mailertable_key(req->address, strlen(req->address), domain,
-                                   sizeof(domain)) != SW_KEY_DOMAIN) {
+    if (sw_addr_transport_key(req->address, strlen(req->address), domain, sizeof(domain))
+            != SW_KEY_DOMAIN
+        && sw_addr_mailertable_key(req->address, strlen(req->address), domain, sizeof(domain))
+               != SW_KEY_DOMAIN) {
         error(out, "not an address or domain with a routable domain part");
         return;
     }
@@ -209,14 +208,13 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
             sw_buf_adds(out, "null");
         sw_buf_adds(out, "}\n");
     } else {
-        sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", req->address,
-                      domain, a.pool ? a.pool->name : "(none)");
+        sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", req->address, domain,
+                      a.pool ? a.pool->name : "(none)");
         if (a.relay)
-            sw_buf_printf(out, "route:    relay %s: OK %s\n", a.relay->name,
-                          sw_buf_str(&route));
+            sw_buf_printf(out, "route:    relay %s: OK %s\n", a.relay->name, sw_buf_str(&route));
         else
             sw_buf_adds(out, "route:    primary: NOTFOUND (the MTA's own configuration "
-                        "applies)\n");
+                             "applies)\n");
         if (a.scope) {
             sw_buf_adds(out, "because:\n");
             scope_text(a.scope, now, out);
@@ -236,8 +234,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
 
 /* verb_divert - an operator's pin */
 static void
-verb_divert(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
-            struct sw_buf *out)
+verb_divert(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
 {
     struct sw_policy p = routed_policy(rd);
     const char *domain = req->kind == SW_SCOPE_DESTINATION ? req->name : NULL;
@@ -264,8 +261,9 @@ verb_divert(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
     } else if ((relay = sw_policy_choose(&p, domain, req->name, &why)) == NULL) {
         goto refuse;
     }
-    if (sw_route_pin(rd->route, req->kind, req->name, relay->name, now,
-                     now + req->duration, req->reason, (long) uid, &d) != SW_ROUTE_OK) {
+    if (sw_route_pin(rd->route, req->kind, req->name, relay->name, now, now + req->duration,
+                     req->reason, (long) uid, &d)
+        != SW_ROUTE_OK) {
         sw_buf_adds(&why, "out of memory");
         goto refuse;
     }
@@ -288,8 +286,7 @@ refuse:
 
 /* verb_release - back to primary */
 static void
-verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
-             struct sw_buf *out)
+verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
 {
     struct sw_decision d;
 
@@ -305,18 +302,16 @@ verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
         sw_buf_addc(out, '\n');
         return;
     case SW_ROUTE_NOENT:
-        sw_buf_printf(out, "error: %s:%s is not diverted\n",
-                      sw_scope_kind_name(req->kind), req->name);
+        sw_buf_printf(out, "error: %s:%s is not diverted\n", sw_scope_kind_name(req->kind),
+                      req->name);
         return;
-    default:
-        error(out, "cannot release (bad scope)");
+    default: error(out, "cannot release (bad scope)");
     }
 }
 
 /* verb_relay - enable, disable or drain a relay */
 static void
-verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
-           struct sw_buf *out)
+verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
 {
     const struct sw_relay *r = sw_conf_relay(rd->conf, req->relay);
     struct sw_decision d;
@@ -377,8 +372,7 @@ verb_history(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
 
 /* routed_verb - dispatch one request */
 void
-routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
-            struct sw_buf *out)
+routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
 {
     struct sw_buf err;
 
@@ -391,15 +385,9 @@ routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
         sw_buf_adds(out, "ok\n");
         verb_explain(rd, req, out);
         break;
-    case SW_CTL_DIVERT:
-        verb_divert(rd, req, uid, out);
-        break;
-    case SW_CTL_RELEASE:
-        verb_release(rd, req, uid, out);
-        break;
-    case SW_CTL_RELAY:
-        verb_relay(rd, req, uid, out);
-        break;
+    case SW_CTL_DIVERT: verb_divert(rd, req, uid, out); break;
+    case SW_CTL_RELEASE: verb_release(rd, req, uid, out); break;
+    case SW_CTL_RELAY: verb_relay(rd, req, uid, out); break;
     case SW_CTL_HISTORY:
         sw_buf_adds(out, "ok\n");
         verb_history(rd, req, out);
@@ -409,8 +397,10 @@ routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
         if (routed_reload(rd, (long) uid, &err))
             sw_buf_printf(out, "ok\nreloaded %s\n", rd->conf->path);
         else
-            sw_buf_printf(out, "error: reload refused, the running configuration stays: "
-                          "%s\n", sw_buf_str(&err));
+            sw_buf_printf(out,
+                          "error: reload refused, the running configuration stays: "
+                          "%s\n",
+                          sw_buf_str(&err));
         sw_buf_free(&err);
         break;
     }

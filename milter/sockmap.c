@@ -18,8 +18,8 @@ notfound(struct sw_buf *reply, enum sw_sockmap_result why)
 
 /* sw_sockmap_answer - one request */
 enum sw_sockmap_result
-sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r,
-                  const char *payload, size_t len, struct sw_buf *reply)
+sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const char *payload,
+                  size_t len, struct sw_buf *reply)
 {
     char domain[SW_DOMAIN_MAX + 1], sample[SW_DOMAIN_MAX + 3];
     const char *sp, *key;
@@ -45,11 +45,13 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r,
                        : sw_addr_transport_key(key, klen, domain, sizeof(domain));
     if (kind == SW_KEY_NONE)
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
-    if (kind == SW_KEY_SUBDOMAINS
-        && !sw_answer_subdomain_sample(domain, sample, sizeof(sample)))
+    if (kind == SW_KEY_SUBDOMAINS && !sw_answer_subdomain_sample(domain, sample, sizeof(sample)))
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
-    sw_answer_domain(p, r, kind == SW_KEY_ROOT ? NULL
-                           : kind == SW_KEY_SUBDOMAINS ? sample : domain, &a);
+    sw_answer_domain(p, r,
+                     kind == SW_KEY_ROOT         ? NULL
+                     : kind == SW_KEY_SUBDOMAINS ? sample
+                                                 : domain,
+                     &a);
     /* Sendmail goes on to ".parent" and "." after a NOTFOUND, where a
      * broader scope would answer: a destination held on the primary by
      * policy (residency) is answered with the primary, by name.  Postfix

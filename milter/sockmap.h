@@ -12,10 +12,10 @@
 #define SW_SOCKMAP_MAX_REQUEST 10000
 
 enum sw_sockmap_result {
-    SW_SOCKMAP_FOUND,       /* OK <route> */
-    SW_SOCKMAP_NOTFOUND,    /* NOTFOUND: the MTA's static route */
-    SW_SOCKMAP_BADMAP,      /* unknown map name: NOTFOUND, logged */
-    SW_SOCKMAP_MALFORMED    /* no "name key" shape: NOTFOUND, logged */
+    SW_SOCKMAP_FOUND,    /* OK <route> */
+    SW_SOCKMAP_NOTFOUND, /* NOTFOUND: the MTA's static route */
+    SW_SOCKMAP_BADMAP,   /* unknown map name: NOTFOUND, logged */
+    SW_SOCKMAP_MALFORMED /* no "name key" shape: NOTFOUND, logged */
 };
 
 /*
@@ -24,9 +24,7 @@ enum sw_sockmap_result {
  * Every failure answers NOTFOUND: static routing is always safe, while a
  * TEMP or a hang stalls Postfix's address resolution (MTA-FACTS.md).
  */
-enum sw_sockmap_result sw_sockmap_answer(const struct sw_policy *p,
-                                         const struct sw_route *r,
-                                         const char *payload, size_t len,
-                                         struct sw_buf *reply);
+enum sw_sockmap_result sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r,
+                                         const char *payload, size_t len, struct sw_buf *reply);
 
 #endif

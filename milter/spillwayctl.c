@@ -30,20 +30,19 @@ static void
 usage(int status)
 {
     (void) fprintf(status ? stderr : stdout,
-        "usage: spillwayctl [-s SOCKET | -c FILE] [--json] VERB [ARGS]\n"
-        "  status                              scopes, relays and pools at a glance\n"
-        "  explain ADDRESS                     the route for an address, and why\n"
-        "  divert DOMAIN|--pool NAME [--to RELAY] --for DURATION --reason TEXT\n"
-        "  release DOMAIN|--pool NAME          back to the primary route\n"
-        "  relay enable|disable|drain NAME     administrative state of a relay\n"
-        "  history [--since DURATION]          recent decisions\n"
-        "  reload                              re-read the configuration\n");
+                   "usage: spillwayctl [-s SOCKET | -c FILE] [--json] VERB [ARGS]\n"
+                   "  status                              scopes, relays and pools at a glance\n"
+                   "  explain ADDRESS                     the route for an address, and why\n"
+                   "  divert DOMAIN|--pool NAME [--to RELAY] --for DURATION --reason TEXT\n"
+                   "  release DOMAIN|--pool NAME          back to the primary route\n"
+                   "  relay enable|disable|drain NAME     administrative state of a relay\n"
+                   "  history [--since DURATION]          recent decisions\n"
+                   "  reload                              re-read the configuration\n");
     exit(status);
 }
 
 /* die - one-line error and an exit status */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int status, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
 {
     va_list ap;
 
@@ -141,14 +140,14 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"pool", required_argument, NULL, 'p'},
-        {"to", required_argument, NULL, 't'}, {"for", required_argument, NULL, 'f'},
-        {"reason", required_argument, NULL, 'r'}, {"since", required_argument, NULL, 'S'},
-        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        { "json", no_argument, NULL, 'j' },         { "pool", required_argument, NULL, 'p' },
+        { "to", required_argument, NULL, 't' },     { "for", required_argument, NULL, 'f' },
+        { "reason", required_argument, NULL, 'r' }, { "since", required_argument, NULL, 'S' },
+        { "socket", required_argument, NULL, 's' }, { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
-    const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL,
-        *reason = NULL, *since = NULL, *verb, *body;
+    const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL, *reason = NULL,
+               *since = NULL, *verb, *body;
     struct sw_buf req, reply;
     bool json = false;
     char *path;

@@ -22,26 +22,20 @@ sw_state_encode(const struct sw_route *r, const struct sw_conf *conf,
     bool ok;
 
     ok = sw_kv_add(out, "v", SW_STATE_VERSION) && sw_kv_add(out, "spillway", "state")
-        && sw_kv_addl(out, "saved", (long) now) && sw_buf_addc(out, '\n');
+         && sw_kv_addl(out, "saved", (long) now) && sw_buf_addc(out, '\n');
     for (i = 0; ok && i < conf->nrelays; i++)
         if (admin[i] != SW_ADMIN_ENABLED)
             ok = sw_kv_add(out, "relay", conf->relays[i].name)
-                && sw_kv_add(out, "admin", sw_admin_name(admin[i]))
-                && sw_buf_addc(out, '\n');
+                 && sw_kv_add(out, "admin", sw_admin_name(admin[i])) && sw_buf_addc(out, '\n');
     if ((v = sw_route_sorted(r, &n)) == NULL)
         return false;
     for (i = 0; ok && i < n; i++) {
         s = v[i];
-        ok = sw_kv_add(out, "scope", s->key)
-            && sw_kv_add(out, "state", sw_state_name(s->state))
-            && sw_kv_add(out, "relay", s->relay)
-            && sw_kv_addl(out, "since", (long) s->since)
-            && sw_kv_addl(out, "until", (long) s->until)
-            && sw_kv_addl(out, "hold", s->hold)
-            && sw_kv_addl(out, "uid", s->uid)
-            && sw_kv_add(out, "rule", s->rule ? s->rule : "")
-            && sw_kv_add(out, "reason", s->reason ? s->reason : "")
-            && sw_buf_addc(out, '\n');
+        ok = sw_kv_add(out, "scope", s->key) && sw_kv_add(out, "state", sw_state_name(s->state))
+             && sw_kv_add(out, "relay", s->relay) && sw_kv_addl(out, "since", (long) s->since)
+             && sw_kv_addl(out, "until", (long) s->until) && sw_kv_addl(out, "hold", s->hold)
+             && sw_kv_addl(out, "uid", s->uid) && sw_kv_add(out, "rule", s->rule ? s->rule : "")
+             && sw_kv_add(out, "reason", s->reason ? s->reason : "") && sw_buf_addc(out, '\n');
     }
     free(v);
     return ok;
@@ -82,7 +76,7 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
      * been diverted would render a broken table line. */
     sw_buf_init(&err, 256);
     ok = sw_ctl_scope(key, &t.kind, name, sizeof(name), &err)
-        && sw_scope_key(t.kind, name, canon, sizeof(canon)) && strcmp(canon, key) == 0;
+         && sw_scope_key(t.kind, name, canon, sizeof(canon)) && strcmp(canon, key) == 0;
     sw_buf_free(&err);
     if (!ok) {
         *why = "bad scope name";
@@ -92,8 +86,8 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
         *why = "bad state";
         return false;
     }
-    if (!num(kv, "since", 0, &since) || !num(kv, "until", 0, &until)
-        || !num(kv, "hold", 0, &hold) || !num(kv, "uid", -1, &uid)) {
+    if (!num(kv, "since", 0, &since) || !num(kv, "until", 0, &until) || !num(kv, "hold", 0, &hold)
+        || !num(kv, "uid", -1, &uid)) {
         *why = "bad number";
         return false;
     }
@@ -118,11 +112,10 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
 
 /* sw_state_decode - parse the whole file */
 bool
-sw_state_decode(const char *text, size_t len, struct sw_route *r,
-                sw_state_relay_fn relay_fn, void *ctx, size_t *line,
-                const char **why)
+sw_state_decode(const char *text, size_t len, struct sw_route *r, sw_state_relay_fn relay_fn,
+                void *ctx, size_t *line, const char **why)
 {
-    static struct sw_kv kv;     /* 8 KB: off the stack; single-threaded */
+    static struct sw_kv kv; /* 8 KB: off the stack; single-threaded */
     const char *p = text, *end = text + len, *nl, *v;
     enum sw_relay_admin admin;
 

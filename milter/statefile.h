@@ -26,8 +26,7 @@ bool sw_state_encode(const struct sw_route *r, const struct sw_conf *conf,
                      const enum sw_relay_admin *admin, time_t now, struct sw_buf *out);
 /* Decode into an empty route.  false: the file is corrupt; *line and *why
  * say where and what (the caller then starts from safe defaults). */
-bool sw_state_decode(const char *text, size_t len, struct sw_route *r,
-                     sw_state_relay_fn relay_fn, void *ctx, size_t *line,
-                     const char **why);
+bool sw_state_decode(const char *text, size_t len, struct sw_route *r, sw_state_relay_fn relay_fn,
+                     void *ctx, size_t *line, const char **why);
 
 #endif

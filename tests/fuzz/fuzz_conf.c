@@ -115,7 +115,7 @@ static void
 check_policy(const struct sw_conf *c)
 {
     /* NULL: Sendmail's "." key, a pool-wide choice. */
-    static const char *const domains[] = {"example.com", "a.b.gov.uk", NULL};
+    static const char *const domains[] = { "example.com", "a.b.gov.uk", NULL };
     const struct sw_relay *r;
     struct sw_policy p;
     struct sw_buf why;

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_REPLY_MAX 4096 /* routed's per-reply scratch buffer */
 #define FZ_FRAME_MAX (FZ_REPLY_MAX + 16)
-#define FZ_NOW ((time_t) 1700000000)
+#define FZ_NOW       ((time_t) 1700000000)
 
 /*
  * Relays of every kind the answer code distinguishes: a primary, enabled
@@ -66,17 +66,17 @@ static const struct {
     const char *name;
     const char *relay;
 } fixture_pins[] = {
-    {SW_SCOPE_DESTINATION, "example.com", "alt-eu"},
-    {SW_SCOPE_DESTINATION, "sub.example.org", "alt-bare"},
-    {SW_SCOPE_DESTINATION, "gov.uk", "alt-eu"}, /* residency refuses */
-    {SW_SCOPE_DESTINATION, "service.gov.uk", "alt-uk"}, /* residency allows */
-    {SW_SCOPE_DESTINATION, "off.example", "alt-off"}, /* disabled relay */
-    {SW_SCOPE_DESTINATION, "drain.example", "alt-drain"}, /* draining: kept */
-    {SW_SCOPE_DESTINATION, "ghost.example", "no-such-relay"},
-    {SW_SCOPE_DESTINATION, "primary.example", "m365"}, /* not an alternate */
-    {SW_SCOPE_DESTINATION, "v6.example", "alt-v6"},
-    {SW_SCOPE_POOL, "m365", "alt-eu"},
-    {SW_SCOPE_POOL, "default", "alt-off"}, /* falls back to choose */
+    { SW_SCOPE_DESTINATION, "example.com", "alt-eu" },
+    { SW_SCOPE_DESTINATION, "sub.example.org", "alt-bare" },
+    { SW_SCOPE_DESTINATION, "gov.uk", "alt-eu" },           /* residency refuses */
+    { SW_SCOPE_DESTINATION, "service.gov.uk", "alt-uk" },   /* residency allows */
+    { SW_SCOPE_DESTINATION, "off.example", "alt-off" },     /* disabled relay */
+    { SW_SCOPE_DESTINATION, "drain.example", "alt-drain" }, /* draining: kept */
+    { SW_SCOPE_DESTINATION, "ghost.example", "no-such-relay" },
+    { SW_SCOPE_DESTINATION, "primary.example", "m365" }, /* not an alternate */
+    { SW_SCOPE_DESTINATION, "v6.example", "alt-v6" },
+    { SW_SCOPE_POOL, "m365", "alt-eu" },
+    { SW_SCOPE_POOL, "default", "alt-off" }, /* falls back to choose */
 };
 
 struct fixture {

@@ -31,21 +31,21 @@
 
 #define FX_CONF_NAME "fixture.conf"
 
-#define FX_CONF_TEXT                                                            \
-    "pools = ( { name = \"m365\"; relays = [\"m365\"]; } );\n"                  \
-    "relays = (\n"                                                              \
-    "  { name = \"m365\"; nexthop = \"[127.0.0.1]:25001\"; role = \"primary\";" \
-    " jurisdiction = \"EU\"; },\n"                                              \
-    "  { name = \"alt-eu\"; nexthop = \"[127.0.0.1]:25002\";"                   \
-    " role = \"alternate\"; priority = 10; jurisdiction = \"EU\"; },\n"         \
-    "  { name = \"alt-eu2\"; nexthop = \"[127.0.0.1]:25004\";"                  \
+#define FX_CONF_TEXT                                                                \
+    "pools = ( { name = \"m365\"; relays = [\"m365\"]; } );\n"                      \
+    "relays = (\n"                                                                  \
+    "  { name = \"m365\"; nexthop = \"[127.0.0.1]:25001\"; role = \"primary\";"     \
+    " jurisdiction = \"EU\"; },\n"                                                  \
+    "  { name = \"alt-eu\"; nexthop = \"[127.0.0.1]:25002\";"                       \
+    " role = \"alternate\"; priority = 10; jurisdiction = \"EU\"; },\n"             \
+    "  { name = \"alt-eu2\"; nexthop = \"[127.0.0.1]:25004\";"                      \
     " role = \"alternate\"; priority = 10; weight = 3; jurisdiction = \"EU\"; },\n" \
-    "  { name = \"alt-us\"; nexthop = \"[127.0.0.1]:25003\";"                   \
-    " role = \"alternate\"; priority = 20; jurisdiction = \"US\"; },\n"         \
-    "  { name = \"alt-uk\"; nexthop = \"[127.0.0.1]:25005\";"                   \
-    " role = \"alternate\"; priority = 30; jurisdiction = \"UK\";"              \
-    " mailer = \"relay2526\"; }\n"                                              \
-    ");\n"                                                                      \
+    "  { name = \"alt-us\"; nexthop = \"[127.0.0.1]:25003\";"                       \
+    " role = \"alternate\"; priority = 20; jurisdiction = \"US\"; },\n"             \
+    "  { name = \"alt-uk\"; nexthop = \"[127.0.0.1]:25005\";"                       \
+    " role = \"alternate\"; priority = 30; jurisdiction = \"UK\";"                  \
+    " mailer = \"relay2526\"; }\n"                                                  \
+    ");\n"                                                                          \
     "residency = ( { destinations = [\"*.gov.uk\"]; allow = [\"UK\"]; } );\n"
 
 /* Expected answers for the standard relays. */
@@ -57,9 +57,9 @@
 
 struct fx {
     struct sw_conf *conf;
-    enum sw_relay_admin *admin;     /* nrelays entries, all enabled */
+    enum sw_relay_admin *admin; /* nrelays entries, all enabled */
     struct sw_policy policy;
-    struct sw_route *route;         /* empty: everything primary */
+    struct sw_route *route; /* empty: everything primary */
 };
 
 /* fx_load - a configuration from text that must load */
@@ -141,8 +141,8 @@ fx_pin(struct fx *f, enum sw_scope_kind kind, const char *name, const char *rela
 
     st = sw_route_pin(f->route, kind, name, relay, 1700000000, 0, "test", 0, &d);
     if (st != SW_ROUTE_OK)
-        print_error("cannot pin %s:%s to %s (status %d)\n",
-                    sw_scope_kind_name(kind), name, relay, (int) st);
+        print_error("cannot pin %s:%s to %s (status %d)\n", sw_scope_kind_name(kind), name, relay,
+                    (int) st);
     assert_int_equal(st, SW_ROUTE_OK);
 }
 

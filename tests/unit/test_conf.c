@@ -15,23 +15,22 @@
 #include "buf.h"
 #include "conf.h"
 
-#define NAME "t.conf"
+#define NAME      "t.conf"
 
 /* Four lines of valid relays: a (primary, line 2) and b (line 3). */
-#define RELAY_A "  { name = \"a\"; nexthop = \"[127.0.0.1]:25\"; role = \"primary\"; },\n"
+#define RELAY_A   "  { name = \"a\"; nexthop = \"[127.0.0.1]:25\"; role = \"primary\"; },\n"
 #define RELAYS_OK "relays = (\n" RELAY_A "  { name = \"b\"; nexthop = \"[127.0.0.1]:26\"; }\n);\n"
 /* relays[1] on line 3 with extra settings */
 #define RELAY_B(extra) \
     "relays = (\n" RELAY_A "  { name = \"b\"; nexthop = \"[127.0.0.1]:26\"; " extra " }\n);\n"
 /* a nexthop for relays[1] on line 3 */
-#define NEXTHOP_B(nh) \
-    "relays = (\n" RELAY_A "  { name = \"b\"; nexthop = \"" nh "\"; }\n);\n"
+#define NEXTHOP_B(nh) "relays = (\n" RELAY_A "  { name = \"b\"; nexthop = \"" nh "\"; }\n);\n"
 /* line 5: a rule */
-#define RULE(body) RELAYS_OK "rules = ( { name = \"r\"; " body " } );\n"
+#define RULE(body)    RELAYS_OK "rules = ( { name = \"r\"; " body " } );\n"
 /* line 5: a pool */
-#define POOL(body) RELAYS_OK "pools = ( { name = \"p\"; " body " } );\n"
+#define POOL(body)    RELAYS_OK "pools = ( { name = \"p\"; " body " } );\n"
 /* line 5: the routed group */
-#define ROUTED(body) RELAYS_OK "routed = { " body " };\n"
+#define ROUTED(body)  RELAYS_OK "routed = { " body " };\n"
 
 /* A configuration that must be refused, and pieces of the message. */
 static const struct error_case {
@@ -39,153 +38,211 @@ static const struct error_case {
     const char *text;
     const char *want[3];
 } error_cases[] = {
-    {"syntax error names the line", RELAYS_OK "bogus = ;\n", {NAME ":5: syntax"}},
-    {"syntax error on line 1", "relays = ( { name = \"a\" ;\n", {NAME ":", "syntax"}},
-    {"unknown top-level key", RELAYS_OK "colour = \"red\";\n",
-     {NAME ":5: colour: unknown key"}},
-    {"unknown key in a relay", RELAY_B("colour = \"red\";"),
-     {NAME ":3: relays[1].colour: unknown key"}},
-    {"priority too large", RELAY_B("priority = 70000;"),
-     {NAME ":3: relays[1].priority: must be between 0 and 65535"}},
-    {"priority negative", RELAY_B("priority = -1;"),
-     {NAME ":3: relays[1].priority: must be between 0 and 65535"}},
-    {"weight 0", RELAY_B("weight = 0;"),
-     {NAME ":3: relays[1].weight: must be between 1 and 1000"}},
-    {"weight too large", RELAY_B("weight = 1001;"),
-     {NAME ":3: relays[1].weight: must be between 1 and 1000"}},
-    {"string for an integer", RELAY_B("priority = \"10\";"),
-     {NAME ":3: relays[1].priority: must be an integer"}},
-    {"float for an integer", RELAY_B("weight = 1.5;"),
-     {NAME ":3: relays[1].weight: must be an integer"}},
-    {"string for a boolean", RELAY_B("enabled = \"yes\";"),
-     {NAME ":3: relays[1].enabled: must be true or false"}},
-    {"bad role", RELAY_B("role = \"backup\";"),
-     {NAME ":3: relays[1]: role must be \"primary\" or \"alternate\""}},
-    {"bad transport name", RELAY_B("transport = \"smtp:x\";"),
-     {NAME ":3: relays[1]: transport: not a Postfix service name"}},
-    {"bad mailer name", RELAY_B("mailer = \"re lay\";"),
-     {NAME ":3: relays[1]: mailer: not a Sendmail mailer name"}},
-    {"bad jurisdiction", RELAY_B("jurisdiction = \"E U\";"),
-     {NAME ":3: relays[1]: jurisdiction: a short tag"}},
-    {"max_per_hour negative", RELAY_B("max_per_hour = -1;"),
-     {NAME ":3: relays[1].max_per_hour: must be between 0 and"}},
-    {"unknown probe key", RELAY_B("probe = { tls = true; };"),
-     {NAME ":3: relays[1].probe.tls: unknown key"}},
-    {"probe not a group", RELAY_B("probe = true;"),
-     {NAME ":3: relays[1].probe: must be a group"}},
-    {"missing nexthop", "relays = (\n" RELAY_A "  { name = \"b\"; }\n);\n",
-     {NAME ":3: relays[1].nexthop: missing (required)"}},
-    {"missing name", "relays = (\n" RELAY_A "  { nexthop = \"h\"; }\n);\n",
-     {NAME ":3: relays[1].name: missing (required)"}},
-    {"empty name", "relays = (\n" RELAY_A "  { name = \"\"; nexthop = \"h\"; }\n);\n",
-     {NAME ":3: relays[1].name: must not be empty"}},
-    {"bad relay name", "relays = (\n" RELAY_A "  { name = \"a b\"; nexthop = \"h\"; }\n);\n",
-     {NAME ":3: relays[1]: name \"a b\": use letters"}},
-    {"duplicate relay name",
-     "relays = (\n" RELAY_A "  { name = \"a\"; nexthop = \"h2\"; }\n);\n",
-     {NAME ":3: relays[1]: relay \"a\" already defined at line 2"}},
-    {"nexthop without ]", NEXTHOP_B("[127.0.0.1"),
-     {NAME ":3: relays[1]: nexthop \"[127.0.0.1\": expected [host]:port"}},
-    {"nexthop port 0", NEXTHOP_B("relay.example:0"), {NAME ":3: relays[1]: nexthop"}},
-    {"nexthop port too large", NEXTHOP_B("[relay.example]:65536"), {NAME ":3: relays[1]: nexthop"}},
-    {"nexthop port not a number", NEXTHOP_B("relay.example:smtp"), {NAME ":3: relays[1]: nexthop"}},
-    {"nexthop empty port", NEXTHOP_B("relay.example:"), {NAME ":3: relays[1]: nexthop"}},
-    {"nexthop with a space", NEXTHOP_B("relay example"), {NAME ":3: relays[1]: nexthop"}},
-    {"nexthop junk after ]", NEXTHOP_B("[relay.example]x"), {NAME ":3: relays[1]: nexthop"}},
-    {"nexthop empty brackets", NEXTHOP_B("[]:25"), {NAME ":3: relays[1]: nexthop"}},
-    {"no relays at all", "pools = ();\n", {NAME ":", "relays: at least one relay is required"}},
-    {"empty relay list", "relays = ();\n", {NAME ":1: relays: at least one relay is required"}},
-    {"relays not a list", "relays = { name = \"a\"; };\n", {NAME ":1: relays: must be a list"}},
-    {"relay not a group", "relays = ( \"a\" );\n", {NAME ":1: relays[0]: must be a group"}},
-    {"pool names an unknown relay", POOL("relays = [\"a\", \"nope\"];"),
-     {NAME ":5: pools[0]: relays: no relay named \"nope\""}},
-    {"pool without relays", POOL(""), {NAME ":5: pools[0].relays: missing (required)"}},
-    {"pool with an empty relay list", POOL("relays = [];"),
-     {NAME ":5: pools[0].relays: must not be empty"}},
-    {"duplicate pool",
-     RELAYS_OK "pools = ( { name = \"p\"; relays = [\"a\"]; },\n"
-               "          { name = \"p\"; relays = [\"b\"]; } );\n",
-     {NAME ":6: pools[1]: pool \"p\" already defined at line 5"}},
-    {"egress prefix too long", POOL("relays = [\"a\"]; egress = [\"10.0.0.0/33\"];"),
-     {NAME ":5: pools[0]: egress: \"10.0.0.0/33\" is not an address or CIDR"}},
-    {"egress bad address", POOL("relays = [\"a\"]; egress = [\"300.1.1.1\"];"),
-     {NAME ":5: pools[0]: egress: \"300.1.1.1\""}},
-    {"egress empty prefix", POOL("relays = [\"a\"]; egress = [\"10.0.0.0/\"];"),
-     {NAME ":5: pools[0]: egress: \"10.0.0.0/\""}},
-    {"egress IPv6 prefix too long", POOL("relays = [\"a\"]; egress = [\"2001:db8::/129\"];"),
-     {NAME ":5: pools[0]: egress: \"2001:db8::/129\""}},
-    {"egress host name", POOL("relays = [\"a\"]; egress = [\"mail.example\"];"),
-     {NAME ":5: pools[0]: egress: \"mail.example\""}},
-    {"bad host pattern", POOL("relays = [\"a\"]; hosts = [\"*.out look.com\"];"),
-     {NAME ":5: pools[0]: hosts: \"*.out look.com\" is not a host pattern"}},
-    {"bad destination pattern", POOL("relays = [\"a\"]; destinations = [\"a*b.com\"];"),
-     {NAME ":5: pools[0]: destinations: \"a*b.com\" is not a domain pattern"}},
-    {"rule class other", RULE("classes = [\"other\"];"),
-     {NAME ":5: rules[0]: classes: \"other\" never diverts", "alternate"}},
-    {"rule class unknown", RULE("classes = [\"reputation\", \"spam\"];"),
-     {NAME ":5: rules[0]: classes: unknown class \"spam\""}},
-    {"rule without classes", RULE(""), {NAME ":5: rules[0].classes: missing (required)"}},
-    {"rule bad scope", RULE("classes = [\"throttle\"]; scope = \"global\";"),
-     {NAME ":5: rules[0]: scope must be \"destination\" or \"pool\""}},
-    {"rule bad duration", RULE("classes = [\"throttle\"]; hold = \"5x\";"),
-     {NAME ":5: rules[0].hold: must be a duration"}},
-    {"rule zero duration", RULE("classes = [\"throttle\"]; hold = 0;"),
-     {NAME ":5: rules[0].hold: must be a positive duration"}},
-    {"rule duration over a year", RULE("classes = [\"throttle\"]; hold = \"400d\";"),
-     {NAME ":5: rules[0].hold: must be a duration"}},
-    {"rule bad window", RULE("classes = [\"throttle\"]; threshold = { window = \"-1m\"; };"),
-     {NAME ":5: rules[0].threshold.window: must be a duration"}},
-    {"hold_max shorter than hold",
-     RULE("classes = [\"throttle\"]; hold = \"2h\"; hold_max = \"1h\";"),
-     {NAME ":5: rules[0]: hold_max must not be shorter than hold"}},
-    {"ratio over 1", RULE("classes = [\"throttle\"]; threshold = { ratio = 1.5; };"),
-     {NAME ":5: rules[0].threshold.ratio: must be between 0 and 1"}},
-    {"ratio negative", RULE("classes = [\"throttle\"]; threshold = { ratio = -0.1; };"),
-     {NAME ":5: rules[0].threshold.ratio: must be between 0 and 1"}},
-    {"events 0", RULE("classes = [\"throttle\"]; threshold = { events = 0; };"),
-     {NAME ":5: rules[0].threshold.events: must be between 1 and"}},
-    {"unknown threshold key", RULE("classes = [\"throttle\"]; threshold = { count = 3; };"),
-     {NAME ":5: rules[0].threshold.count: unknown key"}},
-    {"recover share 0", RULE("classes = [\"throttle\"]; recover = { share = 0; };"),
-     {NAME ":5: rules[0].recover.share: must be between 0.001 and 1"}},
-    {"duplicate rule",
-     RELAYS_OK "rules = ( { name = \"r\"; classes = [\"throttle\"]; },\n"
-               "          { name = \"r\"; classes = [\"reputation\"]; } );\n",
-     {NAME ":6: rules[1]: rule \"r\" already defined at line 5"}},
-    {"residency without allow", RELAYS_OK "residency = ( { destinations = [\"*.gov.uk\"]; } );\n",
-     {NAME ":5: residency[0].allow: missing (required)"}},
-    {"residency with empty allow",
-     RELAYS_OK "residency = ( { destinations = [\"*.gov.uk\"]; allow = []; } );\n",
-     {NAME ":5: residency[0].allow: must not be empty"}},
-    {"residency bad pattern",
-     RELAYS_OK "residency = ( { destinations = [\"*.*\"]; allow = [\"UK\"]; } );\n",
-     {NAME ":5: residency[0]: destinations: \"*.*\" is not a domain pattern"}},
-    {"socketmap relative unix path", ROUTED("socketmap = \"unix:relative\";"),
-     {NAME ":5: routed.socketmap: unix endpoint needs an absolute path", "relative"}},
-    {"socketmap host name", ROUTED("socketmap = \"inet:localhost:1\";"),
-     {NAME ":5: routed.socketmap: inet endpoint: \"localhost\" is not a numeric address"}},
-    {"socketmap port 0", ROUTED("socketmap = \"inet:127.0.0.1:0\";"),
-     {NAME ":5: routed.socketmap: inet endpoint: bad port \"0\""}},
-    {"socketmap second entry bad", ROUTED("socketmap = [\"unix:/run/s\", \"tcp:1.2.3.4:5\"];"),
-     {NAME ":5: routed.socketmap: endpoint must start with unix: or inet:"}},
-    {"render_format dbm", ROUTED("render_format = \"dbm\";"),
-     {NAME ":5: routed.render_format: must be \"lmdb\" or \"cdb\""}},
-    {"unknown control user", ROUTED("control_users = [\"root\", \"spillway-no-such-user\"];"),
-     {NAME ":5: routed.control_users: no such user: spillway-no-such-user"}},
-    {"unknown control group", ROUTED("control_groups = [\"spillway-no-such-group\"];"),
-     {NAME ":5: routed.control_groups: no such group: spillway-no-such-group"}},
-    {"history too small", ROUTED("history = 5;"),
-     {NAME ":5: routed.history: must be between 10 and 1000000"}},
-    {"unknown routed key", ROUTED("sockmap = \"unix:/x\";"),
-     {NAME ":5: routed.sockmap: unknown key"}},
-    {"routed not a group", RELAYS_OK "routed = \"x\";\n", {NAME ":5: routed: must be a group"}},
-    {"dnsbl resolver by name", RELAYS_OK "dnsbl = { resolver = \"localhost\"; };\n",
-     {NAME ":5: dnsbl.resolver: must be a numeric IP address"}},
-    {"unknown milter key", RELAYS_OK "milter = { sock = \"x\"; };\n",
-     {NAME ":5: milter.sock: unknown key"}},
-    {"two errors, both reported",
-     RELAY_B("priority = 70000;") "rules = ( { name = \"r\"; classes = [\"other\"]; } );\n",
-     {NAME ":3: relays[1].priority", NAME ":5: rules[0]: classes", "\n"}},
+    { "syntax error names the line", RELAYS_OK "bogus = ;\n", { NAME ":5: syntax" } },
+    { "syntax error on line 1", "relays = ( { name = \"a\" ;\n", { NAME ":", "syntax" } },
+    { "unknown top-level key",
+      RELAYS_OK "colour = \"red\";\n",
+      { NAME ":5: colour: unknown key" } },
+    { "unknown key in a relay",
+      RELAY_B("colour = \"red\";"),
+      { NAME ":3: relays[1].colour: unknown key" } },
+    { "priority too large",
+      RELAY_B("priority = 70000;"),
+      { NAME ":3: relays[1].priority: must be between 0 and 65535" } },
+    { "priority negative",
+      RELAY_B("priority = -1;"),
+      { NAME ":3: relays[1].priority: must be between 0 and 65535" } },
+    { "weight 0",
+      RELAY_B("weight = 0;"),
+      { NAME ":3: relays[1].weight: must be between 1 and 1000" } },
+    { "weight too large",
+      RELAY_B("weight = 1001;"),
+      { NAME ":3: relays[1].weight: must be between 1 and 1000" } },
+    { "string for an integer",
+      RELAY_B("priority = \"10\";"),
+      { NAME ":3: relays[1].priority: must be an integer" } },
+    { "float for an integer",
+      RELAY_B("weight = 1.5;"),
+      { NAME ":3: relays[1].weight: must be an integer" } },
+    { "string for a boolean",
+      RELAY_B("enabled = \"yes\";"),
+      { NAME ":3: relays[1].enabled: must be true or false" } },
+    { "bad role",
+      RELAY_B("role = \"backup\";"),
+      { NAME ":3: relays[1]: role must be \"primary\" or \"alternate\"" } },
+    { "bad transport name",
+      RELAY_B("transport = \"smtp:x\";"),
+      { NAME ":3: relays[1]: transport: not a Postfix service name" } },
+    { "bad mailer name",
+      RELAY_B("mailer = \"re lay\";"),
+      { NAME ":3: relays[1]: mailer: not a Sendmail mailer name" } },
+    { "bad jurisdiction",
+      RELAY_B("jurisdiction = \"E U\";"),
+      { NAME ":3: relays[1]: jurisdiction: a short tag" } },
+    { "max_per_hour negative",
+      RELAY_B("max_per_hour = -1;"),
+      { NAME ":3: relays[1].max_per_hour: must be between 0 and" } },
+    { "unknown probe key",
+      RELAY_B("probe = { tls = true; };"),
+      { NAME ":3: relays[1].probe.tls: unknown key" } },
+    { "probe not a group",
+      RELAY_B("probe = true;"),
+      { NAME ":3: relays[1].probe: must be a group" } },
+    { "missing nexthop",
+      "relays = (\n" RELAY_A "  { name = \"b\"; }\n);\n",
+      { NAME ":3: relays[1].nexthop: missing (required)" } },
+    { "missing name",
+      "relays = (\n" RELAY_A "  { nexthop = \"h\"; }\n);\n",
+      { NAME ":3: relays[1].name: missing (required)" } },
+    { "empty name",
+      "relays = (\n" RELAY_A "  { name = \"\"; nexthop = \"h\"; }\n);\n",
+      { NAME ":3: relays[1].name: must not be empty" } },
+    { "bad relay name",
+      "relays = (\n" RELAY_A "  { name = \"a b\"; nexthop = \"h\"; }\n);\n",
+      { NAME ":3: relays[1]: name \"a b\": use letters" } },
+    { "duplicate relay name",
+      "relays = (\n" RELAY_A "  { name = \"a\"; nexthop = \"h2\"; }\n);\n",
+      { NAME ":3: relays[1]: relay \"a\" already defined at line 2" } },
+    { "nexthop without ]",
+      NEXTHOP_B("[127.0.0.1"),
+      { NAME ":3: relays[1]: nexthop \"[127.0.0.1\": expected [host]:port" } },
+    { "nexthop port 0", NEXTHOP_B("relay.example:0"), { NAME ":3: relays[1]: nexthop" } },
+    { "nexthop port too large",
+      NEXTHOP_B("[relay.example]:65536"),
+      { NAME ":3: relays[1]: nexthop" } },
+    { "nexthop port not a number",
+      NEXTHOP_B("relay.example:smtp"),
+      { NAME ":3: relays[1]: nexthop" } },
+    { "nexthop empty port", NEXTHOP_B("relay.example:"), { NAME ":3: relays[1]: nexthop" } },
+    { "nexthop with a space", NEXTHOP_B("relay example"), { NAME ":3: relays[1]: nexthop" } },
+    { "nexthop junk after ]", NEXTHOP_B("[relay.example]x"), { NAME ":3: relays[1]: nexthop" } },
+    { "nexthop empty brackets", NEXTHOP_B("[]:25"), { NAME ":3: relays[1]: nexthop" } },
+    { "no relays at all", "pools = ();\n", { NAME ":", "relays: at least one relay is required" } },
+    { "empty relay list", "relays = ();\n", { NAME ":1: relays: at least one relay is required" } },
+    { "relays not a list", "relays = { name = \"a\"; };\n", { NAME ":1: relays: must be a list" } },
+    { "relay not a group", "relays = ( \"a\" );\n", { NAME ":1: relays[0]: must be a group" } },
+    { "pool names an unknown relay",
+      POOL("relays = [\"a\", \"nope\"];"),
+      { NAME ":5: pools[0]: relays: no relay named \"nope\"" } },
+    { "pool without relays", POOL(""), { NAME ":5: pools[0].relays: missing (required)" } },
+    { "pool with an empty relay list",
+      POOL("relays = [];"),
+      { NAME ":5: pools[0].relays: must not be empty" } },
+    { "duplicate pool",
+      RELAYS_OK "pools = ( { name = \"p\"; relays = [\"a\"]; },\n"
+                "          { name = \"p\"; relays = [\"b\"]; } );\n",
+      { NAME ":6: pools[1]: pool \"p\" already defined at line 5" } },
+    { "egress prefix too long",
+      POOL("relays = [\"a\"]; egress = [\"10.0.0.0/33\"];"),
+      { NAME ":5: pools[0]: egress: \"10.0.0.0/33\" is not an address or CIDR" } },
+    { "egress bad address",
+      POOL("relays = [\"a\"]; egress = [\"300.1.1.1\"];"),
+      { NAME ":5: pools[0]: egress: \"300.1.1.1\"" } },
+    { "egress empty prefix",
+      POOL("relays = [\"a\"]; egress = [\"10.0.0.0/\"];"),
+      { NAME ":5: pools[0]: egress: \"10.0.0.0/\"" } },
+    { "egress IPv6 prefix too long",
+      POOL("relays = [\"a\"]; egress = [\"2001:db8::/129\"];"),
+      { NAME ":5: pools[0]: egress: \"2001:db8::/129\"" } },
+    { "egress host name",
+      POOL("relays = [\"a\"]; egress = [\"mail.example\"];"),
+      { NAME ":5: pools[0]: egress: \"mail.example\"" } },
+    { "bad host pattern",
+      POOL("relays = [\"a\"]; hosts = [\"*.out look.com\"];"),
+      { NAME ":5: pools[0]: hosts: \"*.out look.com\" is not a host pattern" } },
+    { "bad destination pattern",
+      POOL("relays = [\"a\"]; destinations = [\"a*b.com\"];"),
+      { NAME ":5: pools[0]: destinations: \"a*b.com\" is not a domain pattern" } },
+    { "rule class other",
+      RULE("classes = [\"other\"];"),
+      { NAME ":5: rules[0]: classes: \"other\" never diverts", "alternate" } },
+    { "rule class unknown",
+      RULE("classes = [\"reputation\", \"spam\"];"),
+      { NAME ":5: rules[0]: classes: unknown class \"spam\"" } },
+    { "rule without classes", RULE(""), { NAME ":5: rules[0].classes: missing (required)" } },
+    { "rule bad scope",
+      RULE("classes = [\"throttle\"]; scope = \"global\";"),
+      { NAME ":5: rules[0]: scope must be \"destination\" or \"pool\"" } },
+    { "rule bad duration",
+      RULE("classes = [\"throttle\"]; hold = \"5x\";"),
+      { NAME ":5: rules[0].hold: must be a duration" } },
+    { "rule zero duration",
+      RULE("classes = [\"throttle\"]; hold = 0;"),
+      { NAME ":5: rules[0].hold: must be a positive duration" } },
+    { "rule duration over a year",
+      RULE("classes = [\"throttle\"]; hold = \"400d\";"),
+      { NAME ":5: rules[0].hold: must be a duration" } },
+    { "rule bad window",
+      RULE("classes = [\"throttle\"]; threshold = { window = \"-1m\"; };"),
+      { NAME ":5: rules[0].threshold.window: must be a duration" } },
+    { "hold_max shorter than hold",
+      RULE("classes = [\"throttle\"]; hold = \"2h\"; hold_max = \"1h\";"),
+      { NAME ":5: rules[0]: hold_max must not be shorter than hold" } },
+    { "ratio over 1",
+      RULE("classes = [\"throttle\"]; threshold = { ratio = 1.5; };"),
+      { NAME ":5: rules[0].threshold.ratio: must be between 0 and 1" } },
+    { "ratio negative",
+      RULE("classes = [\"throttle\"]; threshold = { ratio = -0.1; };"),
+      { NAME ":5: rules[0].threshold.ratio: must be between 0 and 1" } },
+    { "events 0",
+      RULE("classes = [\"throttle\"]; threshold = { events = 0; };"),
+      { NAME ":5: rules[0].threshold.events: must be between 1 and" } },
+    { "unknown threshold key",
+      RULE("classes = [\"throttle\"]; threshold = { count = 3; };"),
+      { NAME ":5: rules[0].threshold.count: unknown key" } },
+    { "recover share 0",
+      RULE("classes = [\"throttle\"]; recover = { share = 0; };"),
+      { NAME ":5: rules[0].recover.share: must be between 0.001 and 1" } },
+    { "duplicate rule",
+      RELAYS_OK "rules = ( { name = \"r\"; classes = [\"throttle\"]; },\n"
+                "          { name = \"r\"; classes = [\"reputation\"]; } );\n",
+      { NAME ":6: rules[1]: rule \"r\" already defined at line 5" } },
+    { "residency without allow",
+      RELAYS_OK "residency = ( { destinations = [\"*.gov.uk\"]; } );\n",
+      { NAME ":5: residency[0].allow: missing (required)" } },
+    { "residency with empty allow",
+      RELAYS_OK "residency = ( { destinations = [\"*.gov.uk\"]; allow = []; } );\n",
+      { NAME ":5: residency[0].allow: must not be empty" } },
+    { "residency bad pattern",
+      RELAYS_OK "residency = ( { destinations = [\"*.*\"]; allow = [\"UK\"]; } );\n",
+      { NAME ":5: residency[0]: destinations: \"*.*\" is not a domain pattern" } },
+    { "socketmap relative unix path",
+      ROUTED("socketmap = \"unix:relative\";"),
+      { NAME ":5: routed.socketmap: unix endpoint needs an absolute path", "relative" } },
+    { "socketmap host name",
+      ROUTED("socketmap = \"inet:localhost:1\";"),
+      { NAME ":5: routed.socketmap: inet endpoint: \"localhost\" is not a numeric address" } },
+    { "socketmap port 0",
+      ROUTED("socketmap = \"inet:127.0.0.1:0\";"),
+      { NAME ":5: routed.socketmap: inet endpoint: bad port \"0\"" } },
+    { "socketmap second entry bad",
+      ROUTED("socketmap = [\"unix:/run/s\", \"tcp:1.2.3.4:5\"];"),
+      { NAME ":5: routed.socketmap: endpoint must start with unix: or inet:" } },
+    { "render_format dbm",
+      ROUTED("render_format = \"dbm\";"),
+      { NAME ":5: routed.render_format: must be \"lmdb\" or \"cdb\"" } },
+    { "unknown control user",
+      ROUTED("control_users = [\"root\", \"spillway-no-such-user\"];"),
+      { NAME ":5: routed.control_users: no such user: spillway-no-such-user" } },
+    { "unknown control group",
+      ROUTED("control_groups = [\"spillway-no-such-group\"];"),
+      { NAME ":5: routed.control_groups: no such group: spillway-no-such-group" } },
+    { "history too small",
+      ROUTED("history = 5;"),
+      { NAME ":5: routed.history: must be between 10 and 1000000" } },
+    { "unknown routed key",
+      ROUTED("sockmap = \"unix:/x\";"),
+      { NAME ":5: routed.sockmap: unknown key" } },
+    { "routed not a group", RELAYS_OK "routed = \"x\";\n", { NAME ":5: routed: must be a group" } },
+    { "dnsbl resolver by name",
+      RELAYS_OK "dnsbl = { resolver = \"localhost\"; };\n",
+      { NAME ":5: dnsbl.resolver: must be a numeric IP address" } },
+    { "unknown milter key",
+      RELAYS_OK "milter = { sock = \"x\"; };\n",
+      { NAME ":5: milter.sock: unknown key" } },
+    { "two errors, both reported",
+      RELAY_B("priority = 70000;") "rules = ( { name = \"r\"; classes = [\"other\"]; } );\n",
+      { NAME ":3: relays[1].priority", NAME ":5: rules[0]: classes", "\n" } },
 };
 
 static void
@@ -211,8 +268,8 @@ test_error_table(void **state)
         }
         for (k = 0; k < 3 && e->want[k]; k++)
             if (strstr(sw_buf_str(&err), e->want[k]) == NULL) {
-                print_error("case \"%s\": message\n  %s\nlacks \"%s\"\n", e->name,
-                            sw_buf_str(&err), e->want[k]);
+                print_error("case \"%s\": message\n  %s\nlacks \"%s\"\n", e->name, sw_buf_str(&err),
+                            e->want[k]);
                 failed++;
             }
     }
@@ -313,8 +370,8 @@ test_design_example(void **state)
     assert_string_equal(c->routed.flush.v[1], "-f");
     assert_int_equal(c->routed.control_users.n, 1);
     assert_string_equal(c->routed.control_users.v[0], "root");
-    assert_int_equal(c->routed.history, 1000);                 /* default */
-    assert_string_equal(c->routed.render_format, "lmdb");      /* default */
+    assert_int_equal(c->routed.history, 1000);            /* default */
+    assert_string_equal(c->routed.render_format, "lmdb"); /* default */
     assert_null(c->routed.postfix_config);
 
     assert_int_equal(c->nrelays, 2);
@@ -323,10 +380,10 @@ test_design_example(void **state)
     assert_ptr_equal(r, &c->relays[0]);
     assert_string_equal(r->nexthop, "[smtp.office365.com]:587");
     assert_int_equal(r->role, SW_ROLE_PRIMARY);
-    assert_string_equal(r->transport, "smtp");                 /* default */
-    assert_string_equal(r->mailer, "relay");                   /* default */
-    assert_int_equal(r->priority, 10);                         /* default */
-    assert_int_equal(r->weight, 1);                            /* default */
+    assert_string_equal(r->transport, "smtp"); /* default */
+    assert_string_equal(r->mailer, "relay");   /* default */
+    assert_int_equal(r->priority, 10);         /* default */
+    assert_int_equal(r->weight, 1);            /* default */
     assert_int_equal(r->max_per_hour, 0);
     assert_true(r->enabled);
     assert_string_equal(r->jurisdiction, "EU");
@@ -364,7 +421,7 @@ test_design_example(void **state)
     assert_int_equal(c->rules[1].events, 20);
     assert_int_equal(c->rules[1].window, 300);
     assert_int_equal(c->rules[1].hold, 900);
-    assert_int_equal(c->rules[1].hold_max, 8 * 3600);          /* default */
+    assert_int_equal(c->rules[1].hold_max, 8 * 3600); /* default */
 
     assert_int_equal(c->nresidency, 1);
     assert_string_equal(c->residency[0].destinations.v[0], "*.gov.uk");
@@ -473,24 +530,24 @@ static const struct match_case {
     const char *domain;
     bool match;
 } match_cases[] = {
-    {"*", "example.com", true},
-    {"*", "com", true},
-    {"example.com", "example.com", true},
-    {"example.com", "EXAMPLE.com", true},
-    {"Example.COM", "example.com", true},
-    {"example.com", "a.example.com", false},
-    {"example.com", "example.org", false},
-    {"example.com", "notexample.com", false},
-    {"*.gov.uk", "x.gov.uk", true},
-    {"*.gov.uk", "a.b.gov.uk", true},
-    {"*.gov.uk", "gov.uk", false},
-    {"*.gov.uk", "xgov.uk", false},
-    {"*.gov.uk", "x.gov.uk.evil", false},
-    {"*.gov.uk", "X.GOV.UK", true},
-    {".example.com", "a.example.com", true},
-    {".example.com", "example.com", false},
-    {".example.com", "aexample.com", false},
-    {"*.uk", "gov.uk", true},
+    { "*", "example.com", true },
+    { "*", "com", true },
+    { "example.com", "example.com", true },
+    { "example.com", "EXAMPLE.com", true },
+    { "Example.COM", "example.com", true },
+    { "example.com", "a.example.com", false },
+    { "example.com", "example.org", false },
+    { "example.com", "notexample.com", false },
+    { "*.gov.uk", "x.gov.uk", true },
+    { "*.gov.uk", "a.b.gov.uk", true },
+    { "*.gov.uk", "gov.uk", false },
+    { "*.gov.uk", "xgov.uk", false },
+    { "*.gov.uk", "x.gov.uk.evil", false },
+    { "*.gov.uk", "X.GOV.UK", true },
+    { ".example.com", "a.example.com", true },
+    { ".example.com", "example.com", false },
+    { ".example.com", "aexample.com", false },
+    { "*.uk", "gov.uk", true },
 };
 
 static void
@@ -503,9 +560,8 @@ test_domain_match(void **state)
     for (i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++)
         if (sw_domain_match(match_cases[i].pattern, match_cases[i].domain)
             != match_cases[i].match) {
-            print_error("sw_domain_match(\"%s\", \"%s\") should be %s\n",
-                        match_cases[i].pattern, match_cases[i].domain,
-                        match_cases[i].match ? "true" : "false");
+            print_error("sw_domain_match(\"%s\", \"%s\") should be %s\n", match_cases[i].pattern,
+                        match_cases[i].domain, match_cases[i].match ? "true" : "false");
             failed++;
         }
     assert_int_equal(failed, 0);
@@ -525,12 +581,8 @@ static const struct pool_for_case {
     const char *domain;
     const char *pool;
 } pool_for_cases[] = {
-    {"x.gov.uk", "gov"},
-    {"a.b.gov.uk", "gov"},
-    {"gov.uk", "gov"},
-    {"xgov.uk", "m365"},
-    {"example.com", "m365"},
-    {NULL, "m365"},
+    { "x.gov.uk", "gov" }, { "a.b.gov.uk", "gov" },   { "gov.uk", "gov" },
+    { "xgov.uk", "m365" }, { "example.com", "m365" }, { NULL, "m365" },
 };
 
 static void
@@ -570,12 +622,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_table),
-        cmocka_unit_test(test_error_cap),
-        cmocka_unit_test(test_design_example),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_domain_match),
+        cmocka_unit_test(test_error_table),    cmocka_unit_test(test_error_cap),
+        cmocka_unit_test(test_design_example), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_load_file),      cmocka_unit_test(test_domain_match),
         cmocka_unit_test(test_pool_for),
     };
 

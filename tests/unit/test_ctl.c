@@ -19,10 +19,10 @@
 /* A request: fields built with sw_kv_add, or a raw line. */
 struct ctl_case {
     const char *name;
-    const char *fields[MAXF][2];         /* {key, value}, key NULL ends */
-    const char *raw;                     /* used instead of fields if set */
+    const char *fields[MAXF][2]; /* {key, value}, key NULL ends */
+    const char *raw;             /* used instead of fields if set */
     bool ok;
-    const char *err;                     /* substring of the error when !ok */
+    const char *err; /* substring of the error when !ok */
     /* expected on success (unset fields: not checked / zero) */
     enum sw_ctl_verb verb;
     bool json;
@@ -36,118 +36,116 @@ struct ctl_case {
     const char *address;
 };
 
-#define F(...) .fields = {__VA_ARGS__}
+#define F(...)       .fields = { __VA_ARGS__ }
 #define REFUSED(msg) .ok = false, .err = (msg)
 
 static const struct ctl_case cases[] = {
-    {"status", F({"verb", "status"}), .ok = true, .verb = SW_CTL_STATUS},
-    {"status json", F({"verb", "status"}, {"json", "1"}), .ok = true,
-     .verb = SW_CTL_STATUS, .json = true},
-    {"json=0 is not json", F({"verb", "status"}, {"json", "0"}), .ok = true,
-     .verb = SW_CTL_STATUS},
-    {"json=yes is not json", F({"verb", "status"}, {"json", "yes"}), .ok = true,
-     .verb = SW_CTL_STATUS},
-    {"reload", F({"verb", "reload"}), .ok = true, .verb = SW_CTL_RELOAD},
-    {"explain", F({"verb", "explain"}, {"address", "User+x@Example.COM"}), .ok = true,
-     .verb = SW_CTL_EXPLAIN, .address = "User+x@Example.COM"},
-    {"explain without address", F({"verb", "explain"}), REFUSED("missing address")},
-    {"divert, folded domain",
-     F({"verb", "divert"}, {"scope", "Example.COM"}, {"to", "alt-eu"}, {"for", "2h"},
-       {"reason", "provider incident 4711\tsee ticket"}),
-     .ok = true, .verb = SW_CTL_DIVERT, .kind = SW_SCOPE_DESTINATION,
-     .scope_name = "example.com", .to = "alt-eu",
-     .reason = "provider incident 4711\tsee ticket", .duration = 7200},
-    {"divert destination: prefix, policy chooses",
-     F({"verb", "divert"}, {"scope", "destination:x.org"}, {"for", "1h30m"}, {"reason", "r"},
-       {"json", "1"}),
-     .ok = true, .verb = SW_CTL_DIVERT, .json = true, .kind = SW_SCOPE_DESTINATION,
-     .scope_name = "x.org", .reason = "r", .duration = 5400},
-    {"divert with an empty to",
-     F({"verb", "divert"}, {"scope", "x.org"}, {"to", ""}, {"for", "30m"}, {"reason", "r"}),
-     .ok = true, .verb = SW_CTL_DIVERT, .kind = SW_SCOPE_DESTINATION, .scope_name = "x.org",
-     .reason = "r", .duration = 1800},
-    {"divert a pool",
-     F({"verb", "divert"}, {"scope", "pool:m365"}, {"to", "alt-us"}, {"for", "1d"},
-       {"reason", "r"}),
-     .ok = true, .verb = SW_CTL_DIVERT, .kind = SW_SCOPE_POOL, .scope_name = "m365",
-     .to = "alt-us", .reason = "r", .duration = 86400},
-    {"divert without for", F({"verb", "divert"}, {"scope", "x.org"}, {"reason", "r"}),
-     REFUSED("missing for")},
-    {"divert without reason", F({"verb", "divert"}, {"scope", "x.org"}, {"for", "2h"}),
-     REFUSED("missing reason")},
-    {"divert with an empty reason",
-     F({"verb", "divert"}, {"scope", "x.org"}, {"for", "2h"}, {"reason", ""}),
-     REFUSED("missing reason")},
-    {"divert without scope", F({"verb", "divert"}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("missing scope")},
-    {"divert bad duration",
-     F({"verb", "divert"}, {"scope", "x.org"}, {"for", "2x"}, {"reason", "r"}),
-     REFUSED("bad duration for --for")},
-    {"divert zero duration",
-     F({"verb", "divert"}, {"scope", "x.org"}, {"for", "0m"}, {"reason", "r"}),
-     REFUSED("bad duration")},
-    {"divert over a year",
-     F({"verb", "divert"}, {"scope", "x.org"}, {"for", "400d"}, {"reason", "r"}),
-     REFUSED("bad duration")},
-    {"divert empty pool name",
-     F({"verb", "divert"}, {"scope", "pool:"}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("bad pool name")},
-    {"divert pool name with a space",
-     F({"verb", "divert"}, {"scope", "pool:a b"}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("bad pool name")},
-    {"divert subdomain pattern",
-     F({"verb", "divert"}, {"scope", ".example.com"}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("not a destination domain")},
-    {"divert an address",
-     F({"verb", "divert"}, {"scope", "u@example.com"}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("not a destination domain")},
-    {"divert empty destination",
-     F({"verb", "divert"}, {"scope", "destination:"}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("not a destination domain")},
-    {"divert root", F({"verb", "divert"}, {"scope", "."}, {"for", "2h"}, {"reason", "r"}),
-     REFUSED("not a destination domain")},
-    {"release", F({"verb", "release"}, {"scope", "destination:Sub.Example.COM."}),
-     .ok = true, .verb = SW_CTL_RELEASE, .kind = SW_SCOPE_DESTINATION,
-     .scope_name = "sub.example.com"},
-    {"release a pool", F({"verb", "release"}, {"scope", "pool:m365"}), .ok = true,
-     .verb = SW_CTL_RELEASE, .kind = SW_SCOPE_POOL, .scope_name = "m365"},
-    {"release without scope", F({"verb", "release"}), REFUSED("missing scope")},
-    {"release bad scope", F({"verb", "release"}, {"scope", "[192.0.2.1]"}),
-     REFUSED("not a destination domain")},
-    {"relay disable", F({"verb", "relay"}, {"action", "disable"}, {"name", "alt-eu"}),
-     .ok = true, .verb = SW_CTL_RELAY, .relay = "alt-eu", .admin = SW_ADMIN_DISABLED},
-    {"relay enable", F({"verb", "relay"}, {"action", "enable"}, {"name", "alt-eu"}),
-     .ok = true, .verb = SW_CTL_RELAY, .relay = "alt-eu", .admin = SW_ADMIN_ENABLED},
-    {"relay drain", F({"verb", "relay"}, {"action", "drain"}, {"name", "alt-us"}),
-     .ok = true, .verb = SW_CTL_RELAY, .relay = "alt-us", .admin = SW_ADMIN_DRAINING},
-    {"relay bad action", F({"verb", "relay"}, {"action", "pause"}, {"name", "alt-eu"}),
-     REFUSED("relay action must be enable, disable or drain")},
-    {"relay action in capitals", F({"verb", "relay"}, {"action", "Disable"}, {"name", "x"}),
-     REFUSED("relay action must be")},
-    {"relay without action", F({"verb", "relay"}, {"name", "alt-eu"}),
-     REFUSED("missing action")},
-    {"relay without name", F({"verb", "relay"}, {"action", "disable"}),
-     REFUSED("missing name")},
-    {"history", F({"verb", "history"}), .ok = true, .verb = SW_CTL_HISTORY},
-    {"history since", F({"verb", "history"}, {"since", "1h"}), .ok = true,
-     .verb = SW_CTL_HISTORY, .duration = 3600},
-    {"history bad since", F({"verb", "history"}, {"since", "yesterday"}),
-     REFUSED("bad duration for --since")},
-    {"unknown verb", F({"verb", "frobnicate"}), REFUSED("unknown verb")},
-    {"verb in capitals", F({"verb", "STATUS"}), REFUSED("unknown verb")},
-    {"no verb", F({"scope", "x.org"}), REFUSED("missing verb")},
-    {"empty verb", F({"verb", ""}), REFUSED("missing verb")},
-    {"empty line", .raw = "", REFUSED("missing verb")},
-    {"malformed: space in a key", .raw = "verb status",
-     REFUSED("malformed request: bad character in key")},
-    {"malformed: no '='", .raw = "status",
-     REFUSED("malformed request: field without key=value")},
-    {"malformed: key in capitals", .raw = "Verb=status",
-     REFUSED("malformed request: bad character in key")},
-    {"malformed: bad escape", .raw = "verb=divert\treason=\\q",
-     REFUSED("malformed request: unknown escape")},
-    {"malformed: raw control byte", .raw = "verb=status\treason=a\x01",
-     REFUSED("malformed request: control character")},
+    { "status", F({ "verb", "status" }), .ok = true, .verb = SW_CTL_STATUS },
+    { "status json", F({ "verb", "status" }, { "json", "1" }), .ok = true, .verb = SW_CTL_STATUS,
+      .json = true },
+    { "json=0 is not json", F({ "verb", "status" }, { "json", "0" }), .ok = true,
+      .verb = SW_CTL_STATUS },
+    { "json=yes is not json", F({ "verb", "status" }, { "json", "yes" }), .ok = true,
+      .verb = SW_CTL_STATUS },
+    { "reload", F({ "verb", "reload" }), .ok = true, .verb = SW_CTL_RELOAD },
+    { "explain", F({ "verb", "explain" }, { "address", "User+x@Example.COM" }), .ok = true,
+      .verb = SW_CTL_EXPLAIN, .address = "User+x@Example.COM" },
+    { "explain without address", F({ "verb", "explain" }), REFUSED("missing address") },
+    { "divert, folded domain",
+      F({ "verb", "divert" }, { "scope", "Example.COM" }, { "to", "alt-eu" }, { "for", "2h" },
+        { "reason", "provider incident 4711\tsee ticket" }),
+      .ok = true, .verb = SW_CTL_DIVERT, .kind = SW_SCOPE_DESTINATION, .scope_name = "example.com",
+      .to = "alt-eu", .reason = "provider incident 4711\tsee ticket", .duration = 7200 },
+    { "divert destination: prefix, policy chooses",
+      F({ "verb", "divert" }, { "scope", "destination:x.org" }, { "for", "1h30m" },
+        { "reason", "r" }, { "json", "1" }),
+      .ok = true, .verb = SW_CTL_DIVERT, .json = true, .kind = SW_SCOPE_DESTINATION,
+      .scope_name = "x.org", .reason = "r", .duration = 5400 },
+    { "divert with an empty to",
+      F({ "verb", "divert" }, { "scope", "x.org" }, { "to", "" }, { "for", "30m" },
+        { "reason", "r" }),
+      .ok = true, .verb = SW_CTL_DIVERT, .kind = SW_SCOPE_DESTINATION, .scope_name = "x.org",
+      .reason = "r", .duration = 1800 },
+    { "divert a pool",
+      F({ "verb", "divert" }, { "scope", "pool:m365" }, { "to", "alt-us" }, { "for", "1d" },
+        { "reason", "r" }),
+      .ok = true, .verb = SW_CTL_DIVERT, .kind = SW_SCOPE_POOL, .scope_name = "m365",
+      .to = "alt-us", .reason = "r", .duration = 86400 },
+    { "divert without for", F({ "verb", "divert" }, { "scope", "x.org" }, { "reason", "r" }),
+      REFUSED("missing for") },
+    { "divert without reason", F({ "verb", "divert" }, { "scope", "x.org" }, { "for", "2h" }),
+      REFUSED("missing reason") },
+    { "divert with an empty reason",
+      F({ "verb", "divert" }, { "scope", "x.org" }, { "for", "2h" }, { "reason", "" }),
+      REFUSED("missing reason") },
+    { "divert without scope", F({ "verb", "divert" }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("missing scope") },
+    { "divert bad duration",
+      F({ "verb", "divert" }, { "scope", "x.org" }, { "for", "2x" }, { "reason", "r" }),
+      REFUSED("bad duration for --for") },
+    { "divert zero duration",
+      F({ "verb", "divert" }, { "scope", "x.org" }, { "for", "0m" }, { "reason", "r" }),
+      REFUSED("bad duration") },
+    { "divert over a year",
+      F({ "verb", "divert" }, { "scope", "x.org" }, { "for", "400d" }, { "reason", "r" }),
+      REFUSED("bad duration") },
+    { "divert empty pool name",
+      F({ "verb", "divert" }, { "scope", "pool:" }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("bad pool name") },
+    { "divert pool name with a space",
+      F({ "verb", "divert" }, { "scope", "pool:a b" }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("bad pool name") },
+    { "divert subdomain pattern",
+      F({ "verb", "divert" }, { "scope", ".example.com" }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("not a destination domain") },
+    { "divert an address",
+      F({ "verb", "divert" }, { "scope", "u@example.com" }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("not a destination domain") },
+    { "divert empty destination",
+      F({ "verb", "divert" }, { "scope", "destination:" }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("not a destination domain") },
+    { "divert root", F({ "verb", "divert" }, { "scope", "." }, { "for", "2h" }, { "reason", "r" }),
+      REFUSED("not a destination domain") },
+    { "release", F({ "verb", "release" }, { "scope", "destination:Sub.Example.COM." }), .ok = true,
+      .verb = SW_CTL_RELEASE, .kind = SW_SCOPE_DESTINATION, .scope_name = "sub.example.com" },
+    { "release a pool", F({ "verb", "release" }, { "scope", "pool:m365" }), .ok = true,
+      .verb = SW_CTL_RELEASE, .kind = SW_SCOPE_POOL, .scope_name = "m365" },
+    { "release without scope", F({ "verb", "release" }), REFUSED("missing scope") },
+    { "release bad scope", F({ "verb", "release" }, { "scope", "[192.0.2.1]" }),
+      REFUSED("not a destination domain") },
+    { "relay disable", F({ "verb", "relay" }, { "action", "disable" }, { "name", "alt-eu" }),
+      .ok = true, .verb = SW_CTL_RELAY, .relay = "alt-eu", .admin = SW_ADMIN_DISABLED },
+    { "relay enable", F({ "verb", "relay" }, { "action", "enable" }, { "name", "alt-eu" }),
+      .ok = true, .verb = SW_CTL_RELAY, .relay = "alt-eu", .admin = SW_ADMIN_ENABLED },
+    { "relay drain", F({ "verb", "relay" }, { "action", "drain" }, { "name", "alt-us" }),
+      .ok = true, .verb = SW_CTL_RELAY, .relay = "alt-us", .admin = SW_ADMIN_DRAINING },
+    { "relay bad action", F({ "verb", "relay" }, { "action", "pause" }, { "name", "alt-eu" }),
+      REFUSED("relay action must be enable, disable or drain") },
+    { "relay action in capitals", F({ "verb", "relay" }, { "action", "Disable" }, { "name", "x" }),
+      REFUSED("relay action must be") },
+    { "relay without action", F({ "verb", "relay" }, { "name", "alt-eu" }),
+      REFUSED("missing action") },
+    { "relay without name", F({ "verb", "relay" }, { "action", "disable" }),
+      REFUSED("missing name") },
+    { "history", F({ "verb", "history" }), .ok = true, .verb = SW_CTL_HISTORY },
+    { "history since", F({ "verb", "history" }, { "since", "1h" }), .ok = true,
+      .verb = SW_CTL_HISTORY, .duration = 3600 },
+    { "history bad since", F({ "verb", "history" }, { "since", "yesterday" }),
+      REFUSED("bad duration for --since") },
+    { "unknown verb", F({ "verb", "frobnicate" }), REFUSED("unknown verb") },
+    { "verb in capitals", F({ "verb", "STATUS" }), REFUSED("unknown verb") },
+    { "no verb", F({ "scope", "x.org" }), REFUSED("missing verb") },
+    { "empty verb", F({ "verb", "" }), REFUSED("missing verb") },
+    { "empty line", .raw = "", REFUSED("missing verb") },
+    { "malformed: space in a key", .raw = "verb status",
+      REFUSED("malformed request: bad character in key") },
+    { "malformed: no '='", .raw = "status", REFUSED("malformed request: field without key=value") },
+    { "malformed: key in capitals", .raw = "Verb=status",
+      REFUSED("malformed request: bad character in key") },
+    { "malformed: bad escape", .raw = "verb=divert\treason=\\q",
+      REFUSED("malformed request: unknown escape") },
+    { "malformed: raw control byte", .raw = "verb=status\treason=a\x01",
+      REFUSED("malformed request: control character") },
 };
 
 #undef F
@@ -171,8 +169,8 @@ check(const struct ctl_case *c, const char *line, size_t len)
         failed++;
     } else if (!ok) {
         if (strstr(sw_buf_str(&err), c->err) == NULL) {
-            print_error("case \"%s\": error \"%s\", expected \"%s\"\n", c->name,
-                        sw_buf_str(&err), c->err);
+            print_error("case \"%s\": error \"%s\", expected \"%s\"\n", c->name, sw_buf_str(&err),
+                        c->err);
             failed++;
         }
         if (strchr(sw_buf_str(&err), '\n') != NULL) {
@@ -180,15 +178,15 @@ check(const struct ctl_case *c, const char *line, size_t len)
             failed++;
         }
     } else {
-#define FIELD_STR(f, want)                                                           \
-        if ((want) ? (f) == NULL || strcmp((f), (want)) != 0 : (f) != NULL) {        \
-            print_error("case \"%s\": " #f " is \"%s\", expected \"%s\"\n", c->name,  \
-                        (f) ? (f) : "(null)", (want) ? (want) : "(null)");           \
-            failed++;                                                                \
-        }
+#define FIELD_STR(f, want)                                                       \
+    if ((want) ? (f) == NULL || strcmp((f), (want)) != 0 : (f) != NULL) {        \
+        print_error("case \"%s\": " #f " is \"%s\", expected \"%s\"\n", c->name, \
+                    (f) ? (f) : "(null)", (want) ? (want) : "(null)");           \
+        failed++;                                                                \
+    }
         if (req.verb != c->verb || req.json != c->json) {
-            print_error("case \"%s\": verb %d json %d, expected %d %d\n", c->name,
-                        (int) req.verb, (int) req.json, (int) c->verb, (int) c->json);
+            print_error("case \"%s\": verb %d json %d, expected %d %d\n", c->name, (int) req.verb,
+                        (int) req.json, (int) c->verb, (int) c->json);
             failed++;
         }
         if (c->scope_name && (req.kind != c->kind || strcmp(req.name, c->scope_name) != 0)) {
@@ -203,8 +201,8 @@ check(const struct ctl_case *c, const char *line, size_t len)
             failed++;
         }
         if (c->verb == SW_CTL_RELAY && req.admin != c->admin) {
-            print_error("case \"%s\": admin %s, expected %s\n", c->name,
-                        sw_admin_name(req.admin), sw_admin_name(c->admin));
+            print_error("case \"%s\": admin %s, expected %s\n", c->name, sw_admin_name(req.admin),
+                        sw_admin_name(c->admin));
             failed++;
         }
         FIELD_STR(req.to, c->to)
@@ -281,22 +279,22 @@ static const struct scope_case {
     enum sw_scope_kind kind;
     const char *name;
 } scope_cases[] = {
-    {"Example.COM", 254, true, SW_SCOPE_DESTINATION, "example.com"},
-    {"example.com.", 254, true, SW_SCOPE_DESTINATION, "example.com"},
-    {"destination:x.org", 254, true, SW_SCOPE_DESTINATION, "x.org"},
-    {"DESTINATION:x.org", 254, false, SW_SCOPE_DESTINATION, NULL},
-    {"pool:m365", 254, true, SW_SCOPE_POOL, "m365"},
-    {"pool:M365_a.b-c", 254, true, SW_SCOPE_POOL, "M365_a.b-c"},
-    {"pool:", 254, false, SW_SCOPE_POOL, NULL},
-    {"pool:a b", 254, false, SW_SCOPE_POOL, NULL},
-    {"pool:a/b", 254, false, SW_SCOPE_POOL, NULL},
-    {"pool:abcd", 4, false, SW_SCOPE_POOL, NULL},
-    {"pool:abc", 4, true, SW_SCOPE_POOL, "abc"},
-    {"example.com", 11, false, SW_SCOPE_DESTINATION, NULL},
-    {"example.com", 12, true, SW_SCOPE_DESTINATION, "example.com"},
-    {"", 254, false, SW_SCOPE_DESTINATION, NULL},
-    {"*", 254, false, SW_SCOPE_DESTINATION, NULL},
-    {"x.org:25", 254, false, SW_SCOPE_DESTINATION, NULL},
+    { "Example.COM", 254, true, SW_SCOPE_DESTINATION, "example.com" },
+    { "example.com.", 254, true, SW_SCOPE_DESTINATION, "example.com" },
+    { "destination:x.org", 254, true, SW_SCOPE_DESTINATION, "x.org" },
+    { "DESTINATION:x.org", 254, false, SW_SCOPE_DESTINATION, NULL },
+    { "pool:m365", 254, true, SW_SCOPE_POOL, "m365" },
+    { "pool:M365_a.b-c", 254, true, SW_SCOPE_POOL, "M365_a.b-c" },
+    { "pool:", 254, false, SW_SCOPE_POOL, NULL },
+    { "pool:a b", 254, false, SW_SCOPE_POOL, NULL },
+    { "pool:a/b", 254, false, SW_SCOPE_POOL, NULL },
+    { "pool:abcd", 4, false, SW_SCOPE_POOL, NULL },
+    { "pool:abc", 4, true, SW_SCOPE_POOL, "abc" },
+    { "example.com", 11, false, SW_SCOPE_DESTINATION, NULL },
+    { "example.com", 12, true, SW_SCOPE_DESTINATION, "example.com" },
+    { "", 254, false, SW_SCOPE_DESTINATION, NULL },
+    { "*", 254, false, SW_SCOPE_DESTINATION, NULL },
+    { "x.org:25", 254, false, SW_SCOPE_DESTINATION, NULL },
 };
 
 static void
@@ -319,9 +317,9 @@ test_scope_table(void **state)
         ok = sw_ctl_scope(c->in, &kind, name, c->size, &err);
         if (ok != c->ok || (ok && (kind != c->kind || strcmp(name, c->name) != 0))) {
             print_error("sw_ctl_scope(\"%s\", %zu): %s %s:%.*s, expected %s %s:%s\n", c->in,
-                        c->size, ok ? "ok" : "refused", sw_scope_kind_name(kind),
-                        ok ? 300 : 0, name, c->ok ? "ok" : "refused",
-                        sw_scope_kind_name(c->kind), c->name ? c->name : "");
+                        c->size, ok ? "ok" : "refused", sw_scope_kind_name(kind), ok ? 300 : 0,
+                        name, c->ok ? "ok" : "refused", sw_scope_kind_name(c->kind),
+                        c->name ? c->name : "");
             failed++;
         }
         if (!ok && err.len == 0) {

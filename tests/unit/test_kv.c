@@ -82,8 +82,8 @@ test_round_trip_one_field(void **state)
             continue;
         }
         if (kv.n != 1 || strcmp(kv.key[0], "reason") != 0 || strcmp(kv.val[0], v) != 0) {
-            print_error("value %zu: encoded \"%s\", parsed back n=%zu \"%s\"\n", i, b.data,
-                        kv.n, kv.n ? kv.val[0] : "");
+            print_error("value %zu: encoded \"%s\", parsed back n=%zu \"%s\"\n", i, b.data, kv.n,
+                        kv.n ? kv.val[0] : "");
             failed++;
         }
     }
@@ -152,16 +152,16 @@ static const struct parse_ok_case {
     const char *key[3];
     const char *val[3];
 } parse_ok_cases[] = {
-    {"", 0, {NULL}, {NULL}},
-    {"a=1", 1, {"a"}, {"1"}},
-    {"a=", 1, {"a"}, {""}},
-    {"a=1\tb=2", 2, {"a", "b"}, {"1", "2"}},
-    {"a=1\tb=2\t", 2, {"a", "b"}, {"1", "2"}},
-    {"k_9=x=y", 1, {"k_9"}, {"x=y"}},
-    {"k=\\x41\\x7f\\xFf", 1, {"k"}, {"A\x7f\xff"}},
-    {"k=\\x09\\t\\n\\\\", 1, {"k"}, {"\t\t\n\\"}},
-    {"k=caf\xc3\xa9", 1, {"k"}, {"caf\xc3\xa9"}},
-    {"a=1\ta=2\tb=", 3, {"a", "a", "b"}, {"1", "2", ""}},
+    { "", 0, { NULL }, { NULL } },
+    { "a=1", 1, { "a" }, { "1" } },
+    { "a=", 1, { "a" }, { "" } },
+    { "a=1\tb=2", 2, { "a", "b" }, { "1", "2" } },
+    { "a=1\tb=2\t", 2, { "a", "b" }, { "1", "2" } },
+    { "k_9=x=y", 1, { "k_9" }, { "x=y" } },
+    { "k=\\x41\\x7f\\xFf", 1, { "k" }, { "A\x7f\xff" } },
+    { "k=\\x09\\t\\n\\\\", 1, { "k" }, { "\t\t\n\\" } },
+    { "k=caf\xc3\xa9", 1, { "k" }, { "caf\xc3\xa9" } },
+    { "a=1\ta=2\tb=", 3, { "a", "a", "b" }, { "1", "2", "" } },
 };
 
 static void
@@ -188,8 +188,8 @@ test_parse_ok(void **state)
         }
         for (k = 0; k < c->n; k++)
             if (strcmp(kv.key[k], c->key[k]) != 0 || strcmp(kv.val[k], c->val[k]) != 0) {
-                print_error("\"%s\": field %zu is %s=\"%s\", expected %s=\"%s\"\n", c->line,
-                            k, kv.key[k], kv.val[k], c->key[k], c->val[k]);
+                print_error("\"%s\": field %zu is %s=\"%s\", expected %s=\"%s\"\n", c->line, k,
+                            kv.key[k], kv.val[k], c->key[k], c->val[k]);
                 failed++;
             }
     }
@@ -201,27 +201,29 @@ static const struct parse_bad_case {
     const char *line;
     const char *why;
 } parse_bad_cases[] = {
-    {"A=1", "bad character in key"},
-    {"a-b=1", "bad character in key"},
-    {"a b=1", "bad character in key"},
-    {"a=1\t\tb=2", "bad character in key"},
-    {"a=1\nb=2", "control character in value"},
-    {"=1", "without key=value"},
-    {"abc", "without key=value"},
-    {"a=1\tb", "without key=value"},
-    {"k=\\q", "unknown escape"},
-    {"k=\\r", "unknown escape"},
-    {"k=\\x0", "bad \\x escape"},
-    {"k=\\x", "bad \\x escape"},
-    {"k=\\x00", "bad \\x escape"},
-    {"k=\\x0g", "bad \\x escape"},
-    {"k=\\xg0", "bad \\x escape"},
-    {"k=\\x0\tb=1", "bad \\x escape"},
-    {"k=abc\\", "backslash at end"},
-    {"k=\\", "backslash at end"},
-    {"k=a\x01" "b", "control character"},
-    {"k=a\x7f", "control character"},
-    {"k=a\rb", "control character"},
+    { "A=1", "bad character in key" },
+    { "a-b=1", "bad character in key" },
+    { "a b=1", "bad character in key" },
+    { "a=1\t\tb=2", "bad character in key" },
+    { "a=1\nb=2", "control character in value" },
+    { "=1", "without key=value" },
+    { "abc", "without key=value" },
+    { "a=1\tb", "without key=value" },
+    { "k=\\q", "unknown escape" },
+    { "k=\\r", "unknown escape" },
+    { "k=\\x0", "bad \\x escape" },
+    { "k=\\x", "bad \\x escape" },
+    { "k=\\x00", "bad \\x escape" },
+    { "k=\\x0g", "bad \\x escape" },
+    { "k=\\xg0", "bad \\x escape" },
+    { "k=\\x0\tb=1", "bad \\x escape" },
+    { "k=abc\\", "backslash at end" },
+    { "k=\\", "backslash at end" },
+    { "k=a\x01"
+      "b",
+      "control character" },
+    { "k=a\x7f", "control character" },
+    { "k=a\rb", "control character" },
 };
 
 static void
@@ -240,8 +242,8 @@ test_parse_errors(void **state)
             print_error("\"%s\": accepted, expected \"%s\"\n", c->line, c->why);
             failed++;
         } else if (why == NULL || strstr(why, c->why) == NULL) {
-            print_error("\"%s\": reason \"%s\", expected \"%s\"\n", c->line,
-                        why ? why : "(null)", c->why);
+            print_error("\"%s\": reason \"%s\", expected \"%s\"\n", c->line, why ? why : "(null)",
+                        c->why);
             failed++;
         }
     }

@@ -32,47 +32,47 @@ status_name(enum sw_ns_status st)
 static const struct decode_case {
     const char *name;
     const char *in;
-    size_t len;                 /* LEN_STRLEN: strlen(in) */
+    size_t len; /* LEN_STRLEN: strlen(in) */
     size_t max;
     enum sw_ns_status status;
     size_t off, plen, consumed; /* checked on SW_NS_OK */
 } decode_cases[] = {
-    {"empty payload", "0:,", LEN_STRLEN, 100, SW_NS_OK, 2, 0, 3},
-    {"hello", "5:hello,", LEN_STRLEN, 100, SW_NS_OK, 2, 5, 8},
-    {"first of two", "5:hello,3:abc,", LEN_STRLEN, 100, SW_NS_OK, 2, 5, 8},
-    {"trailing junk after a complete one", "1:a,xyz", LEN_STRLEN, 100, SW_NS_OK, 2, 1, 4},
-    {"payload with comma and colon", "3:a,b,", LEN_STRLEN, 100, SW_NS_OK, 2, 3, 6},
-    {"payload with NUL", "3:a\0b,", 6, 100, SW_NS_OK, 2, 3, 6},
-    {"two digit length", "12:hello world!,", LEN_STRLEN, 100, SW_NS_OK, 3, 12, 16},
-    {"length equal to max", "10:0123456789,", LEN_STRLEN, 10, SW_NS_OK, 3, 10, 14},
-    {"max 0 allows empty", "0:,", LEN_STRLEN, 0, SW_NS_OK, 2, 0, 3},
-    {"nothing yet", "", 0, 100, SW_NS_MORE, 0, 0, 0},
-    {"digits only", "5", LEN_STRLEN, 100, SW_NS_MORE, 0, 0, 0},
-    {"no payload yet", "5:", LEN_STRLEN, 100, SW_NS_MORE, 0, 0, 0},
-    {"no comma yet", "5:hello", LEN_STRLEN, 100, SW_NS_MORE, 0, 0, 0},
-    {"missing comma", "5:hello!", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"payload longer than the length", "4:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"non-digit length", "a:", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"non-digit in length", "1a:", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"non-digit without colon yet", "1a", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"empty length", ":,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"bare colon", ":", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"negative length", "-1:x,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"plus sign", "+5:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"leading space", " 5:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"space before colon", "5 :hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"leading zero", "05:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"two zeros", "00:,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"leading zero, prefix only", "05", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0},
-    {"over max, payload present", "11:hello world,", LEN_STRLEN, 10, SW_NS_TOOBIG, 0, 0, 0},
-    {"over max, before the payload", "11:", LEN_STRLEN, 10, SW_NS_TOOBIG, 0, 0, 0},
-    {"over max 10000", "10001:", LEN_STRLEN, 10000, SW_NS_TOOBIG, 0, 0, 0},
-    {"at max 10000, waiting", "10000:", LEN_STRLEN, 10000, SW_NS_MORE, 0, 0, 0},
-    {"over max 0", "1:", LEN_STRLEN, 0, SW_NS_TOOBIG, 0, 0, 0},
-    {"9 digits, no limit", "999999999:", LEN_STRLEN, SIZE_MAX, SW_NS_MORE, 0, 0, 0},
-    {"10-digit length", "1234567890:", LEN_STRLEN, SIZE_MAX, SW_NS_TOOBIG, 0, 0, 0},
-    {"10 digits, no colon yet", "1000000000", LEN_STRLEN, SIZE_MAX, SW_NS_TOOBIG, 0, 0, 0},
-    {"20-digit length", "99999999999999999999:", LEN_STRLEN, SIZE_MAX, SW_NS_TOOBIG, 0, 0, 0},
+    { "empty payload", "0:,", LEN_STRLEN, 100, SW_NS_OK, 2, 0, 3 },
+    { "hello", "5:hello,", LEN_STRLEN, 100, SW_NS_OK, 2, 5, 8 },
+    { "first of two", "5:hello,3:abc,", LEN_STRLEN, 100, SW_NS_OK, 2, 5, 8 },
+    { "trailing junk after a complete one", "1:a,xyz", LEN_STRLEN, 100, SW_NS_OK, 2, 1, 4 },
+    { "payload with comma and colon", "3:a,b,", LEN_STRLEN, 100, SW_NS_OK, 2, 3, 6 },
+    { "payload with NUL", "3:a\0b,", 6, 100, SW_NS_OK, 2, 3, 6 },
+    { "two digit length", "12:hello world!,", LEN_STRLEN, 100, SW_NS_OK, 3, 12, 16 },
+    { "length equal to max", "10:0123456789,", LEN_STRLEN, 10, SW_NS_OK, 3, 10, 14 },
+    { "max 0 allows empty", "0:,", LEN_STRLEN, 0, SW_NS_OK, 2, 0, 3 },
+    { "nothing yet", "", 0, 100, SW_NS_MORE, 0, 0, 0 },
+    { "digits only", "5", LEN_STRLEN, 100, SW_NS_MORE, 0, 0, 0 },
+    { "no payload yet", "5:", LEN_STRLEN, 100, SW_NS_MORE, 0, 0, 0 },
+    { "no comma yet", "5:hello", LEN_STRLEN, 100, SW_NS_MORE, 0, 0, 0 },
+    { "missing comma", "5:hello!", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "payload longer than the length", "4:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "non-digit length", "a:", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "non-digit in length", "1a:", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "non-digit without colon yet", "1a", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "empty length", ":,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "bare colon", ":", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "negative length", "-1:x,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "plus sign", "+5:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "leading space", " 5:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "space before colon", "5 :hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "leading zero", "05:hello,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "two zeros", "00:,", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "leading zero, prefix only", "05", LEN_STRLEN, 100, SW_NS_BAD, 0, 0, 0 },
+    { "over max, payload present", "11:hello world,", LEN_STRLEN, 10, SW_NS_TOOBIG, 0, 0, 0 },
+    { "over max, before the payload", "11:", LEN_STRLEN, 10, SW_NS_TOOBIG, 0, 0, 0 },
+    { "over max 10000", "10001:", LEN_STRLEN, 10000, SW_NS_TOOBIG, 0, 0, 0 },
+    { "at max 10000, waiting", "10000:", LEN_STRLEN, 10000, SW_NS_MORE, 0, 0, 0 },
+    { "over max 0", "1:", LEN_STRLEN, 0, SW_NS_TOOBIG, 0, 0, 0 },
+    { "9 digits, no limit", "999999999:", LEN_STRLEN, SIZE_MAX, SW_NS_MORE, 0, 0, 0 },
+    { "10-digit length", "1234567890:", LEN_STRLEN, SIZE_MAX, SW_NS_TOOBIG, 0, 0, 0 },
+    { "10 digits, no colon yet", "1000000000", LEN_STRLEN, SIZE_MAX, SW_NS_TOOBIG, 0, 0, 0 },
+    { "20-digit length", "99999999999999999999:", LEN_STRLEN, SIZE_MAX, SW_NS_TOOBIG, 0, 0, 0 },
 };
 
 static void
@@ -90,8 +90,8 @@ test_decode_table(void **state)
         off = plen = consumed = 12345;
         st = sw_ns_decode(c->in, len, c->max, &off, &plen, &consumed);
         if (st != c->status) {
-            print_error("case \"%s\": status %s, expected %s\n", c->name,
-                        status_name(st), status_name(c->status));
+            print_error("case \"%s\": status %s, expected %s\n", c->name, status_name(st),
+                        status_name(c->status));
             failed++;
             continue;
         }
@@ -110,7 +110,10 @@ test_decode_table(void **state)
 
 /* Every proper prefix of a valid netstring asks for more bytes. */
 static const char *const prefix_cases[] = {
-    "0:,", "5:hello,", "12:hello world!,", "3:a,b,",
+    "0:,",
+    "5:hello,",
+    "12:hello world!,",
+    "3:a,b,",
 };
 
 static void
@@ -126,15 +129,15 @@ test_truncated_prefixes(void **state)
         for (n = 0; n < len; n++) {
             st = sw_ns_decode(prefix_cases[i], n, 100, &off, &plen, &consumed);
             if (st != SW_NS_MORE) {
-                print_error("\"%s\" cut to %zu bytes: %s, expected MORE\n",
-                            prefix_cases[i], n, status_name(st));
+                print_error("\"%s\" cut to %zu bytes: %s, expected MORE\n", prefix_cases[i], n,
+                            status_name(st));
                 failed++;
             }
         }
         st = sw_ns_decode(prefix_cases[i], len, 100, &off, &plen, &consumed);
         if (st != SW_NS_OK || consumed != len) {
-            print_error("\"%s\" whole: %s consumed %zu\n", prefix_cases[i],
-                        status_name(st), consumed);
+            print_error("\"%s\" whole: %s consumed %zu\n", prefix_cases[i], status_name(st),
+                        consumed);
             failed++;
         }
     }
@@ -146,13 +149,12 @@ static void
 test_pipelined(void **state)
 {
     static const char stream[] = "5:hello,0:,3:abc,11:transport *,2:x";
-    static const char *const want[] = {"hello", "", "abc", "transport *"};
+    static const char *const want[] = { "hello", "", "abc", "transport *" };
     size_t pos = 0, k = 0, off, plen, consumed, len = strlen(stream);
     enum sw_ns_status st;
 
     (void) state;
-    while ((st = sw_ns_decode(stream + pos, len - pos, 100, &off, &plen, &consumed))
-           == SW_NS_OK) {
+    while ((st = sw_ns_decode(stream + pos, len - pos, 100, &off, &plen, &consumed)) == SW_NS_OK) {
         assert_true(k < sizeof(want) / sizeof(want[0]));
         if (plen != strlen(want[k]) || memcmp(stream + pos + off, want[k], plen) != 0)
             print_error("netstring %zu: \"%.*s\", expected \"%s\"\n", k, (int) plen,
@@ -163,7 +165,7 @@ test_pipelined(void **state)
         k++;
     }
     assert_int_equal(k, 4);
-    assert_int_equal(st, SW_NS_MORE);           /* "2:x" waits for the rest */
+    assert_int_equal(st, SW_NS_MORE); /* "2:x" waits for the rest */
     assert_string_equal(stream + pos, "2:x");
 }
 
@@ -174,12 +176,12 @@ static const struct encode_case {
     const char *wire;
     size_t wire_len;
 } encode_cases[] = {
-    {"", 0, "0:,", 3},
-    {"hello", 5, "5:hello,", 8},
-    {"NOTFOUND ", 9, "9:NOTFOUND ,", 12},
-    {"OK smtp:[127.0.0.1]:25002", 25, "25:OK smtp:[127.0.0.1]:25002,", 29},
-    {"a,b:c", 5, "5:a,b:c,", 8},
-    {"a\0b", 3, "3:a\0b,", 6},
+    { "", 0, "0:,", 3 },
+    { "hello", 5, "5:hello,", 8 },
+    { "NOTFOUND ", 9, "9:NOTFOUND ,", 12 },
+    { "OK smtp:[127.0.0.1]:25002", 25, "25:OK smtp:[127.0.0.1]:25002,", 29 },
+    { "a,b:c", 5, "5:a,b:c,", 8 },
+    { "a\0b", 3, "3:a\0b,", 6 },
 };
 
 static void
@@ -197,8 +199,8 @@ test_encode_round_trip(void **state)
         sw_buf_reset(&b);
         assert_true(sw_ns_encode(&b, c->payload, c->len));
         if (b.len != c->wire_len || memcmp(b.data, c->wire, c->wire_len) != 0)
-            print_error("encode case %zu: got \"%s\", expected \"%s\"\n", i,
-                        sw_buf_str(&b), c->wire);
+            print_error("encode case %zu: got \"%s\", expected \"%s\"\n", i, sw_buf_str(&b),
+                        c->wire);
         assert_int_equal(b.len, c->wire_len);
         assert_memory_equal(b.data, c->wire, c->wire_len);
         assert_int_equal(sw_ns_decode(b.data, b.len, 100, &off, &plen, &consumed), SW_NS_OK);

@@ -15,17 +15,17 @@
 #include "render.h"
 #include "sockmap.h"
 
-#define HEADER "# spillway: current diversions (generated; do not edit)\n"
+#define HEADER  "# spillway: current diversions (generated; do not edit)\n"
 #define MAXPINS 4
 
 struct pinspec {
     enum sw_scope_kind kind;
-    const char *name;           /* NULL ends the list */
+    const char *name; /* NULL ends the list */
     const char *relay;
 };
 
 struct adminspec {
-    const char *relay;          /* NULL ends the list */
+    const char *relay; /* NULL ends the list */
     enum sw_relay_admin admin;
 };
 
@@ -33,64 +33,67 @@ struct render_case {
     const char *name;
     struct pinspec pins[MAXPINS];
     struct adminspec admin[MAXPINS];
-    const char *table;          /* the exact text, NULL: only agreement checked */
+    const char *table; /* the exact text, NULL: only agreement checked */
 };
 
 static const struct render_case cases[] = {
-    {"everything primary", {{0}}, {{0}}, HEADER},
-    {"destination example.com pinned",
-     {{SW_SCOPE_DESTINATION, "example.com", "alt-eu"}}, {{0}},
-     HEADER
-     "example.com\t" FX_T_ALTEU "\n"
-     ".example.com\t" FX_T_ALTEU "\n"},
-    {"pool pinned: wildcard and a residency exception",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}}, {{0}},
-     HEADER
-     ".gov.uk\t" FX_T_ALTUK "\n"
-     "*\t" FX_T_ALTEU "\n"},
-    {"pool pinned, alt-uk disabled: the exception goes to the primary",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}}, {{"alt-uk", SW_ADMIN_DISABLED}},
-     HEADER
-     ".gov.uk\t" FX_T_M365 "\n"
-     "*\t" FX_T_ALTEU "\n"},
-    {"two destinations, in key order",
-     {{SW_SCOPE_DESTINATION, "b.example", "alt-us"},
-      {SW_SCOPE_DESTINATION, "a.example", "alt-eu2"}}, {{0}},
-     HEADER
-     "a.example\t" FX_T_ALTEU2 "\n"
-     ".a.example\t" FX_T_ALTEU2 "\n"
-     "b.example\t" FX_T_ALTUS "\n"
-     ".b.example\t" FX_T_ALTUS "\n"},
-    {"destination and pool",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}, {SW_SCOPE_DESTINATION, "example.com", "alt-us"}},
-     {{0}},
-     HEADER
-     "example.com\t" FX_T_ALTUS "\n"
-     ".example.com\t" FX_T_ALTUS "\n"
-     ".gov.uk\t" FX_T_ALTUK "\n"
-     "*\t" FX_T_ALTEU "\n"},
-    {"destination pinned to a disabled relay is left out",
-     {{SW_SCOPE_DESTINATION, "example.com", "alt-eu"}}, {{"alt-eu", SW_ADMIN_DISABLED}},
-     HEADER},
-    {"draining keeps the entry", {{SW_SCOPE_DESTINATION, "example.com", "alt-eu"}},
-     {{"alt-eu", SW_ADMIN_DRAINING}},
-     HEADER
-     "example.com\t" FX_T_ALTEU "\n"
-     ".example.com\t" FX_T_ALTEU "\n"},
-    {"a destination under residency pinned to the UK relay",
-     {{SW_SCOPE_DESTINATION, "a.gov.uk", "alt-uk"}}, {{0}},
-     HEADER
-     "a.gov.uk\t" FX_T_ALTUK "\n"
-     ".a.gov.uk\t" FX_T_ALTUK "\n"},
-    {"pool pinned to alt-uk: \"*\" already routes *.gov.uk right",
-     {{SW_SCOPE_POOL, "m365", "alt-uk"}}, {{0}},
-     HEADER
-     "*\t" FX_T_ALTUK "\n"},
-    {"pool and a destination pinned to a disabled relay: named primary",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}, {SW_SCOPE_DESTINATION, "example.com", "alt-us"}},
-     {{"alt-us", SW_ADMIN_DISABLED}}, NULL},
-    {"pool and a destination under residency", {{SW_SCOPE_POOL, "m365", "alt-eu"},
-      {SW_SCOPE_DESTINATION, "a.gov.uk", "alt-uk"}}, {{0}}, NULL},
+    { "everything primary", { { 0 } }, { { 0 } }, HEADER },
+    { "destination example.com pinned",
+      { { SW_SCOPE_DESTINATION, "example.com", "alt-eu" } },
+      { { 0 } },
+      HEADER "example.com\t" FX_T_ALTEU "\n"
+             ".example.com\t" FX_T_ALTEU "\n" },
+    { "pool pinned: wildcard and a residency exception",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+      { { 0 } },
+      HEADER ".gov.uk\t" FX_T_ALTUK "\n"
+             "*\t" FX_T_ALTEU "\n" },
+    { "pool pinned, alt-uk disabled: the exception goes to the primary",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+      { { "alt-uk", SW_ADMIN_DISABLED } },
+      HEADER ".gov.uk\t" FX_T_M365 "\n"
+             "*\t" FX_T_ALTEU "\n" },
+    { "two destinations, in key order",
+      { { SW_SCOPE_DESTINATION, "b.example", "alt-us" },
+        { SW_SCOPE_DESTINATION, "a.example", "alt-eu2" } },
+      { { 0 } },
+      HEADER "a.example\t" FX_T_ALTEU2 "\n"
+             ".a.example\t" FX_T_ALTEU2 "\n"
+             "b.example\t" FX_T_ALTUS "\n"
+             ".b.example\t" FX_T_ALTUS "\n" },
+    { "destination and pool",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" }, { SW_SCOPE_DESTINATION, "example.com", "alt-us" } },
+      { { 0 } },
+      HEADER "example.com\t" FX_T_ALTUS "\n"
+             ".example.com\t" FX_T_ALTUS "\n"
+             ".gov.uk\t" FX_T_ALTUK "\n"
+             "*\t" FX_T_ALTEU "\n" },
+    { "destination pinned to a disabled relay is left out",
+      { { SW_SCOPE_DESTINATION, "example.com", "alt-eu" } },
+      { { "alt-eu", SW_ADMIN_DISABLED } },
+      HEADER },
+    { "draining keeps the entry",
+      { { SW_SCOPE_DESTINATION, "example.com", "alt-eu" } },
+      { { "alt-eu", SW_ADMIN_DRAINING } },
+      HEADER "example.com\t" FX_T_ALTEU "\n"
+             ".example.com\t" FX_T_ALTEU "\n" },
+    { "a destination under residency pinned to the UK relay",
+      { { SW_SCOPE_DESTINATION, "a.gov.uk", "alt-uk" } },
+      { { 0 } },
+      HEADER "a.gov.uk\t" FX_T_ALTUK "\n"
+             ".a.gov.uk\t" FX_T_ALTUK "\n" },
+    { "pool pinned to alt-uk: \"*\" already routes *.gov.uk right",
+      { { SW_SCOPE_POOL, "m365", "alt-uk" } },
+      { { 0 } },
+      HEADER "*\t" FX_T_ALTUK "\n" },
+    { "pool and a destination pinned to a disabled relay: named primary",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" }, { SW_SCOPE_DESTINATION, "example.com", "alt-us" } },
+      { { "alt-us", SW_ADMIN_DISABLED } },
+      NULL },
+    { "pool and a destination under residency",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" }, { SW_SCOPE_DESTINATION, "a.gov.uk", "alt-uk" } },
+      { { 0 } },
+      NULL },
 };
 
 /*
@@ -109,17 +112,20 @@ static const struct render_case cases[] = {
  *    pool's EU relay.
  */
 static const struct render_case bug_cases[] = {
-    {"destination gov.uk pinned to alt-eu", {{SW_SCOPE_DESTINATION, "gov.uk", "alt-eu"}},
-     {{0}}, NULL},
-    {"pool pinned and a pin on x.gov.uk",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}, {SW_SCOPE_DESTINATION, "x.gov.uk", "alt-uk"}},
-     {{0}}, NULL},
+    { "destination gov.uk pinned to alt-eu",
+      { { SW_SCOPE_DESTINATION, "gov.uk", "alt-eu" } },
+      { { 0 } },
+      NULL },
+    { "pool pinned and a pin on x.gov.uk",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" }, { SW_SCOPE_DESTINATION, "x.gov.uk", "alt-uk" } },
+      { { 0 } },
+      NULL },
 };
 
 /* Destinations each table is checked against the socketmap for. */
 static const char *const probes[] = {
-    "example.com", "a.example.com", "notexample.com", "a.example", "mx.b.example",
-    "x.gov.uk", "y.gov.uk", "a.gov.uk", "mx.a.gov.uk", "a.b.gov.uk", "gov.uk", "uk",
+    "example.com", "a.example.com", "notexample.com", "a.example",  "mx.b.example", "x.gov.uk",
+    "y.gov.uk",    "a.gov.uk",      "mx.a.gov.uk",    "a.b.gov.uk", "gov.uk",       "uk",
     "any.org",
 };
 
@@ -196,8 +202,8 @@ agree(const char *name, const struct fx *f, const char *table)
         if (t == NULL)
             t = FX_T_M365;
         if (strcmp(s, t) != 0) {
-            print_error("case \"%s\": %s: the table says %s, the socketmap %s\n", name,
-                        probes[i], t, sw_buf_str(&reply));
+            print_error("case \"%s\": %s: the table says %s, the socketmap %s\n", name, probes[i],
+                        t, sw_buf_str(&reply));
             failed++;
         }
     }

@@ -32,20 +32,19 @@ teardown(void **state)
 
 /* expect_decision - every field of a decision */
 static void
-expect_decision(const struct sw_decision *d, const char *event, const char *scope,
-                const char *from, const char *to, time_t when, time_t until, long uid,
-                const char *rule, const char *reason)
+expect_decision(const struct sw_decision *d, const char *event, const char *scope, const char *from,
+                const char *to, time_t when, time_t until, long uid, const char *rule,
+                const char *reason)
 {
-    if (strcmp(d->event, event) != 0 || strcmp(d->scope, scope) != 0
-        || strcmp(d->from, from) != 0 || strcmp(d->to, to) != 0 || d->time != when
-        || d->until != until || d->uid != uid || strcmp(d->rule, rule) != 0
-        || strcmp(d->reason, reason) != 0)
+    if (strcmp(d->event, event) != 0 || strcmp(d->scope, scope) != 0 || strcmp(d->from, from) != 0
+        || strcmp(d->to, to) != 0 || d->time != when || d->until != until || d->uid != uid
+        || strcmp(d->rule, rule) != 0 || strcmp(d->reason, reason) != 0)
         print_error("decision %s scope=%s from=%s to=%s time=%lld until=%lld uid=%ld "
                     "rule=%s reason=%s\n expected %s scope=%s from=%s to=%s time=%lld "
                     "until=%lld uid=%ld rule=%s reason=%s\n",
-                    d->event, d->scope, d->from, d->to, (long long) d->time,
-                    (long long) d->until, d->uid, d->rule, d->reason, event, scope, from,
-                    to, (long long) when, (long long) until, uid, rule, reason);
+                    d->event, d->scope, d->from, d->to, (long long) d->time, (long long) d->until,
+                    d->uid, d->rule, d->reason, event, scope, from, to, (long long) when,
+                    (long long) until, uid, rule, reason);
     assert_string_equal(d->event, event);
     assert_string_equal(d->scope, scope);
     assert_string_equal(d->from, from);
@@ -66,11 +65,11 @@ test_pin_creates_scope(void **state)
 
     assert_int_equal(sw_route_count(r), 0);
     assert_null(sw_route_get(r, SW_SCOPE_DESTINATION, "example.com"));
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0,
-                                  T0 + 7200, "provider incident 4711", 0, &d),
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0, T0 + 7200,
+                                  "provider incident 4711", 0, &d),
                      SW_ROUTE_OK);
-    expect_decision(&d, "pin", "destination:example.com", "primary", "alt-eu", T0,
-                    T0 + 7200, 0, "operator", "provider incident 4711");
+    expect_decision(&d, "pin", "destination:example.com", "primary", "alt-eu", T0, T0 + 7200, 0,
+                    "operator", "provider incident 4711");
     assert_int_equal(sw_route_count(r), 1);
     s = sw_route_get(r, SW_SCOPE_DESTINATION, "example.com");
     assert_non_null(s);
@@ -86,10 +85,9 @@ test_pin_creates_scope(void **state)
     assert_int_equal(s->uid, 0);
     /* The same name as a pool is another scope. */
     assert_null(sw_route_get(r, SW_SCOPE_POOL, "example.com"));
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_POOL, "m365", "alt-us", T0 + 5, 0, NULL,
-                                  1000, &d), SW_ROUTE_OK);
-    expect_decision(&d, "pin", "pool:m365", "primary", "alt-us", T0 + 5, 0, 1000,
-                    "operator", "");
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_POOL, "m365", "alt-us", T0 + 5, 0, NULL, 1000, &d),
+                     SW_ROUTE_OK);
+    expect_decision(&d, "pin", "pool:m365", "primary", "alt-us", T0 + 5, 0, 1000, "operator", "");
     assert_int_equal(sw_route_count(r), 2);
     s = sw_route_get(r, SW_SCOPE_POOL, "m365");
     assert_non_null(s);
@@ -104,12 +102,14 @@ test_repin_reports_old_relay(void **state)
     const struct sw_scope *s;
     struct sw_decision d;
 
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0,
-                                  T0 + 100, "first", 0, &d), SW_ROUTE_OK);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-us",
-                                  T0 + 10, T0 + 3600, "second", 1001, &d), SW_ROUTE_OK);
-    expect_decision(&d, "pin", "destination:example.com", "alt-eu", "alt-us", T0 + 10,
-                    T0 + 3600, 1001, "operator", "second");
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0, T0 + 100,
+                                  "first", 0, &d),
+                     SW_ROUTE_OK);
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-us", T0 + 10,
+                                  T0 + 3600, "second", 1001, &d),
+                     SW_ROUTE_OK);
+    expect_decision(&d, "pin", "destination:example.com", "alt-eu", "alt-us", T0 + 10, T0 + 3600,
+                    1001, "operator", "second");
     assert_int_equal(sw_route_count(r), 1);
     s = sw_route_get(r, SW_SCOPE_DESTINATION, "example.com");
     assert_string_equal(s->relay, "alt-us");
@@ -127,22 +127,21 @@ test_release(void **state)
 
     assert_int_equal(sw_route_release(r, SW_SCOPE_DESTINATION, "example.com", T0, 0, &d),
                      SW_ROUTE_NOENT);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0,
-                                  T0 + 7200, "why", 0, &d), SW_ROUTE_OK);
+    assert_int_equal(
+        sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0, T0 + 7200, "why", 0, &d),
+        SW_ROUTE_OK);
     /* Another kind with the same name is not released. */
-    assert_int_equal(sw_route_release(r, SW_SCOPE_POOL, "example.com", T0, 0, &d),
-                     SW_ROUTE_NOENT);
-    assert_int_equal(sw_route_release(r, SW_SCOPE_DESTINATION, "example.com", T0 + 60,
-                                      1002, &d), SW_ROUTE_OK);
-    expect_decision(&d, "release", "destination:example.com", "alt-eu", "primary",
-                    T0 + 60, 0, 1002, "operator", "why");
+    assert_int_equal(sw_route_release(r, SW_SCOPE_POOL, "example.com", T0, 0, &d), SW_ROUTE_NOENT);
+    assert_int_equal(sw_route_release(r, SW_SCOPE_DESTINATION, "example.com", T0 + 60, 1002, &d),
+                     SW_ROUTE_OK);
+    expect_decision(&d, "release", "destination:example.com", "alt-eu", "primary", T0 + 60, 0, 1002,
+                    "operator", "why");
     assert_int_equal(sw_route_count(r), 0);
     assert_null(sw_route_get(r, SW_SCOPE_DESTINATION, "example.com"));
     assert_null(sw_route_find_destination(r, "example.com"));
     assert_int_equal(sw_route_release(r, SW_SCOPE_DESTINATION, "example.com", T0, 0, &d),
                      SW_ROUTE_NOENT);
-    assert_int_equal(sw_route_release(r, SW_SCOPE_DESTINATION, "", T0, 0, &d),
-                     SW_ROUTE_BADARG);
+    assert_int_equal(sw_route_release(r, SW_SCOPE_DESTINATION, "", T0, 0, &d), SW_ROUTE_BADARG);
 }
 
 static void
@@ -160,8 +159,8 @@ test_bad_arguments(void **state)
                      SW_ROUTE_BADARG);
     assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "x.org", "", T0, 0, "", 0, &d),
                      SW_ROUTE_BADARG);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, long_name, "alt-eu", T0, 0, "",
-                                  0, &d), SW_ROUTE_BADARG);
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, long_name, "alt-eu", T0, 0, "", 0, &d),
+                     SW_ROUTE_BADARG);
     assert_int_equal(sw_route_count(r), 0);
     assert_null(sw_route_get(r, SW_SCOPE_DESTINATION, long_name));
 }
@@ -176,30 +175,29 @@ test_reason_is_capped(void **state)
 
     memset(reason, 'r', sizeof(reason) - 1);
     reason[sizeof(reason) - 1] = '\0';
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "x.org", "alt-eu", T0, 0,
-                                  reason, 0, &d), SW_ROUTE_OK);
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "x.org", "alt-eu", T0, 0, reason, 0, &d),
+                     SW_ROUTE_OK);
     assert_int_equal(strlen(d.reason), SW_REASON_MAX);
-    assert_int_equal(strlen(sw_route_get(r, SW_SCOPE_DESTINATION, "x.org")->reason),
-                     SW_REASON_MAX);
+    assert_int_equal(strlen(sw_route_get(r, SW_SCOPE_DESTINATION, "x.org")->reason), SW_REASON_MAX);
 }
 
 /* The governing destination scope: the domain, else the nearest parent. */
 static const struct find_case {
     const char *domain;
-    const char *scope;          /* expected key, NULL: primary */
+    const char *scope; /* expected key, NULL: primary */
 } find_cases[] = {
-    {"example.com", "destination:example.com"},
-    {"a.b.example.com", "destination:example.com"},
-    {"sub.example.com", "destination:sub.example.com"},
-    {"x.sub.example.com", "destination:sub.example.com"},
-    {"a.x.sub.example.com", "destination:sub.example.com"},
-    {"other.example.com", "destination:example.com"},
-    {"example.org", NULL},
-    {"com", NULL},
-    {"notexample.com", NULL},
-    {"example.com.evil", NULL},
-    {"m365", NULL},                     /* a pool scope is not a destination */
-    {"x.m365", NULL},
+    { "example.com", "destination:example.com" },
+    { "a.b.example.com", "destination:example.com" },
+    { "sub.example.com", "destination:sub.example.com" },
+    { "x.sub.example.com", "destination:sub.example.com" },
+    { "a.x.sub.example.com", "destination:sub.example.com" },
+    { "other.example.com", "destination:example.com" },
+    { "example.org", NULL },
+    { "com", NULL },
+    { "notexample.com", NULL },
+    { "example.com.evil", NULL },
+    { "m365", NULL }, /* a pool scope is not a destination */
+    { "x.m365", NULL },
 };
 
 static void
@@ -212,10 +210,12 @@ test_find_destination(void **state)
     int failed = 0;
 
     assert_null(sw_route_find_destination(r, "example.com"));
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0, 0,
-                                  "", 0, &d), SW_ROUTE_OK);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "sub.example.com", "alt-us", T0,
-                                  0, "", 0, &d), SW_ROUTE_OK);
+    assert_int_equal(
+        sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0, 0, "", 0, &d),
+        SW_ROUTE_OK);
+    assert_int_equal(
+        sw_route_pin(r, SW_SCOPE_DESTINATION, "sub.example.com", "alt-us", T0, 0, "", 0, &d),
+        SW_ROUTE_OK);
     assert_int_equal(sw_route_pin(r, SW_SCOPE_POOL, "m365", "alt-eu", T0, 0, "", 0, &d),
                      SW_ROUTE_OK);
     for (i = 0; i < sizeof(find_cases) / sizeof(find_cases[0]); i++) {
@@ -251,17 +251,19 @@ static void
 test_expire(void **state)
 {
     struct sw_route *r = *state;
-    struct expired e = {0};
+    struct expired e = { 0 };
     struct sw_decision d;
 
     assert_int_equal(sw_route_next_deadline(r), 0);
     assert_int_equal(sw_route_expire(r, T0 + 1000000, record, &e), 0);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "b.example", "alt-us", T0,
-                                  T0 + 200, "two", 7, &d), SW_ROUTE_OK);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "a.example", "alt-eu", T0,
-                                  T0 + 100, "one", 7, &d), SW_ROUTE_OK);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_POOL, "m365", "alt-eu", T0, 0, "forever", 7,
-                                  &d), SW_ROUTE_OK);
+    assert_int_equal(
+        sw_route_pin(r, SW_SCOPE_DESTINATION, "b.example", "alt-us", T0, T0 + 200, "two", 7, &d),
+        SW_ROUTE_OK);
+    assert_int_equal(
+        sw_route_pin(r, SW_SCOPE_DESTINATION, "a.example", "alt-eu", T0, T0 + 100, "one", 7, &d),
+        SW_ROUTE_OK);
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_POOL, "m365", "alt-eu", T0, 0, "forever", 7, &d),
+                     SW_ROUTE_OK);
     assert_int_equal(sw_route_next_deadline(r), T0 + 100);
 
     /* now < until: kept */
@@ -272,8 +274,8 @@ test_expire(void **state)
     /* now == until: released with event "expire" */
     assert_int_equal(sw_route_expire(r, T0 + 100, record, &e), 1);
     assert_int_equal(e.n, 1);
-    expect_decision(&e.d[0], "expire", "destination:a.example", "alt-eu", "primary",
-                    T0 + 100, T0 + 100, 7, "operator", "one");
+    expect_decision(&e.d[0], "expire", "destination:a.example", "alt-eu", "primary", T0 + 100,
+                    T0 + 100, 7, "operator", "one");
     assert_null(sw_route_get(r, SW_SCOPE_DESTINATION, "a.example"));
     assert_int_equal(sw_route_count(r), 2);
     assert_int_equal(sw_route_next_deadline(r), T0 + 200);
@@ -318,10 +320,12 @@ test_reroute(void **state)
 
     assert_int_equal(sw_route_reroute(r, "destination:example.com", "alt-us", T0, "x", &d),
                      SW_ROUTE_NOENT);
-    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0,
-                                  T0 + 7200, "incident", 0, &d), SW_ROUTE_OK);
+    assert_int_equal(sw_route_pin(r, SW_SCOPE_DESTINATION, "example.com", "alt-eu", T0, T0 + 7200,
+                                  "incident", 0, &d),
+                     SW_ROUTE_OK);
     assert_int_equal(sw_route_reroute(r, "destination:example.com", "alt-us", T0 + 30,
-                                      "relay alt-eu is disabled", &d), SW_ROUTE_OK);
+                                      "relay alt-eu is disabled", &d),
+                     SW_ROUTE_OK);
     expect_decision(&d, "reroute", "destination:example.com", "alt-eu", "alt-us", T0 + 30,
                     T0 + 7200, 0, "operator", "relay alt-eu is disabled");
     s = sw_route_get(r, SW_SCOPE_DESTINATION, "example.com");
@@ -329,13 +333,12 @@ test_reroute(void **state)
     assert_int_equal(s->state, SW_STATE_PINNED);
     assert_int_equal(s->until, T0 + 7200);
     assert_int_equal(s->since, T0);
-    assert_string_equal(s->reason, "incident");     /* the operator's reason stays */
+    assert_string_equal(s->reason, "incident"); /* the operator's reason stays */
     assert_int_equal(sw_route_reroute(r, "destination:example.com", "", T0, "x", &d),
                      SW_ROUTE_BADARG);
     assert_int_equal(sw_route_reroute(r, "destination:example.com", NULL, T0, "x", &d),
                      SW_ROUTE_BADARG);
-    assert_int_equal(sw_route_reroute(r, "example.com", "alt-us", T0, "x", &d),
-                     SW_ROUTE_NOENT);
+    assert_int_equal(sw_route_reroute(r, "example.com", "alt-us", T0, "x", &d), SW_ROUTE_NOENT);
     assert_string_equal(sw_route_get(r, SW_SCOPE_DESTINATION, "example.com")->relay, "alt-us");
 }
 
@@ -360,7 +363,7 @@ test_restore(void **state)
     assert_int_equal(sw_route_restore(r, &t), SW_ROUTE_OK);
     s = sw_route_get(r, SW_SCOPE_DESTINATION, "a.example");
     assert_non_null(s);
-    assert_ptr_not_equal(s->key, t.key);                    /* copied */
+    assert_ptr_not_equal(s->key, t.key); /* copied */
     assert_string_equal(s->key, t.key);
     assert_string_equal(s->name, "a.example");
     assert_int_equal(s->state, SW_STATE_PROBING);
@@ -411,13 +414,20 @@ test_sorted(void **state)
         enum sw_scope_kind kind;
         const char *name;
     } pins[] = {
-        {SW_SCOPE_POOL, "m365"}, {SW_SCOPE_DESTINATION, "zeta.example"},
-        {SW_SCOPE_DESTINATION, "alpha.example"}, {SW_SCOPE_POOL, "google"},
-        {SW_SCOPE_DESTINATION, "a.alpha.example"}, {SW_SCOPE_DESTINATION, "mid.example"},
+        { SW_SCOPE_POOL, "m365" },
+        { SW_SCOPE_DESTINATION, "zeta.example" },
+        { SW_SCOPE_DESTINATION, "alpha.example" },
+        { SW_SCOPE_POOL, "google" },
+        { SW_SCOPE_DESTINATION, "a.alpha.example" },
+        { SW_SCOPE_DESTINATION, "mid.example" },
     };
     static const char *const want[] = {
-        "destination:a.alpha.example", "destination:alpha.example",
-        "destination:mid.example", "destination:zeta.example", "pool:google", "pool:m365",
+        "destination:a.alpha.example",
+        "destination:alpha.example",
+        "destination:mid.example",
+        "destination:zeta.example",
+        "pool:google",
+        "pool:m365",
     };
     struct sw_route *r = *state;
     const struct sw_scope **v;
@@ -429,8 +439,8 @@ test_sorted(void **state)
     assert_int_equal(n, 0);
     free(v);
     for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
-        assert_int_equal(sw_route_pin(r, pins[i].kind, pins[i].name, "alt-eu", T0, 0, "", 0,
-                                      &d), SW_ROUTE_OK);
+        assert_int_equal(sw_route_pin(r, pins[i].kind, pins[i].name, "alt-eu", T0, 0, "", 0, &d),
+                         SW_ROUTE_OK);
     v = sw_route_sorted(r, &n);
     assert_non_null(v);
     assert_int_equal(n, sizeof(want) / sizeof(want[0]));
@@ -512,10 +522,9 @@ test_many_scopes(void **state)
 static void
 test_names(void **state)
 {
-    static const enum sw_state states[] = {
-        SW_STATE_PRIMARY, SW_STATE_DIVERTED, SW_STATE_PROBING, SW_STATE_PINNED
-    };
-    static const char *const words[] = {"primary", "diverted", "probing", "pinned"};
+    static const enum sw_state states[] = { SW_STATE_PRIMARY, SW_STATE_DIVERTED, SW_STATE_PROBING,
+                                            SW_STATE_PINNED };
+    static const char *const words[] = { "primary", "diverted", "probing", "pinned" };
     enum sw_state st;
     char key[SW_SCOPE_KEY_MAX + 1];
     size_t i;

@@ -26,23 +26,23 @@ result_name(enum sw_sockmap_result r)
     return "?";
 }
 
-#define NF "NOTFOUND "
+#define NF      "NOTFOUND "
 #define MAXPINS 4
-#define MAXREQ 16
+#define MAXREQ  16
 
 struct pinspec {
     enum sw_scope_kind kind;
-    const char *name;           /* NULL ends the list */
+    const char *name; /* NULL ends the list */
     const char *relay;
 };
 
 struct adminspec {
-    const char *relay;          /* NULL ends the list */
+    const char *relay; /* NULL ends the list */
     enum sw_relay_admin admin;
 };
 
 struct request {
-    const char *payload;        /* NULL ends the list */
+    const char *payload; /* NULL ends the list */
     const char *reply;
     enum sw_sockmap_result result;
 };
@@ -56,109 +56,123 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-    {"everything primary", {{0}}, {{0}}, {
-        {"transport a@example.com", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport *", NF, SW_SOCKMAP_NOTFOUND},
-        {"mailertable example.com", NF, SW_SOCKMAP_NOTFOUND},
-        {"mailertable .", NF, SW_SOCKMAP_NOTFOUND},
-        {"virtual a@b", NF, SW_SOCKMAP_BADMAP},
-        {"TRANSPORT a@example.com", NF, SW_SOCKMAP_BADMAP},
-        {" a@example.com", NF, SW_SOCKMAP_BADMAP},
-        {"transport", NF, SW_SOCKMAP_MALFORMED},
-        {"", NF, SW_SOCKMAP_MALFORMED},
-        {NULL, NULL, 0}}},
-    {"destination example.com pinned to alt-eu",
-     {{SW_SCOPE_DESTINATION, "example.com", "alt-eu"}}, {{0}}, {
-        {"transport A+x@Sub.EXAMPLE.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"transport a@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"transport a@example.com.", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"transport \"a b\"@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"transport a@example.org", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport a@notexample.com", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport *", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport example.com", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport ", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport a@[192.0.2.1]", NF, SW_SOCKMAP_NOTFOUND},
-        {"mailertable example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {"mailertable .example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {"mailertable mx.sub.example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {"mailertable .com", NF, SW_SOCKMAP_NOTFOUND},
-        {"mailertable .", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
-    {"pool m365 pinned to alt-eu", {{SW_SCOPE_POOL, "m365", "alt-eu"}}, {{0}}, {
-        {"transport u@any.org", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"transport u@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
+    { "everything primary",
+      { { 0 } },
+      { { 0 } },
+      { { "transport a@example.com", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport *", NF, SW_SOCKMAP_NOTFOUND },
+        { "mailertable example.com", NF, SW_SOCKMAP_NOTFOUND },
+        { "mailertable .", NF, SW_SOCKMAP_NOTFOUND },
+        { "virtual a@b", NF, SW_SOCKMAP_BADMAP },
+        { "TRANSPORT a@example.com", NF, SW_SOCKMAP_BADMAP },
+        { " a@example.com", NF, SW_SOCKMAP_BADMAP },
+        { "transport", NF, SW_SOCKMAP_MALFORMED },
+        { "", NF, SW_SOCKMAP_MALFORMED },
+        { NULL, NULL, 0 } } },
+    { "destination example.com pinned to alt-eu",
+      { { SW_SCOPE_DESTINATION, "example.com", "alt-eu" } },
+      { { 0 } },
+      { { "transport A+x@Sub.EXAMPLE.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "transport a@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "transport a@example.com.", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "transport \"a b\"@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "transport a@example.org", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport a@notexample.com", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport *", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport example.com", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport ", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport a@[192.0.2.1]", NF, SW_SOCKMAP_NOTFOUND },
+        { "mailertable example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "mailertable .example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "mailertable mx.sub.example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "mailertable .com", NF, SW_SOCKMAP_NOTFOUND },
+        { "mailertable .", NF, SW_SOCKMAP_NOTFOUND },
+        { NULL, NULL, 0 } } },
+    { "pool m365 pinned to alt-eu",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+      { { 0 } },
+      { { "transport u@any.org", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "transport u@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
         /* residency: *.gov.uk only to UK relays, chosen again */
-        {"transport u@x.gov.uk", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND},
-        {"transport u@A.B.GOV.UK", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND},
-        {"mailertable x.gov.uk", "OK relay2526:[127.0.0.1]", SW_SOCKMAP_FOUND},
+        { "transport u@x.gov.uk", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND },
+        { "transport u@A.B.GOV.UK", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND },
+        { "mailertable x.gov.uk", "OK relay2526:[127.0.0.1]", SW_SOCKMAP_FOUND },
         /* gov.uk itself is not *.gov.uk */
-        {"transport u@gov.uk", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"mailertable .", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {"mailertable any.org", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {"transport *", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport MAILER-DAEMON", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
-    {"pool pinned, alt-uk disabled", {{SW_SCOPE_POOL, "m365", "alt-eu"}},
-     {{"alt-uk", SW_ADMIN_DISABLED}}, {
-        {"transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND},
+        { "transport u@gov.uk", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "mailertable .", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "mailertable any.org", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "transport *", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport MAILER-DAEMON", NF, SW_SOCKMAP_NOTFOUND },
+        { NULL, NULL, 0 } } },
+    { "pool pinned, alt-uk disabled",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+      { { "alt-uk", SW_ADMIN_DISABLED } },
+      { { "transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND },
         /* held on the primary by residency: named, so Sendmail stops there */
-        {"mailertable x.gov.uk", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {"transport u@any.org", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {NULL, NULL, 0}}},
-    {"pool pinned, alt-uk draining: new choices refuse it",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}}, {{"alt-uk", SW_ADMIN_DRAINING}}, {
-        {"transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
-    {"pool pinned to alt-uk", {{SW_SCOPE_POOL, "m365", "alt-uk"}}, {{0}}, {
-        {"transport u@x.gov.uk", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND},
-        {"transport u@any.org", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND},
-        {"mailertable .", "OK relay2526:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {NULL, NULL, 0}}},
-    {"pool pinned to a disabled relay: another alternate",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}}, {{"alt-eu", SW_ADMIN_DISABLED}}, {
-        {"transport u@any.org", "OK " FX_T_ALTEU2, SW_SOCKMAP_FOUND},
-        {"transport u@x.gov.uk", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND},
-        {NULL, NULL, 0}}},
-    {"destination pinned to a relay then disabled",
-     {{SW_SCOPE_DESTINATION, "example.com", "alt-eu"}}, {{"alt-eu", SW_ADMIN_DISABLED}}, {
-        {"transport u@example.com", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport u@a.example.com", NF, SW_SOCKMAP_NOTFOUND},
+        { "mailertable x.gov.uk", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "transport u@any.org", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { NULL, NULL, 0 } } },
+    { "pool pinned, alt-uk draining: new choices refuse it",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+      { { "alt-uk", SW_ADMIN_DRAINING } },
+      { { "transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND }, { NULL, NULL, 0 } } },
+    { "pool pinned to alt-uk",
+      { { SW_SCOPE_POOL, "m365", "alt-uk" } },
+      { { 0 } },
+      { { "transport u@x.gov.uk", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND },
+        { "transport u@any.org", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND },
+        { "mailertable .", "OK relay2526:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { NULL, NULL, 0 } } },
+    { "pool pinned to a disabled relay: another alternate",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+      { { "alt-eu", SW_ADMIN_DISABLED } },
+      { { "transport u@any.org", "OK " FX_T_ALTEU2, SW_SOCKMAP_FOUND },
+        { "transport u@x.gov.uk", "OK " FX_T_ALTUK, SW_SOCKMAP_FOUND },
+        { NULL, NULL, 0 } } },
+    { "destination pinned to a relay then disabled",
+      { { SW_SCOPE_DESTINATION, "example.com", "alt-eu" } },
+      { { "alt-eu", SW_ADMIN_DISABLED } },
+      { { "transport u@example.com", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport u@a.example.com", NF, SW_SOCKMAP_NOTFOUND },
         /* the scope cannot be honoured: the primary, named */
-        {"mailertable example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {NULL, NULL, 0}}},
-    {"draining keeps answering for an existing pin",
-     {{SW_SCOPE_DESTINATION, "example.com", "alt-eu"}}, {{"alt-eu", SW_ADMIN_DRAINING}}, {
-        {"transport u@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {NULL, NULL, 0}}},
-    {"destination pinned to a relay outside its residency",
-     {{SW_SCOPE_DESTINATION, "x.gov.uk", "alt-eu"}}, {{0}}, {
-        {"transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND},
-        {"transport u@mx.x.gov.uk", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
-    {"destination pinned to a relay no longer configured",
-     {{SW_SCOPE_DESTINATION, "example.com", "gone"}}, {{0}}, {
-        {"transport u@example.com", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
-    {"destination pinned to the primary relay",
-     {{SW_SCOPE_DESTINATION, "example.com", "m365"}}, {{0}}, {
-        {"transport u@example.com", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
-    {"destination scope before the pool scope",
-     {{SW_SCOPE_POOL, "m365", "alt-eu"}, {SW_SCOPE_DESTINATION, "example.com", "alt-us"},
-      {SW_SCOPE_DESTINATION, "sub.example.com", "alt-eu2"}}, {{0}}, {
-        {"transport u@example.com", "OK " FX_T_ALTUS, SW_SOCKMAP_FOUND},
-        {"transport u@a.example.com", "OK " FX_T_ALTUS, SW_SOCKMAP_FOUND},
-        {"transport u@x.sub.example.com", "OK " FX_T_ALTEU2, SW_SOCKMAP_FOUND},
-        {"transport u@other.org", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND},
-        {"mailertable .", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND},
-        {NULL, NULL, 0}}},
-    {"a pool scope for an unknown pool does nothing", {{SW_SCOPE_POOL, "other", "alt-eu"}},
-     {{0}}, {
-        {"transport u@any.org", NF, SW_SOCKMAP_NOTFOUND},
-        {"mailertable .", NF, SW_SOCKMAP_NOTFOUND},
-        {NULL, NULL, 0}}},
+        { "mailertable example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { NULL, NULL, 0 } } },
+    { "draining keeps answering for an existing pin",
+      { { SW_SCOPE_DESTINATION, "example.com", "alt-eu" } },
+      { { "alt-eu", SW_ADMIN_DRAINING } },
+      { { "transport u@example.com", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND }, { NULL, NULL, 0 } } },
+    { "destination pinned to a relay outside its residency",
+      { { SW_SCOPE_DESTINATION, "x.gov.uk", "alt-eu" } },
+      { { 0 } },
+      { { "transport u@x.gov.uk", NF, SW_SOCKMAP_NOTFOUND },
+        { "transport u@mx.x.gov.uk", NF, SW_SOCKMAP_NOTFOUND },
+        { NULL, NULL, 0 } } },
+    { "destination pinned to a relay no longer configured",
+      { { SW_SCOPE_DESTINATION, "example.com", "gone" } },
+      { { 0 } },
+      { { "transport u@example.com", NF, SW_SOCKMAP_NOTFOUND }, { NULL, NULL, 0 } } },
+    { "destination pinned to the primary relay",
+      { { SW_SCOPE_DESTINATION, "example.com", "m365" } },
+      { { 0 } },
+      { { "transport u@example.com", NF, SW_SOCKMAP_NOTFOUND }, { NULL, NULL, 0 } } },
+    { "destination scope before the pool scope",
+      { { SW_SCOPE_POOL, "m365", "alt-eu" },
+        { SW_SCOPE_DESTINATION, "example.com", "alt-us" },
+        { SW_SCOPE_DESTINATION, "sub.example.com", "alt-eu2" } },
+      { { 0 } },
+      { { "transport u@example.com", "OK " FX_T_ALTUS, SW_SOCKMAP_FOUND },
+        { "transport u@a.example.com", "OK " FX_T_ALTUS, SW_SOCKMAP_FOUND },
+        { "transport u@x.sub.example.com", "OK " FX_T_ALTEU2, SW_SOCKMAP_FOUND },
+        { "transport u@other.org", "OK " FX_T_ALTEU, SW_SOCKMAP_FOUND },
+        { "mailertable .", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { NULL, NULL, 0 } } },
+    { "a pool scope for an unknown pool does nothing",
+      { { SW_SCOPE_POOL, "other", "alt-eu" } },
+      { { 0 } },
+      { { "transport u@any.org", NF, SW_SOCKMAP_NOTFOUND },
+        { "mailertable .", NF, SW_SOCKMAP_NOTFOUND },
+        { NULL, NULL, 0 } } },
 };
 
 /* apply - pins and admin states of a scenario on a fresh fixture */
@@ -193,12 +207,11 @@ test_scenarios(void **state)
             const struct request *rq = &sc->req[k];
 
             sw_buf_reset(&reply);
-            (void) sw_buf_adds(&reply, "stale");      /* the reply is replaced */
-            res = sw_sockmap_answer(&f.policy, f.route, rq->payload, strlen(rq->payload),
-                                    &reply);
+            (void) sw_buf_adds(&reply, "stale"); /* the reply is replaced */
+            res = sw_sockmap_answer(&f.policy, f.route, rq->payload, strlen(rq->payload), &reply);
             if (res != rq->result || strcmp(sw_buf_str(&reply), rq->reply) != 0) {
-                print_error("scenario \"%s\": \"%s\" -> %s \"%s\", expected %s \"%s\"\n",
-                            sc->name, rq->payload, result_name(res), sw_buf_str(&reply),
+                print_error("scenario \"%s\": \"%s\" -> %s \"%s\", expected %s \"%s\"\n", sc->name,
+                            rq->payload, result_name(res), sw_buf_str(&reply),
                             result_name(rq->result), rq->reply);
                 failed++;
             }
@@ -222,27 +235,29 @@ test_request_bytes(void **state)
     fx_pin(&f, SW_SCOPE_DESTINATION, "example.com", "alt-eu");
     sw_buf_init(&reply, 4096);
     /* the length is what counts: trailing bytes are not part of the key */
-    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, "transport a@example.comXYZ",
-                                       23, &reply), SW_SOCKMAP_FOUND);
+    assert_int_equal(
+        sw_sockmap_answer(&f.policy, f.route, "transport a@example.comXYZ", 23, &reply),
+        SW_SOCKMAP_FOUND);
     assert_string_equal(sw_buf_str(&reply), "OK " FX_T_ALTEU);
-    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, "transport a@example.com\0x",
-                                       25, &reply), SW_SOCKMAP_NOTFOUND);
+    assert_int_equal(
+        sw_sockmap_answer(&f.policy, f.route, "transport a@example.com\0x", 25, &reply),
+        SW_SOCKMAP_NOTFOUND);
     assert_string_equal(sw_buf_str(&reply), NF);
-    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, "transport\0a@example.com",
-                                       23, &reply), SW_SOCKMAP_MALFORMED);
+    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, "transport\0a@example.com", 23, &reply),
+                     SW_SOCKMAP_MALFORMED);
     /* the longest request accepted, and one byte more */
     big = malloc(SW_SOCKMAP_MAX_REQUEST + 1);
     assert_non_null(big);
     memset(big, 'a', SW_SOCKMAP_MAX_REQUEST + 1);
     memcpy(big, "transport ", 10);
     memcpy(big + SW_SOCKMAP_MAX_REQUEST - 12, "@example.com", 12);
-    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, big, SW_SOCKMAP_MAX_REQUEST,
-                                       &reply), SW_SOCKMAP_FOUND);
+    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, big, SW_SOCKMAP_MAX_REQUEST, &reply),
+                     SW_SOCKMAP_FOUND);
     assert_string_equal(sw_buf_str(&reply), "OK " FX_T_ALTEU);
     big[SW_SOCKMAP_MAX_REQUEST - 12] = 'a';
     memcpy(big + SW_SOCKMAP_MAX_REQUEST + 1 - 12, "@example.com", 12);
-    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, big, SW_SOCKMAP_MAX_REQUEST + 1,
-                                       &reply), SW_SOCKMAP_MALFORMED);
+    assert_int_equal(sw_sockmap_answer(&f.policy, f.route, big, SW_SOCKMAP_MAX_REQUEST + 1, &reply),
+                     SW_SOCKMAP_MALFORMED);
     assert_string_equal(sw_buf_str(&reply), NF);
     free(big);
     sw_buf_free(&reply);
@@ -256,29 +271,50 @@ static const struct choose_case {
     const char *name;
     struct adminspec admin[MAXPINS];
     const char *domain;
-    const char *want;           /* NULL: none eligible */
-    const char *why[3];         /* pieces of the explanation when NULL */
+    const char *want;   /* NULL: none eligible */
+    const char *why[3]; /* pieces of the explanation when NULL */
 } choose_cases[] = {
-    {"residency picks the UK relay", {{0}}, "x.gov.uk", "alt-uk", {NULL}},
-    {"priority 10 disabled: priority 20",
-     {{"alt-eu", SW_ADMIN_DISABLED}, {"alt-eu2", SW_ADMIN_DISABLED}}, "example.com", "alt-us",
-     {NULL}},
-    {"draining is not eligible for new scopes",
-     {{"alt-eu", SW_ADMIN_DRAINING}, {"alt-eu2", SW_ADMIN_DRAINING}}, "example.com", "alt-us",
-     {NULL}},
-    {"priority 10 and 20 gone: priority 30",
-     {{"alt-eu", SW_ADMIN_DISABLED}, {"alt-eu2", SW_ADMIN_DISABLED},
-      {"alt-us", SW_ADMIN_DISABLED}}, "example.com", "alt-uk", {NULL}},
-    {"only alt-eu2 left at priority 10", {{"alt-eu", SW_ADMIN_DISABLED}}, "example.com",
-     "alt-eu2", {NULL}},
-    {"no UK relay", {{"alt-uk", SW_ADMIN_DISABLED}}, "x.gov.uk", NULL,
-     {"relay alt-eu is outside the jurisdictions", "relay alt-uk is disabled"}},
-    {"UK relay draining", {{"alt-uk", SW_ADMIN_DRAINING}}, "x.gov.uk", NULL,
-     {"relay alt-uk is draining", "relay alt-us is outside"}},
-    {"every alternate disabled",
-     {{"alt-eu", SW_ADMIN_DISABLED}, {"alt-eu2", SW_ADMIN_DISABLED},
-      {"alt-us", SW_ADMIN_DISABLED}, {"alt-uk", SW_ADMIN_DISABLED}}, "example.com", NULL,
-     {"relay alt-eu is disabled", "relay alt-uk is disabled", "relay alt-eu2 is disabled"}},
+    { "residency picks the UK relay", { { 0 } }, "x.gov.uk", "alt-uk", { NULL } },
+    { "priority 10 disabled: priority 20",
+      { { "alt-eu", SW_ADMIN_DISABLED }, { "alt-eu2", SW_ADMIN_DISABLED } },
+      "example.com",
+      "alt-us",
+      { NULL } },
+    { "draining is not eligible for new scopes",
+      { { "alt-eu", SW_ADMIN_DRAINING }, { "alt-eu2", SW_ADMIN_DRAINING } },
+      "example.com",
+      "alt-us",
+      { NULL } },
+    { "priority 10 and 20 gone: priority 30",
+      { { "alt-eu", SW_ADMIN_DISABLED },
+        { "alt-eu2", SW_ADMIN_DISABLED },
+        { "alt-us", SW_ADMIN_DISABLED } },
+      "example.com",
+      "alt-uk",
+      { NULL } },
+    { "only alt-eu2 left at priority 10",
+      { { "alt-eu", SW_ADMIN_DISABLED } },
+      "example.com",
+      "alt-eu2",
+      { NULL } },
+    { "no UK relay",
+      { { "alt-uk", SW_ADMIN_DISABLED } },
+      "x.gov.uk",
+      NULL,
+      { "relay alt-eu is outside the jurisdictions", "relay alt-uk is disabled" } },
+    { "UK relay draining",
+      { { "alt-uk", SW_ADMIN_DRAINING } },
+      "x.gov.uk",
+      NULL,
+      { "relay alt-uk is draining", "relay alt-us is outside" } },
+    { "every alternate disabled",
+      { { "alt-eu", SW_ADMIN_DISABLED },
+        { "alt-eu2", SW_ADMIN_DISABLED },
+        { "alt-us", SW_ADMIN_DISABLED },
+        { "alt-uk", SW_ADMIN_DISABLED } },
+      "example.com",
+      NULL,
+      { "relay alt-eu is disabled", "relay alt-uk is disabled", "relay alt-eu2 is disabled" } },
 };
 
 static void
@@ -307,14 +343,13 @@ test_choose_table(void **state)
         }
         for (k = 0; r == NULL && k < 3 && c->why[k]; k++)
             if (strstr(sw_buf_str(&why), c->why[k]) == NULL) {
-                print_error("case \"%s\": why \"%s\" lacks \"%s\"\n", c->name,
-                            sw_buf_str(&why), c->why[k]);
+                print_error("case \"%s\": why \"%s\" lacks \"%s\"\n", c->name, sw_buf_str(&why),
+                            c->why[k]);
                 failed++;
             }
         /* The primary is never offered, nor named in the reasons. */
         if (strstr(sw_buf_str(&why), "m365") != NULL) {
-            print_error("case \"%s\": why mentions the primary: %s\n", c->name,
-                        sw_buf_str(&why));
+            print_error("case \"%s\": why mentions the primary: %s\n", c->name, sw_buf_str(&why));
             failed++;
         }
         /* why may be NULL */
@@ -389,22 +424,22 @@ static const struct inel_case {
     enum sw_relay_admin admin;
     const char *domain;
     bool new_scope;
-    const char *want;           /* substring, NULL: eligible */
+    const char *want; /* substring, NULL: eligible */
 } inel_cases[] = {
-    {"m365", SW_ADMIN_ENABLED, "example.com", true, "is a primary relay"},
-    {"m365", SW_ADMIN_ENABLED, NULL, false, "is a primary relay"},
-    {"alt-eu", SW_ADMIN_ENABLED, "example.com", true, NULL},
-    {"alt-eu", SW_ADMIN_ENABLED, NULL, true, NULL},
-    {"alt-eu", SW_ADMIN_ENABLED, "gov.uk", true, NULL},
-    {"alt-eu", SW_ADMIN_ENABLED, "x.gov.uk", false, "outside the jurisdictions"},
-    {"alt-eu", SW_ADMIN_ENABLED, "a.b.gov.uk", true, "outside the jurisdictions"},
-    {"alt-uk", SW_ADMIN_ENABLED, "x.gov.uk", true, NULL},
-    {"alt-uk", SW_ADMIN_ENABLED, "example.com", true, NULL},
-    {"alt-eu", SW_ADMIN_DISABLED, "example.com", false, "is disabled"},
-    {"alt-eu", SW_ADMIN_DISABLED, NULL, true, "is disabled"},
-    {"alt-eu", SW_ADMIN_DRAINING, "example.com", true, "is draining"},
-    {"alt-eu", SW_ADMIN_DRAINING, "example.com", false, NULL},
-    {"alt-uk", SW_ADMIN_DRAINING, "x.gov.uk", false, NULL},
+    { "m365", SW_ADMIN_ENABLED, "example.com", true, "is a primary relay" },
+    { "m365", SW_ADMIN_ENABLED, NULL, false, "is a primary relay" },
+    { "alt-eu", SW_ADMIN_ENABLED, "example.com", true, NULL },
+    { "alt-eu", SW_ADMIN_ENABLED, NULL, true, NULL },
+    { "alt-eu", SW_ADMIN_ENABLED, "gov.uk", true, NULL },
+    { "alt-eu", SW_ADMIN_ENABLED, "x.gov.uk", false, "outside the jurisdictions" },
+    { "alt-eu", SW_ADMIN_ENABLED, "a.b.gov.uk", true, "outside the jurisdictions" },
+    { "alt-uk", SW_ADMIN_ENABLED, "x.gov.uk", true, NULL },
+    { "alt-uk", SW_ADMIN_ENABLED, "example.com", true, NULL },
+    { "alt-eu", SW_ADMIN_DISABLED, "example.com", false, "is disabled" },
+    { "alt-eu", SW_ADMIN_DISABLED, NULL, true, "is disabled" },
+    { "alt-eu", SW_ADMIN_DRAINING, "example.com", true, "is draining" },
+    { "alt-eu", SW_ADMIN_DRAINING, "example.com", false, NULL },
+    { "alt-uk", SW_ADMIN_DRAINING, "x.gov.uk", false, NULL },
 };
 
 static void
@@ -442,20 +477,17 @@ test_ineligible_jurisdiction_tags(void **state)
     struct fx f;
 
     (void) state;
-    fx_init_text(&f,
-                 "relays = ( { name = \"p\"; nexthop = \"h\"; role = \"primary\"; },\n"
-                 "  { name = \"uk\"; nexthop = \"h2\"; jurisdiction = \"UK\"; },\n"
-                 "  { name = \"none\"; nexthop = \"h3\"; } );\n"
-                 "residency = ( { destinations = [\"*.gov.uk\", \"nhs.uk\"];"
-                 " allow = [\"uk\"]; } );\n");
+    fx_init_text(&f, "relays = ( { name = \"p\"; nexthop = \"h\"; role = \"primary\"; },\n"
+                     "  { name = \"uk\"; nexthop = \"h2\"; jurisdiction = \"UK\"; },\n"
+                     "  { name = \"none\"; nexthop = \"h3\"; } );\n"
+                     "residency = ( { destinations = [\"*.gov.uk\", \"nhs.uk\"];"
+                     " allow = [\"uk\"]; } );\n");
     assert_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "uk"), "x.gov.uk", true));
     assert_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "uk"), "nhs.uk", true));
-    assert_non_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "none"), "x.gov.uk",
-                                         true));
-    assert_non_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "none"), "nhs.uk",
-                                         true));
-    assert_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "none"), "x.nhs.uk",
-                                     true));
+    assert_non_null(
+        sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "none"), "x.gov.uk", true));
+    assert_non_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "none"), "nhs.uk", true));
+    assert_null(sw_policy_ineligible(&f.policy, sw_conf_relay(f.conf, "none"), "x.nhs.uk", true));
     assert_ptr_equal(sw_policy_residency(f.conf, "nhs.uk"), &f.conf->residency[0]);
     assert_null(sw_policy_residency(f.conf, "gov.uk"));
     assert_null(sw_policy_residency(f.conf, NULL));
@@ -465,9 +497,8 @@ test_ineligible_jurisdiction_tags(void **state)
 static void
 test_admin_names(void **state)
 {
-    static const enum sw_relay_admin all[] = {
-        SW_ADMIN_ENABLED, SW_ADMIN_DISABLED, SW_ADMIN_DRAINING
-    };
+    static const enum sw_relay_admin all[] = { SW_ADMIN_ENABLED, SW_ADMIN_DISABLED,
+                                               SW_ADMIN_DRAINING };
     enum sw_relay_admin a;
     size_t i;
 
@@ -520,8 +551,7 @@ sendmail_route(const struct fx *f, const char *host, char *out, size_t size)
     out[0] = '\0';
     for (;;) {
         (void) snprintf(req, sizeof(req), "mailertable %s%s", p == host ? "" : ".", p);
-        if (sw_sockmap_answer(&f->policy, f->route, req, strlen(req), &reply)
-            == SW_SOCKMAP_FOUND) {
+        if (sw_sockmap_answer(&f->policy, f->route, req, strlen(req), &reply) == SW_SOCKMAP_FOUND) {
             (void) snprintf(out, size, "%s", sw_buf_str(&reply));
             break;
         }
@@ -566,10 +596,14 @@ test_regression_sendmail_residency_fallthrough(void **state)
         struct adminspec admin[MAXPINS];
         const char *host;
     } cases[] = {
-        {"pool pinned to alt-eu, alt-uk disabled", {{SW_SCOPE_POOL, "m365", "alt-eu"}},
-         {{"alt-uk", SW_ADMIN_DISABLED}}, "x.gov.uk"},
-        {"destination gov.uk pinned to alt-eu", {{SW_SCOPE_DESTINATION, "gov.uk", "alt-eu"}},
-         {{0}}, "x.gov.uk"},
+        { "pool pinned to alt-eu, alt-uk disabled",
+          { { SW_SCOPE_POOL, "m365", "alt-eu" } },
+          { { "alt-uk", SW_ADMIN_DISABLED } },
+          "x.gov.uk" },
+        { "destination gov.uk pinned to alt-eu",
+          { { SW_SCOPE_DESTINATION, "gov.uk", "alt-eu" } },
+          { { 0 } },
+          "x.gov.uk" },
     };
     char got[256];
     struct fx f;

@@ -14,10 +14,11 @@
 #include "fixture.h"
 #include "statefile.h"
 
-#define T0 ((time_t) 1700000000)
+#define T0   ((time_t) 1700000000)
 #define HEAD "v=1\tspillway=state\tsaved=1700000000\n"
-#define SCOPE_A "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t" \
-                "until=2\thold=0\tuid=0\trule=operator\treason=x\n"
+#define SCOPE_A                                                            \
+    "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t" \
+    "until=2\thold=0\tuid=0\trule=operator\treason=x\n"
 
 /* Relay states reported by the decoder. */
 struct relays_seen {
@@ -58,7 +59,7 @@ same_scope(const struct sw_scope *a, const struct sw_scope *b)
 static void
 test_round_trip(void **state)
 {
-    struct relays_seen rs = {0};
+    struct relays_seen rs = { 0 };
     const struct sw_scope **va, **vb;
     struct sw_buf text, again;
     struct sw_route *copy;
@@ -72,10 +73,12 @@ test_round_trip(void **state)
     fx_init(&f);
     fx_set_admin(&f, "alt-eu", SW_ADMIN_DISABLED);
     assert_int_equal(sw_route_pin(f.route, SW_SCOPE_DESTINATION, "example.com", "alt-us", T0,
-                                  T0 + 7200, "incident 4711\twith a tab\nand \\ a newline",
-                                  1000, &d), SW_ROUTE_OK);
-    assert_int_equal(sw_route_pin(f.route, SW_SCOPE_POOL, "m365", "alt-eu2", T0 + 1, 0,
-                                  "caf\xc3\xa9", 0, &d), SW_ROUTE_OK);
+                                  T0 + 7200, "incident 4711\twith a tab\nand \\ a newline", 1000,
+                                  &d),
+                     SW_ROUTE_OK);
+    assert_int_equal(
+        sw_route_pin(f.route, SW_SCOPE_POOL, "m365", "alt-eu2", T0 + 1, 0, "caf\xc3\xa9", 0, &d),
+        SW_ROUTE_OK);
     memset(&t, 0, sizeof(t));
     t.key = "destination:held.example";
     t.kind = SW_SCOPE_DESTINATION;
@@ -92,12 +95,13 @@ test_round_trip(void **state)
     sw_buf_init(&text, 1 << 20);
     assert_true(sw_state_encode(f.route, f.conf, f.admin, T0 + 5, &text));
     /* The header line, then the relay, then scopes in key order. */
-    assert_memory_equal(sw_buf_str(&text), "v=1\tspillway=state\tsaved=1700000005\n"
+    assert_memory_equal(sw_buf_str(&text),
+                        "v=1\tspillway=state\tsaved=1700000005\n"
                         "relay=alt-eu\tadmin=disabled\nscope=destination:example.com\t",
                         strlen("v=1\tspillway=state\tsaved=1700000005\n"
                                "relay=alt-eu\tadmin=disabled\nscope=destination:example.com\t"));
-    assert_non_null(strstr(sw_buf_str(&text),
-                           "reason=incident 4711\\twith a tab\\nand \\\\ a newline\n"));
+    assert_non_null(
+        strstr(sw_buf_str(&text), "reason=incident 4711\\twith a tab\\nand \\\\ a newline\n"));
 
     copy = sw_route_new();
     assert_non_null(copy);
@@ -135,7 +139,7 @@ test_round_trip(void **state)
 static void
 test_empty_state(void **state)
 {
-    struct relays_seen rs = {0};
+    struct relays_seen rs = { 0 };
     const char *why = NULL;
     struct sw_buf text;
     size_t line = 0;
@@ -168,58 +172,68 @@ static const struct corrupt_case {
     size_t line;
     const char *why;
 } corrupt_cases[] = {
-    {"empty", "", 0, "empty"},
-    {"wrong version", "v=2\tspillway=state\tsaved=1\n", 1, "version 1"},
-    {"not a state file", "v=1\tspillway=config\n", 1, "not a spillway state file"},
-    {"no header", SCOPE_A, 1, "not a spillway state file"},
-    {"unknown record", HEAD "colour=red\n", 2, "unknown record"},
-    {"blank line", HEAD "\n" SCOPE_A, 2, "unknown record"},
-    {"bad kv line", HEAD "Scope=x\n", 2, "bad character in key"},
-    {"carriage return", "v=1\tspillway=state\tsaved=1\r\n", 1, "control character"},
-    {"bad number",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=abc\t"
-     "until=2\thold=0\tuid=0\n", 2, "bad number"},
-    {"negative time",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=-5\t"
-     "until=2\thold=0\tuid=0\n", 2, "bad number"},
-    {"uid below -1",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t"
-     "until=2\thold=0\tuid=-2\n", 2, "bad number"},
-    {"number overflow",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t"
-     "until=99999999999999999999\thold=0\tuid=0\n", 2, "bad number"},
-    {"missing number",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t"
-     "until=2\tuid=0\n", 2, "bad number"},
-    {"state primary",
-     HEAD "scope=destination:example.com\tstate=primary\trelay=alt-eu\tsince=1\t"
-     "until=2\thold=0\tuid=0\n", 2, "bad state"},
-    {"unknown state",
-     HEAD "scope=destination:example.com\tstate=asleep\trelay=alt-eu\tsince=1\t"
-     "until=2\thold=0\tuid=0\n", 2, "bad state"},
-    {"missing state",
-     HEAD "scope=destination:example.com\trelay=alt-eu\tsince=1\tuntil=2\thold=0\tuid=0\n",
-     2, "bad state"},
-    {"missing relay",
-     HEAD "scope=destination:example.com\tstate=pinned\tsince=1\tuntil=2\thold=0\tuid=0\n",
-     2, "bad relay"},
-    {"empty relay",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=\tsince=1\tuntil=2\thold=0\t"
-     "uid=0\n", 2, "bad relay"},
-    {"duplicate scope", HEAD SCOPE_A SCOPE_A, 3, "duplicate"},
-    {"unknown scope kind",
-     HEAD "scope=sender:example.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\t"
-     "hold=0\tuid=0\n", 2, "unknown scope kind"},
-    {"scope without kind",
-     HEAD "scope=example.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\thold=0\tuid=0\n",
-     2, "unknown scope kind"},
-    {"bad escape",
-     HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\t"
-     "hold=0\tuid=0\treason=a\\qb\n", 2, "unknown escape"},
-    {"bad relay admin", HEAD "relay=alt-eu\tadmin=asleep\n", 2, "bad relay admin state"},
-    {"relay without admin", HEAD "relay=alt-eu\n", 2, "bad relay admin state"},
-    {"error after good lines", HEAD "relay=alt-eu\tadmin=disabled\n" SCOPE_A "oops\n", 4,
-     "without key=value"},
+    { "empty", "", 0, "empty" },
+    { "wrong version", "v=2\tspillway=state\tsaved=1\n", 1, "version 1" },
+    { "not a state file", "v=1\tspillway=config\n", 1, "not a spillway state file" },
+    { "no header", SCOPE_A, 1, "not a spillway state file" },
+    { "unknown record", HEAD "colour=red\n", 2, "unknown record" },
+    { "blank line", HEAD "\n" SCOPE_A, 2, "unknown record" },
+    { "bad kv line", HEAD "Scope=x\n", 2, "bad character in key" },
+    { "carriage return", "v=1\tspillway=state\tsaved=1\r\n", 1, "control character" },
+    { "bad number",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=abc\t"
+           "until=2\thold=0\tuid=0\n",
+      2, "bad number" },
+    { "negative time",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=-5\t"
+           "until=2\thold=0\tuid=0\n",
+      2, "bad number" },
+    { "uid below -1",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t"
+           "until=2\thold=0\tuid=-2\n",
+      2, "bad number" },
+    { "number overflow",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t"
+           "until=99999999999999999999\thold=0\tuid=0\n",
+      2, "bad number" },
+    { "missing number",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\t"
+           "until=2\tuid=0\n",
+      2, "bad number" },
+    { "state primary",
+      HEAD "scope=destination:example.com\tstate=primary\trelay=alt-eu\tsince=1\t"
+           "until=2\thold=0\tuid=0\n",
+      2, "bad state" },
+    { "unknown state",
+      HEAD "scope=destination:example.com\tstate=asleep\trelay=alt-eu\tsince=1\t"
+           "until=2\thold=0\tuid=0\n",
+      2, "bad state" },
+    { "missing state",
+      HEAD "scope=destination:example.com\trelay=alt-eu\tsince=1\tuntil=2\thold=0\tuid=0\n", 2,
+      "bad state" },
+    { "missing relay",
+      HEAD "scope=destination:example.com\tstate=pinned\tsince=1\tuntil=2\thold=0\tuid=0\n", 2,
+      "bad relay" },
+    { "empty relay",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=\tsince=1\tuntil=2\thold=0\t"
+           "uid=0\n",
+      2, "bad relay" },
+    { "duplicate scope", HEAD SCOPE_A SCOPE_A, 3, "duplicate" },
+    { "unknown scope kind",
+      HEAD "scope=sender:example.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\t"
+           "hold=0\tuid=0\n",
+      2, "unknown scope kind" },
+    { "scope without kind",
+      HEAD "scope=example.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\thold=0\tuid=0\n", 2,
+      "unknown scope kind" },
+    { "bad escape",
+      HEAD "scope=destination:example.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\t"
+           "hold=0\tuid=0\treason=a\\qb\n",
+      2, "unknown escape" },
+    { "bad relay admin", HEAD "relay=alt-eu\tadmin=asleep\n", 2, "bad relay admin state" },
+    { "relay without admin", HEAD "relay=alt-eu\n", 2, "bad relay admin state" },
+    { "error after good lines", HEAD "relay=alt-eu\tadmin=disabled\n" SCOPE_A "oops\n", 4,
+      "without key=value" },
 };
 
 /*
@@ -235,14 +249,15 @@ static const struct corrupt_case {
  *   "exa").  The decoder should refuse names that sw_ctl_scope refuses.
  */
 static const struct corrupt_case bug_corrupt_cases[] = {
-    {"last line without newline", HEAD "relay=alt-eu\tadmin=disabled", 2, "no final newline"},
-    {"only line without newline", "v=1\tspillway=state\tsaved=1", 1, "no final newline"},
-    {"empty destination name",
-     HEAD "scope=destination:\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\thold=0\tuid=0\n",
-     2, ""},
-    {"destination name with a space",
-     HEAD "scope=destination:exa mple.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\t"
-     "hold=0\tuid=0\n", 2, ""},
+    { "last line without newline", HEAD "relay=alt-eu\tadmin=disabled", 2, "no final newline" },
+    { "only line without newline", "v=1\tspillway=state\tsaved=1", 1, "no final newline" },
+    { "empty destination name",
+      HEAD "scope=destination:\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\thold=0\tuid=0\n", 2,
+      "" },
+    { "destination name with a space",
+      HEAD "scope=destination:exa mple.com\tstate=pinned\trelay=alt-eu\tsince=1\tuntil=2\t"
+           "hold=0\tuid=0\n",
+      2, "" },
 };
 
 static int
@@ -264,8 +279,8 @@ run_corrupt(const struct corrupt_case *list, size_t n)
             print_error("case \"%s\": accepted\n", c->name);
             failed++;
         } else if (line != c->line || why == NULL || strstr(why, c->why) == NULL) {
-            print_error("case \"%s\": line %zu \"%s\", expected line %zu \"%s\"\n", c->name,
-                        line, why ? why : "(null)", c->line, c->why);
+            print_error("case \"%s\": line %zu \"%s\", expected line %zu \"%s\"\n", c->name, line,
+                        why ? why : "(null)", c->line, c->why);
             failed++;
         }
         sw_route_free(r);
@@ -288,8 +303,8 @@ test_regression_corrupt_table(void **state)
     int failed;
 
     (void) state;
-    failed = run_corrupt(bug_corrupt_cases,
-                         sizeof(bug_corrupt_cases) / sizeof(bug_corrupt_cases[0]));
+    failed =
+        run_corrupt(bug_corrupt_cases, sizeof(bug_corrupt_cases) / sizeof(bug_corrupt_cases[0]));
     if (failed)
         print_error("REGRESSION milter/statefile.c: %d corrupt input(s) accepted or misreported\n",
                     failed);
