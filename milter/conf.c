@@ -18,8 +18,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "classify.h"
 #include "conf.h"
 #include "conf_get.h"
+#include "engine.h"
 #include "listen.h"
 
 #define SW_NAME_MAX       64 /* relay, pool and rule names */
@@ -30,9 +32,11 @@
 #define SW_DEF_EVIDENCE   "/run/spillway/evidence.sock"
 #define SW_DEF_STATE      "/var/lib/spillway/state"
 #define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
+#define SW_DEF_PATTERNS   SW_SYSCONFDIR "/spillway/patterns.conf"
 
-static const char *const top_keys[] = { "milter", "routed",    "pools", "relays",
-                                        "rules",  "residency", "dnsbl", NULL };
+static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
+                                        "residency", "dnsbl",  "classify", "patterns", NULL };
+static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
@@ -519,7 +523,7 @@ parse_rule(struct sw_cfctx *cx, config_setting_t *g, const char *path, struct sw
     if ((t = sw_cf_member(cx, g, path, "threshold", CONFIG_TYPE_GROUP)) != NULL) {
         (void) snprintf(sub, sizeof(sub), "%s.threshold", path);
         sw_cf_check_keys(cx, t, sub, threshold_keys);
-        sw_cf_int(cx, t, sub, "events", 1, 1000000, &r->events);
+        sw_cf_int(cx, t, sub, "events", 1, SW_ENGINE_MAX_EVENTS, &r->events);
         sw_cf_duration(cx, t, sub, "window", &r->window);
         sw_cf_float(cx, t, sub, "ratio", 0.0, 1.0, &r->ratio);
     }
@@ -605,6 +609,47 @@ parse_residency(struct sw_cfctx *cx, const config_setting_t *root, struct sw_con
     }
 }
 
+/* parse_patterns - the shipped library, then the operator's patterns.
+ * The file is needed when rules divert automatically or when named; a
+ * config without rules (operator diversions only) may do without. */
+static void
+parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
+{
+    config_setting_t *g = sw_cf_member(cx, root, "", "classify", CONFIG_TYPE_GROUP);
+    config_setting_t *list = config_setting_get_member(root, "patterns");
+    bool named = false;
+
+    if (g) {
+        sw_cf_check_keys(cx, g, "classify", classify_keys);
+        named = sw_cf_str(cx, g, "classify", "patterns", false, &c->patterns_file)
+            && c->patterns_file != NULL;
+    }
+    if (!named && c->nrules == 0 && list == NULL)
+        return;
+    if (c->patterns_file == NULL && (c->patterns_file = strdup(SW_DEF_PATTERNS)) == NULL) {
+        sw_cf_error(cx, NULL, "classify.patterns", "out of memory");
+        return;
+    }
+    if ((c->patterns = sw_patterns_new()) == NULL) {
+        sw_cf_error(cx, NULL, "classify.patterns", "out of memory");
+        return;
+    }
+    if (!sw_patterns_load_file(c->patterns, c->patterns_file, cx->err)) {
+        cx->nerrors++;
+        return;
+    }
+    if (list && config_setting_type(list) != CONFIG_TYPE_LIST) {
+        sw_cf_error(cx, list, "patterns", "must be a list ( { ... }, { ... } )");
+        return;
+    }
+    if (list && !sw_patterns_add_list(c->patterns, list, cx->file, cx->err)) {
+        cx->nerrors++;
+        return;
+    }
+    if (!sw_patterns_compile(c->patterns, cx->err))
+        cx->nerrors++;
+}
+
 /* load - shared by the file and string entry points */
 static struct sw_conf *
 load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
@@ -633,6 +678,7 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     parse_pools(&cx, root, c);
     parse_rules(&cx, root, c);
     parse_residency(&cx, root, c);
+    parse_patterns(&cx, root, c);
     apply_defaults(&cx, c);
     if (cx.nerrors > SW_CONF_MAX_ERRORS)
         sw_buf_printf(err, "\n%s: %d more errors not shown", name, cx.nerrors - SW_CONF_MAX_ERRORS);
@@ -690,6 +736,8 @@ sw_conf_free(struct sw_conf *c)
     if (c == NULL)
         return;
     free(c->path);
+    free(c->patterns_file);
+    sw_patterns_free(c->patterns);
     sw_strv_free(&c->routed.socketmap);
     free(c->routed.control);
     free(c->routed.evidence);

@@ -94,8 +94,12 @@ struct sw_dnsbl_conf {
     char *resolver;
 };
 
+struct sw_patterns;
+
 struct sw_conf {
     char *path;
+    char *patterns_file;         /* classify.patterns */
+    struct sw_patterns *patterns; /* compiled: shipped file + operator overrides */
     struct sw_routed_conf routed;
     struct sw_milter_conf milter;
     struct sw_dnsbl_conf dnsbl;

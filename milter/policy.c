@@ -61,6 +61,8 @@ sw_policy_ineligible(const struct sw_policy *p, const struct sw_relay *relay, co
         return "is disabled";
     if (new_scope && p->admin[idx] == SW_ADMIN_DRAINING)
         return "is draining";
+    if (relay->max_per_hour && p->hour && p->hour[idx] >= (unsigned long) relay->max_per_hour)
+        return "has used its hourly budget (max_per_hour)";
     if ((res = sw_policy_residency(p->conf, domain)) != NULL
         && (relay->jurisdiction == NULL || !sw_strv_has_ci(&res->allow, relay->jurisdiction)))
         return "is outside the jurisdictions allowed for the destination";

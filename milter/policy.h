@@ -9,9 +9,10 @@
 
 /*
  * Eligibility (DESIGN.md 4): a relay is an alternate, administratively
- * enabled (a draining relay keeps what it has but takes nothing new), and
- * allowed by the residency policy for the destination.  Health and hourly
- * budgets join here as they are built.  Pure functions.
+ * enabled (a draining relay keeps what it has but takes nothing new),
+ * under its hourly budget (max_per_hour: then even existing diversions
+ * wait on the primary), and allowed by the residency policy for the
+ * destination.  Pure functions.
  */
 enum sw_relay_admin { SW_ADMIN_ENABLED, SW_ADMIN_DISABLED, SW_ADMIN_DRAINING };
 
@@ -19,6 +20,7 @@ enum sw_relay_admin { SW_ADMIN_ENABLED, SW_ADMIN_DISABLED, SW_ADMIN_DRAINING };
 struct sw_policy {
     const struct sw_conf *conf;
     const enum sw_relay_admin *admin;
+    const unsigned long *hour;  /* deliveries in the last hour per relay, or NULL */
 };
 
 const char *sw_admin_name(enum sw_relay_admin a);

@@ -63,6 +63,7 @@ scope_free(struct sw_scope *s)
     free(s->relay);
     free(s->rule);
     free(s->reason);
+    free(s->ev);
     free(s);
 }
 
@@ -388,7 +389,7 @@ sw_route_expire(struct sw_route *r, time_t now, void (*fn)(const struct sw_decis
     return n;
 }
 
-/* sw_route_next_deadline - when sw_route_expire next has work */
+/* sw_route_next_deadline - when expire or hold_ended next has work */
 time_t
 sw_route_next_deadline(const struct sw_route *r)
 {
@@ -398,9 +399,130 @@ sw_route_next_deadline(const struct sw_route *r)
 
     for (i = 0; i < r->nbuckets; i++)
         for (s = r->bucket[i]; s; s = s->next)
-            if (s->state == SW_STATE_PINNED && s->until && (next == 0 || s->until < next))
+            if ((s->state == SW_STATE_PINNED || s->state == SW_STATE_DIVERTED) && s->until
+                && (next == 0 || s->until < next))
                 next = s->until;
     return next;
+}
+
+/* sw_route_find_key - mutable scope by canonical key */
+struct sw_scope *
+sw_route_find_key(struct sw_route *r, const char *key)
+{
+    return find(r, key);
+}
+
+/* sw_route_divert - an automatic diversion, or a relapse while probing */
+enum sw_route_status
+sw_route_divert(struct sw_route *r, enum sw_scope_kind kind, const char *name,
+                const char *relay, const char *rule, time_t now, long hold,
+                const struct sw_evidence *ev, size_t nev, struct sw_decision *d)
+{
+    char key[SW_SCOPE_KEY_MAX + 1], from[72];
+    struct sw_evidence *copy = NULL;
+    struct sw_scope *s;
+
+    if (!sw_scope_key(kind, name, key, sizeof(key)) || relay == NULL || *relay == '\0'
+        || hold <= 0)
+        return SW_ROUTE_BADARG;
+    if ((s = find(r, key)) != NULL && s->state != SW_STATE_PROBING)
+        return SW_ROUTE_BADARG;     /* already diverted or pinned: nothing to do */
+    if (nev > SW_SCOPE_EVIDENCE)
+        nev = SW_SCOPE_EVIDENCE;
+    if (nev && (copy = malloc(nev * sizeof(*copy))) == NULL)
+        return SW_ROUTE_NOMEM;
+    if (nev)
+        memcpy(copy, ev, nev * sizeof(*copy));
+    if (s == NULL) {
+        if ((s = insert(r, kind, key)) == NULL) {
+            free(copy);
+            return SW_ROUTE_NOMEM;
+        }
+        copy_str(from, sizeof(from), "primary");
+    } else {
+        copy_str(from, sizeof(from), "primary"); /* probing sent a share there */
+    }
+    if (!replace(&s->relay, relay) || !replace(&s->rule, rule) || !replace(&s->reason, NULL)) {
+        free(copy);
+        unlink_scope(r, s);
+        return SW_ROUTE_NOMEM;
+    }
+    free(s->ev);
+    s->ev = copy;
+    s->nev = nev;
+    s->state = SW_STATE_DIVERTED;
+    s->since = now;
+    s->hold = hold;
+    s->until = now + hold;
+    s->uid = SW_UID_NONE;
+    s->successes = 0;
+    s->last_evidence = now;
+    decision(d, "divert", s, from, relay, now);
+    d->hold = hold;
+    return SW_ROUTE_OK;
+}
+
+/* sw_route_hold_ended - diverted scopes whose hold passed start probing */
+size_t
+sw_route_hold_ended(struct sw_route *r, time_t now,
+                    void (*fn)(const struct sw_decision *, void *), void *ctx)
+{
+    struct sw_scope *s;
+    struct sw_decision d;
+    size_t i, n = 0;
+
+    for (i = 0; i < r->nbuckets; i++)
+        for (s = r->bucket[i]; s; s = s->next) {
+            if (s->state != SW_STATE_DIVERTED || s->until == 0 || s->until > now)
+                continue;
+            if (s->last_evidence > s->until - s->hold) {
+                /* Evidence arrived during the hold: hold again from it. */
+                s->until = s->last_evidence + s->hold;
+                if (s->until > now)
+                    continue;
+            }
+            s->state = SW_STATE_PROBING;
+            s->since = now;
+            s->until = 0;
+            s->successes = 0;
+            decision(&d, "probe", s, s->relay, s->relay, now);
+            d.hold = s->hold;
+            if (fn)
+                fn(&d, ctx);
+            n++;
+        }
+    return n;
+}
+
+/* sw_route_probe_primary - is this address in the primary's share? */
+bool
+sw_route_probe_primary(const struct sw_scope *s, double share, const char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t) s->since;
+    size_t i;
+
+    if (s->state != SW_STATE_PROBING || share <= 0)
+        return false;
+    for (i = 0; i < len; i++)
+        h = (h ^ (unsigned char) key[i]) * 1099511628211ULL;
+    h ^= h >> 29;
+    return (double) (h % 1000000) < share * 1000000.0;
+}
+
+/* sw_route_probe_success - count a primary success; return when enough */
+bool
+sw_route_probe_success(struct sw_route *r, const char *key, time_t now, long needed,
+                       struct sw_decision *d)
+{
+    struct sw_scope *s = find(r, key);
+
+    if (s == NULL || s->state != SW_STATE_PROBING || ++s->successes < needed)
+        return false;
+    decision(d, "return", s, s->relay, "primary", now);
+    d->successes = s->successes;
+    d->until = 0;
+    unlink_scope(r, s);
+    return true;
 }
 
 /* sw_route_restore - reinstate a scope from the state file */

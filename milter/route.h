@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "evidence.h"
 
 /*
  * The table of scopes that are not on the primary route (DESIGN.md 4).  A
@@ -41,8 +42,14 @@ struct sw_scope {
     char *rule;   /* rule name, "operator" for pins */
     char *reason;
     long uid;              /* operator's uid, SW_UID_NONE if automatic */
+    long successes;           /* primary successes while probing */
+    time_t last_evidence;     /* newest evidence against the primary */
+    struct sw_evidence *ev;   /* what led to an automatic diversion */
+    size_t nev;
     struct sw_scope *next; /* hash chain */
 };
+
+#define SW_SCOPE_EVIDENCE 5 /* evidence records kept per scope */
 
 /* What a transition did: enough to log it and to keep it in history. */
 struct sw_decision {
@@ -55,6 +62,16 @@ struct sw_decision {
     long uid;
     char rule[72];
     char reason[SW_REASON_MAX + 1];
+    /* automatic decisions */
+    char pool[72];
+    long events;              /* distinct events in the window */
+    long window;
+    double ratio;             /* events / (events + successes) */
+    long hold;
+    long successes;
+    double share;             /* probing: share sent to the primary */
+    long n_log, n_dsn;        /* evidence by source */
+    char first[SW_EV_TEXT_MAX + 1]; /* the first evidence text */
 };
 
 enum sw_route_status { SW_ROUTE_OK, SW_ROUTE_NOENT, SW_ROUTE_NOMEM, SW_ROUTE_BADARG };
@@ -92,8 +109,30 @@ enum sw_route_status sw_route_reroute(struct sw_route *r, const char *key, const
 /* Expire every pin whose deadline has passed; fn is called per decision. */
 size_t sw_route_expire(struct sw_route *r, time_t now,
                        void (*fn)(const struct sw_decision *, void *), void *ctx);
-/* Earliest deadline of any scope, 0 if none. */
+/* Earliest deadline of any pin or hold, 0 if none. */
 time_t sw_route_next_deadline(const struct sw_route *r);
+/* Automatic diversion: primary (or probing, a relapse) to diverted for
+ * `hold` seconds, with the evidence that crossed the threshold. */
+enum sw_route_status sw_route_divert(struct sw_route *r, enum sw_scope_kind kind,
+                                     const char *name, const char *relay, const char *rule,
+                                     time_t now, long hold, const struct sw_evidence *ev,
+                                     size_t nev, struct sw_decision *d);
+/* Diverted scopes whose hold has passed become probing; fn per decision. */
+size_t sw_route_hold_ended(struct sw_route *r, time_t now,
+                           void (*fn)(const struct sw_decision *, void *), void *ctx);
+/* A probing scope's lookup: true if this address goes to the primary.  A
+ * share of the addresses, chosen by a hash salted with the start of the
+ * probing, so both of Postfix's lookups of one recipient (smtpd, qmgr) and
+ * its retries agree. */
+bool sw_route_probe_primary(const struct sw_scope *s, double share, const char *key,
+                            size_t len);
+/* A success through the primary for a probing scope; once `needed` are
+ * seen the scope returns to primary (true, with a decision). */
+bool sw_route_probe_success(struct sw_route *r, const char *key, time_t now, long needed,
+                            struct sw_decision *d);
+/* Mutable access for the engine (evidence time). */
+struct sw_scope *sw_route_find_key(struct sw_route *r, const char *key);
+
 /* Put back a scope read from the state file (no decision: not a change). */
 enum sw_route_status sw_route_restore(struct sw_route *r, const struct sw_scope *s);
 

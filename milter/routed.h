@@ -22,6 +22,8 @@ struct event;
 struct routed_sockmap;
 struct routed_control;
 struct routed_render;
+struct routed_maillog;
+struct sw_engine;
 
 struct routed_stats {
     unsigned long lookups;
@@ -29,6 +31,9 @@ struct routed_stats {
     unsigned long notfound;
     unsigned long malformed;
     unsigned long connections;
+    unsigned long log_lines;
+    unsigned long log_outcomes;
+    unsigned long log_bad;
 };
 
 struct routed {
@@ -45,6 +50,10 @@ struct routed {
     struct routed_sockmap *sockmap;
     struct routed_control *control;
     struct routed_render *render;
+    struct routed_maillog *maillog;
+    struct sw_engine *engine;
+    const unsigned long *hour;  /* deliveries per relay in the last hour (engine) */
+    struct event *flush_timer[2];
     struct event *expire_timer;
     struct event *save_timer;
     struct routed_stats stats;
@@ -59,6 +68,17 @@ void routed_record(struct routed *rd, const struct sw_decision *d);
 void routed_changed(struct routed *rd);
 void routed_revalidate(struct routed *rd, time_t now, const char *cause);
 void routed_schedule_expiry(struct routed *rd);
+/* The engine's decision callback (ctx: struct routed). */
+void routed_decided(const struct sw_decision *d, void *ctx);
+
+/* routed_flush.c: run routed.flush soon, and again after Postfix's 30 s
+ * resolve cache has expired. */
+void routed_flush_soon(struct routed *rd);
+void routed_flush_free(struct routed *rd);
+
+/* routed_maillog.c: follow routed.maillog, feed the engine. */
+struct routed_maillog *routed_maillog_start(struct routed *rd, struct sw_buf *err);
+void routed_maillog_stop(struct routed_maillog *ml);
 
 /* routed_persist.c */
 void routed_state_load(struct routed *rd);
@@ -70,6 +90,7 @@ struct routed_render *routed_render_new(struct routed *rd);
 void routed_render_free(struct routed_render *rr);
 void routed_render_soon(struct routed_render *rr);
 void routed_render_child_exited(struct routed_render *rr);
+void routed_render_filters(struct routed *rd);
 
 /* routed_sockmap.c */
 struct routed_sockmap *routed_sockmap_start(struct routed *rd, struct sw_buf *err);

@@ -20,7 +20,7 @@
 struct sw_policy
 routed_policy(const struct routed *rd)
 {
-    struct sw_policy p = { rd->conf, rd->admin };
+    struct sw_policy p = { rd->conf, rd->admin, rd->hour };
 
     return p;
 }
@@ -38,6 +38,29 @@ routed_record(struct routed *rd, const struct sw_decision *d)
         sw_warn("decision for %s too long to log", d->scope);
     sw_buf_free(&line);
     sw_history_add(rd->history, d);
+}
+
+/* routed_decided - an automatic decision: record it, and after a switch
+ * let the queue try the new route */
+void
+routed_decided(const struct sw_decision *d, void *ctx)
+{
+    struct routed *rd = ctx;
+
+    if (strcmp(d->event, "stay") == 0) {
+        struct sw_buf line;
+
+        sw_buf_init(&line, 2048);
+        if (sw_decision_format(d, &line))
+            sw_warn("%s", sw_buf_str(&line));
+        sw_buf_free(&line);
+        sw_history_add(rd->history, d);
+        return;
+    }
+    routed_record(rd, d);
+    routed_changed(rd);
+    if (strcmp(d->event, "divert") == 0 || strcmp(d->event, "return") == 0)
+        routed_flush_soon(rd);
 }
 
 /* routed_changed - the routing state changed: persist and render */
@@ -113,16 +136,33 @@ record_cb(const struct sw_decision *d, void *arg)
     routed_record(arg, d);
 }
 
-/* expire_cb - pins that reached their deadline */
+/* probe_cb - a hold ended: log it with the share of its rule */
+static void
+probe_cb(const struct sw_decision *cd, void *arg)
+{
+    struct routed *rd = arg;
+    struct sw_decision d = *cd;
+    size_t i;
+
+    d.share = 0.05;
+    for (i = 0; i < rd->conf->nrules; i++)
+        if (strcmp(rd->conf->rules[i].name, d.rule) == 0)
+            d.share = rd->conf->rules[i].recover_share;
+    routed_record(rd, &d);
+}
+
+/* expire_cb - pins that reached their deadline, holds that ended */
 static void
 expire_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct routed *rd = arg;
+    time_t now = time(NULL);
     size_t n;
 
     (void) fd;
     (void) what;
-    n = sw_route_expire(rd->route, time(NULL), record_cb, rd);
+    n = sw_route_expire(rd->route, now, record_cb, rd);
+    n += sw_route_hold_ended(rd->route, now, probe_cb, rd);
     if (n)
         routed_changed(rd);
     else

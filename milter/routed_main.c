@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "engine.h"
 #include "log.h"
 #include "routed.h"
 
@@ -162,6 +163,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     SW_KEEP(control);
     SW_KEEP(state);
     SW_KEEP(render_dir);
+    SW_KEEP(maillog);
 #undef SW_KEEP
     free(rd->admin);
     free(rd->allowed_uids);
@@ -176,6 +178,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
             uid, fresh->nrelays, fresh->npools, fresh->nrules);
     routed_revalidate(rd, time(NULL), "reload");
+    routed_render_filters(rd);
     routed_changed(rd);
     return true;
 }
@@ -262,6 +265,7 @@ main(int argc, char **argv)
     if ((rd.admin = calloc(rd.conf->nrelays + 1, sizeof(*rd.admin))) == NULL
         || (rd.route = sw_route_new()) == NULL
         || (rd.history = sw_history_new((size_t) rd.conf->routed.history)) == NULL
+        || (rd.engine = sw_engine_new()) == NULL
         || (rd.base = event_base_new()) == NULL)
         sw_fatal("out of memory at start-up");
     for (i = 0; i < rd.conf->nrelays; i++)
@@ -281,14 +285,18 @@ main(int argc, char **argv)
         sw_fatal("%s", sw_buf_str(&err));
     if ((rd.control = routed_control_start(&rd, &err)) == NULL)
         sw_fatal("%s", sw_buf_str(&err));
+    if ((rd.maillog = routed_maillog_start(&rd, &err)) == NULL && err.len)
+        sw_fatal("maillog %s: %s", rd.conf->routed.maillog, sw_buf_str(&err));
     routed_schedule_expiry(&rd);
     sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu", path, rd.conf->nrelays,
             rd.conf->npools, sw_route_count(rd.route));
 
     (void) event_base_dispatch(rd.base);
 
+    routed_maillog_stop(rd.maillog);
     routed_sockmap_stop(rd.sockmap);
     routed_control_stop(rd.control);
+    routed_flush_free(&rd);
     if (rd.save_timer && evtimer_pending(rd.save_timer, NULL))
         (void) routed_state_save_now(&rd);
     routed_render_free(rd.render);
@@ -300,6 +308,7 @@ main(int argc, char **argv)
         event_free(rd.save_timer);
     event_base_free(rd.base);
     sw_history_free(rd.history);
+    sw_engine_free(rd.engine);
     sw_route_free(rd.route);
     free(rd.admin);
     free(rd.allowed_uids);

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "render.h"
+#include "render_filter.h"
 #include "routed.h"
 
 #define SW_RENDER_DELAY_MS 50
@@ -142,6 +143,34 @@ render_now(struct routed_render *rr)
     sw_buf_free(&path);
 }
 
+/* routed_render_filters - dsn-filter.pcre and reply-filter.pcre, from the
+ * pattern library: at start and after each reload (not per decision) */
+void
+routed_render_filters(struct routed *rd)
+{
+    static const struct {
+        const char *file;
+        bool (*render)(const struct sw_conf *, struct sw_buf *);
+    } tables[] = {
+        { "dsn-filter.pcre", sw_render_dsn_filter },
+        { "reply-filter.pcre", sw_render_reply_filter },
+    };
+    struct sw_buf text, path;
+    size_t i;
+
+    for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+        sw_buf_init(&path, 4096);
+        if (!sw_buf_printf(&path, "%s/%s", rd->conf->routed.render_dir, tables[i].file)
+            || !tables[i].render(rd->conf, &text))
+            sw_error("render: cannot build %s: the last one stays in use", tables[i].file);
+        else
+            (void) write_atomic(sw_buf_str(&path), &text);
+        sw_buf_free(&text);
+        sw_buf_free(&path);
+    }
+}
+
 /* timer_cb - coalescing delay passed */
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -169,6 +198,7 @@ routed_render_new(struct routed *rd)
         free(rr);
         return NULL;
     }
+    routed_render_filters(rd);
     render_now(rr);
     return rr;
 }

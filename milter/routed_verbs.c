@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "decision.h"
 #include "duration.h"
+#include "engine.h"
 #include "log.h"
 #include "routed.h"
 
@@ -164,6 +165,31 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
     free(v);
 }
 
+/* evidence_text - what led to an automatic diversion */
+static void
+evidence_text(const struct sw_scope *s, struct sw_buf *out)
+{
+    const struct sw_evidence *e;
+    char t[32];
+    size_t i;
+
+    if (s->nev)
+        sw_buf_printf(out, "evidence (first %zu):\n", s->nev);
+    for (i = 0; i < s->nev; i++) {
+        e = &s->ev[i];
+        sw_buf_printf(out, "  %s %s relay=%s rcpt=<", stamp(e->time, t, sizeof(t)),
+                      sw_ev_source_name(e->source), e->relay);
+        sw_buf_add_escaped(out, e->rcpt, 256);
+        sw_buf_printf(out, "> id=%s dsn=%s class=%s pattern=%s text=\"", e->id, e->dsn,
+                      e->cls == SW_CLASS_REPUTATION  ? "reputation"
+                      : e->cls == SW_CLASS_THROTTLE ? "throttle"
+                                                    : "other",
+                      e->pattern[0] ? e->pattern : "-");
+        sw_buf_add_escaped(out, e->text, SW_EV_TEXT_MAX);
+        sw_buf_adds(out, "\"\n");
+    }
+}
+
 /* verb_explain - the route for one address, and why */
 static void
 verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *out)
@@ -218,6 +244,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
         if (a.scope) {
             sw_buf_adds(out, "because:\n");
             scope_text(a.scope, now, out);
+            evidence_text(a.scope, out);
         } else {
             sw_buf_adds(out, "because:  no scope is off the primary route for");
             for (d = domain; d; d = sw_addr_parent(d))

@@ -16,6 +16,18 @@ notfound(struct sw_buf *reply, enum sw_sockmap_result why)
     return why;
 }
 
+/* probe_share - the recover.share of the scope's rule */
+static double
+probe_share(const struct sw_conf *c, const struct sw_scope *s)
+{
+    size_t i;
+
+    for (i = 0; s->rule && i < c->nrules; i++)
+        if (strcmp(c->rules[i].name, s->rule) == 0)
+            return c->rules[i].recover_share;
+    return 0.05;
+}
+
 /* sw_sockmap_answer - one request */
 enum sw_sockmap_result
 sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const char *payload,
@@ -59,6 +71,9 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
     if (a.relay == NULL && a.held && mailertable)
         a.relay = sw_answer_primary(p->conf, a.pool);
     if (a.relay == NULL)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    if (a.scope && a.scope->state == SW_STATE_PROBING
+        && sw_route_probe_primary(a.scope, probe_share(p->conf, a.scope), key, klen))
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     if (!sw_buf_adds(reply, "OK ")
         || !(mailertable ? sw_answer_mailertable(a.relay, reply)

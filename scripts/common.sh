@@ -7,7 +7,7 @@ SW_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 # Debian packages: build, tests (a real Postfix, relays, fuzzing), demo.
 SW_DEPS=(
     gcc make autoconf automake libtool pkg-config
-    libconfig-dev libc-ares-dev libssl-dev libevent-dev libmilter-dev libcmocka-dev
+    libconfig-dev libc-ares-dev libssl-dev libevent-dev libmilter-dev libcmocka-dev libpcre2-dev
     postfix postfix-lmdb postfix-cdb postfix-pcre
     swaks python3 util-linux clang libclang-rt-14-dev
 )

@@ -10,7 +10,7 @@ simulate a busy or reputation-blocked relay.
 Usage:
     smtprelay.py --port PORT --name NAME --spool DIR [--rules FILE] [--pidfile F]
 
-Listens on 127.0.0.1 only.  Standard library only (asyncio).
+Listens on a loopback address (127.0.0.1 by default, --addr 127.0.0.2 ...).  Standard library only (asyncio).
 
 Spool file format (one file per accepted message, written atomically):
     relay: NAME
@@ -302,7 +302,8 @@ def message_id(data):
 
 
 async def main():
-    ap = argparse.ArgumentParser(description="test SMTP relay (127.0.0.1 only)")
+    ap = argparse.ArgumentParser(description="test SMTP relay (loopback only)")
+    ap.add_argument("--addr", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--spool", required=True)
@@ -312,7 +313,9 @@ async def main():
 
     os.makedirs(args.spool, exist_ok=True)
     relay = Relay(args)
-    server = await asyncio.start_server(relay.session, "127.0.0.1", args.port,
+    if not args.addr.startswith("127."):
+        sys.exit("smtprelay: --addr must be a loopback address (127.0.0.0/8)")
+    server = await asyncio.start_server(relay.session, args.addr, args.port,
                                         limit=MAX_LINE, reuse_address=True)
     if args.pidfile:
         tmp = f"{args.pidfile}.tmp"
@@ -324,7 +327,7 @@ async def main():
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"smtprelay {args.name}: listening on 127.0.0.1:{args.port}", file=sys.stderr, flush=True)
+    print(f"smtprelay {args.name}: listening on {args.addr}:{args.port}", file=sys.stderr, flush=True)
     await stop.wait()
 
     server.close()

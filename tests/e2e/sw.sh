@@ -15,6 +15,7 @@
 # alt-us on PORT_ALT2 (US, priority 20); residency: *.gov.uk only in UK.
 
 SW_BUILDDIR=${SW_BUILDDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
+SW_TOP_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 SW_ROUTED=$SW_BUILDDIR/spillway-routed
 SW_CTL=$SW_BUILDDIR/spillwayctl
 SW_DIR=$E2E_DIR/sw
@@ -98,3 +99,48 @@ sw_log_count() { grep -cE -- "$1" "$E2E_DIR/logs/routed.log" || true; }
 expect_eq() {
     [[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"
 }
+
+# ---------------------------------------------------------------------------
+# Automatic diversion (issue 3): spillway follows the maillog, relays on
+# their own loopback addresses so the dsn-filter can tell the primary's
+# replies from an alternate's.
+
+# sw_main_cf_auto : main.cf lines: socketmap routing + the dsn filter first
+sw_main_cf_auto() {
+    echo "transport_maps = socketmap:unix:private/spillway:transport"
+    echo "smtp_delivery_status_filter = pcre:$SW_DIR/render/dsn-filter.pcre"
+}
+
+# sw_config_auto RULES [RELAY-OPTIONS-ALT1] [RELAY-OPTIONS-ALT2] [EXTRA]
+# RULES: the body of rules = ( ... ); relay options are appended inside
+# alt-eu's and alt-us's groups (e.g. 'max_per_hour = 3;' or 'enabled = false;').
+sw_config_auto() {
+    mkdir -p "$SW_DIR/render"
+    install -d -o postfix -g root -m 700 "$PF_SPOOL/private"
+    cat >"$SW_CONF" <<CONF
+# spillway.conf for an automatic-diversion e2e test (tests/e2e/sw.sh)
+routed: {
+    socketmap = ["unix:$PF_SPOOL/private/spillway", "inet:127.0.0.1:$PORT_SOCKMAP"];
+    control = "$SW_DIR/control.sock";
+    state = "$SW_DIR/state";
+    render_dir = "$SW_DIR/render";
+    postfix_config = "$PF_ETC";
+    maillog = "$PF_LOG";
+    flush = ["postqueue", "-c", "$PF_ETC", "-f"];
+};
+classify: { patterns = "$SW_TOP_SRC/conf/patterns.conf"; };
+pools = ( { name = "m365"; relays = ["primary"]; } );
+relays = (
+    { name = "primary"; nexthop = "[127.0.0.1]:$PORT_PRIMARY"; role = "primary"; jurisdiction = "EU"; },
+    { name = "alt-eu"; nexthop = "[127.0.0.2]:$PORT_ALT1"; priority = 10; jurisdiction = "EU"; ${2:-} },
+    { name = "alt-us"; nexthop = "[127.0.0.3]:$PORT_ALT2"; priority = 20; jurisdiction = "US"; ${3:-} }
+);
+rules = ( $1 );
+residency = ( { destinations = ["*.gov.uk"]; allow = ["UK"]; } );
+${4:-}
+CONF
+    "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "spillway.conf does not validate"
+}
+
+# sw_decisions EVENT : number of decision lines of that event in the log
+sw_decisions() { sw_log_count "spillway-routed\\[[0-9]+\\]: (warning: )?$1: "; }

@@ -333,14 +333,32 @@ static const char design_example[] =
     "residency = ( { destinations = [\"*.gov.uk\"]; allow = [\"UK\"]; } );\n"
     "dnsbl = { zones = [\"zen.spamhaus.org\"]; resolver = \"127.0.0.1\"; };\n";
 
+/* classify_line - configs with rules need the pattern library: the shipped
+ * one, from $SW_PATTERNS (set by make check) */
+static const char *
+classify_line(void)
+{
+    static char line[1200];
+    const char *p = getenv("SW_PATTERNS");
+
+    (void) snprintf(line, sizeof(line), "\nclassify: { patterns = \"%s\"; };\n",
+                    p ? p : "conf/patterns.conf");
+    return line;
+}
+
 static struct sw_conf *
 must_load(const char *text)
 {
-    struct sw_buf err;
+    struct sw_buf err, full;
     struct sw_conf *c;
 
     sw_buf_init(&err, 64 * 1024);
-    c = sw_conf_load_string(text, NAME, &err);
+    sw_buf_init(&full, 64 * 1024);
+    sw_buf_adds(&full, text);
+    if (strstr(text, "rules") && !strstr(text, "classify"))
+        sw_buf_adds(&full, classify_line());
+    c = sw_conf_load_string(sw_buf_str(&full), NAME, &err);
+    sw_buf_free(&full);
     if (c == NULL)
         print_error("does not load:\n%s\n", sw_buf_str(&err));
     sw_buf_free(&err);
@@ -500,6 +518,7 @@ test_load_file(void **state)
 
     assert_non_null(fp = fopen(path, "w"));
     assert_int_equal(fputs(design_example, fp) >= 0, 1);
+    assert_int_equal(fputs(classify_line(), fp) >= 0, 1);
     assert_int_equal(fclose(fp), 0);
     c = sw_conf_load(path, &err);
     if (c == NULL)

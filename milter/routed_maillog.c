@@ -1,0 +1,197 @@
+/* routed_maillog.c - the MTA's own delivery outcomes, read from its log */
+
+/*
+ * Follows routed.maillog (a file, rotated by rename or truncation, or "-"
+ * for standard input) from the event loop: a timer polls regular files,
+ * standard input is watched directly.  Each delivery line becomes an
+ * observation: attributed to the configured relay it went through (and so
+ * to a pool), classified with the pattern library when the remote server
+ * refused, and handed to the engine, whose decisions come back through
+ * routed_decided().  A line that cannot be parsed is counted and skipped.
+ */
+#include "config.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attrib.h"
+#include "classify.h"
+#include "engine.h"
+#include "follow.h"
+#include "log.h"
+#include "maillog.h"
+#include "routed.h"
+
+#define SW_MAILLOG_POLL_MS   100
+#define SW_MAILLOG_MAX_BURST (4u * 1024u * 1024u) /* bytes per poll */
+#define SW_MAILLOG_SWEEP_S   60
+
+struct routed_maillog {
+    struct routed *rd;
+    struct sw_follow *follow;
+    struct event *ev;
+    time_t last_sweep;
+    bool failing;
+};
+
+/* copy_cut - bounded copy; evidence keeps a prefix of long log fields */
+static void
+copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+#define copy(dst, src) copy_cut((dst), sizeof(dst), (src))
+
+/* observe - one recipient's outcome */
+static void
+observe(struct routed *rd, const struct sw_outcome *op)
+{
+    const struct sw_outcome o = *op;
+    struct sw_policy p;
+    struct sw_observation ob;
+    struct sw_evidence *ev = &ob.ev;
+    const struct sw_relay *relay;
+    const struct sw_pool *pool;
+    struct sw_verdict v;
+
+    rd->stats.log_outcomes++;
+    if ((relay = sw_attrib_relay(rd->conf, o.relay_host, o.relay_addr, o.relay_port)) == NULL)
+        return;                 /* not through a relay spillway knows */
+    pool = sw_attrib_pool(rd->conf, relay);
+    memset(&ob, 0, sizeof(ob));
+    ev->time = time(NULL);
+    ev->source = SW_EV_LOG;
+    ev->trusted = true;         /* the MTA's own SMTP client saw it */
+    ev->success = o.status == SW_OUTCOME_SENT;
+    ev->code = o.reply_code;
+    copy(ev->pool, pool ? pool->name : "");
+    copy(ev->relay, relay->name);
+    copy(ev->domain, o.domain);
+    copy(ev->rcpt, o.rcpt);
+    copy(ev->id, o.queue_id);
+    copy(ev->dsn, o.dsn);
+    copy(ev->text, o.text);
+    if (!ev->success && o.from_remote && rd->conf->patterns) {
+        sw_classify(rd->conf->patterns, o.text, strlen(o.text), &v);
+        ev->cls = v.cls;
+        if (v.name)
+            copy(ev->pattern, v.name);
+    }
+    ob.via_primary = relay->role == SW_ROLE_PRIMARY;
+    rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
+    p = routed_policy(rd);
+    sw_engine_observe(rd->engine, &p, rd->route, &ob, routed_decided, rd);
+    rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
+}
+
+/* on_line - one log line; a Sendmail line may list several recipients */
+static void
+on_line(const char *line, size_t len, void *arg)
+{
+    struct routed *rd = arg;
+    struct sw_outcome o;
+    size_t i;
+
+    rd->stats.log_lines++;
+    switch (sw_maillog_parse(line, len, &o)) {
+    case SW_MAILLOG_IGNORED:
+        return;
+    case SW_MAILLOG_BAD:
+        rd->stats.log_bad++;
+        return;
+    case SW_MAILLOG_OUTCOME:
+        break;
+    }
+    observe(rd, &o);
+    for (i = 1; i < o.nrcpt; i++)
+        if (sw_maillog_parse_rcpt(line, len, i, &o) == SW_MAILLOG_OUTCOME)
+            observe(rd, &o);
+}
+
+/* poll_cb - read what is new */
+static void
+poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct routed_maillog *ml = arg;
+    struct routed *rd = ml->rd;
+    struct sw_buf err;
+    time_t now = time(NULL);
+
+    (void) fd;
+    (void) what;
+    sw_buf_init(&err, 1024);
+    if (sw_follow_poll(ml->follow, SW_MAILLOG_MAX_BURST, on_line, rd, &err) < 0) {
+        if (sw_follow_fd(ml->follow) < 0 && event_get_fd(ml->ev) >= 0) {
+            /* Standard input ended: nothing more will come. */
+            sw_info("maillog: %s: end of input", rd->conf->routed.maillog);
+            (void) event_del(ml->ev);
+            sw_buf_free(&err);
+            return;
+        }
+        if (!ml->failing)
+            sw_warn("maillog: %s: %s (retrying)", rd->conf->routed.maillog, sw_buf_str(&err));
+        ml->failing = true;
+    } else if (ml->failing) {
+        sw_info("maillog: %s: reading again", rd->conf->routed.maillog);
+        ml->failing = false;
+    }
+    sw_buf_free(&err);
+    /* Budgets decay with time, not only with new lines. */
+    rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
+    if (now - ml->last_sweep >= SW_MAILLOG_SWEEP_S) {
+        sw_engine_sweep(rd->engine, now, 2 * 86400);
+        ml->last_sweep = now;
+    }
+}
+
+/* routed_maillog_start - NULL without error when no maillog is configured */
+struct routed_maillog *
+routed_maillog_start(struct routed *rd, struct sw_buf *err)
+{
+    struct routed_maillog *ml;
+    struct timeval tv = { 0, SW_MAILLOG_POLL_MS * 1000 };
+    int fd;
+
+    if (rd->conf->routed.maillog == NULL)
+        return NULL;
+    if ((ml = calloc(1, sizeof(*ml))) == NULL) {
+        sw_buf_adds(err, "out of memory");
+        return NULL;
+    }
+    ml->rd = rd;
+    ml->last_sweep = time(NULL);
+    if ((ml->follow = sw_follow_open(rd->conf->routed.maillog, true, err)) == NULL) {
+        free(ml);
+        return NULL;
+    }
+    fd = sw_follow_fd(ml->follow);
+    ml->ev = fd >= 0 ? event_new(rd->base, fd, EV_READ | EV_PERSIST, poll_cb, ml)
+                     : event_new(rd->base, -1, EV_PERSIST, poll_cb, ml);
+    if (ml->ev == NULL || event_add(ml->ev, fd >= 0 ? NULL : &tv) < 0) {
+        sw_buf_adds(err, "cannot add the mail log to the event loop");
+        routed_maillog_stop(ml);
+        return NULL;
+    }
+    sw_info("maillog: following %s", rd->conf->routed.maillog);
+    return ml;
+}
+
+/* routed_maillog_stop - stop following */
+void
+routed_maillog_stop(struct routed_maillog *ml)
+{
+    if (ml == NULL)
+        return;
+    if (ml->ev)
+        event_free(ml->ev);
+    sw_follow_close(ml->follow);
+    free(ml);
+}
