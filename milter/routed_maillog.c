@@ -2,8 +2,10 @@
 
 /*
  * Follows routed.maillog (a file, rotated by rename or truncation, or "-"
- * for standard input) from the event loop: a timer polls regular files,
- * standard input is watched directly.  Each delivery line becomes an
+ * for standard input) from the event loop: inotify wakes it when the file
+ * grows (a decision follows its evidence within milliseconds), a timer
+ * polls as well (rotation, a file that appears later, inotify limits),
+ * and standard input is watched directly.  Each delivery line becomes an
  * observation: attributed to the configured relay it went through (and so
  * to a pool), classified with the pattern library when the remote server
  * refused, and handed to the engine, whose decisions come back through
@@ -13,6 +15,8 @@
 
 #include <event2/event.h>
 #include <stdio.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +36,10 @@ struct routed_maillog {
     struct routed *rd;
     struct sw_follow *follow;
     struct event *ev;
+    struct event *notify_ev;    /* inotify: the file grew */
+    int notify_fd;
+    int watch;
+    unsigned long rotations;    /* seen, to move the watch to a new file */
     time_t last_sweep;
     bool failing;
 };
@@ -116,6 +124,17 @@ on_line(const char *line, size_t len, void *arg)
             observe(rd, &o);
 }
 
+/* watch_file - (re)point the inotify watch at the path's current file */
+static void
+watch_file(struct routed_maillog *ml)
+{
+    if (ml->notify_fd < 0)
+        return;
+    if (ml->watch >= 0)
+        (void) inotify_rm_watch(ml->notify_fd, ml->watch);
+    ml->watch = inotify_add_watch(ml->notify_fd, ml->rd->conf->routed.maillog, IN_MODIFY);
+}
+
 /* poll_cb - read what is new */
 static void
 poll_cb(evutil_socket_t fd, short what, void *arg)
@@ -124,9 +143,13 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     struct routed *rd = ml->rd;
     struct sw_buf err;
     time_t now = time(NULL);
+    unsigned long lines, cut, rotations;
+    char drain[4096];
 
-    (void) fd;
     (void) what;
+    if (ml->notify_fd >= 0 && fd == ml->notify_fd)
+        while (read(ml->notify_fd, drain, sizeof(drain)) > 0)
+            ;
     sw_buf_init(&err, 1024);
     if (sw_follow_poll(ml->follow, SW_MAILLOG_MAX_BURST, on_line, rd, &err) < 0) {
         if (sw_follow_fd(ml->follow) < 0 && event_get_fd(ml->ev) >= 0) {
@@ -144,6 +167,11 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
         ml->failing = false;
     }
     sw_buf_free(&err);
+    sw_follow_stats(ml->follow, &lines, &cut, &rotations);
+    if (rotations != ml->rotations || ml->watch < 0) {
+        ml->rotations = rotations;
+        watch_file(ml);
+    }
     /* Budgets decay with time, not only with new lines. */
     rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
     if (now - ml->last_sweep >= SW_MAILLOG_SWEEP_S) {
@@ -168,6 +196,8 @@ routed_maillog_start(struct routed *rd, struct sw_buf *err)
     }
     ml->rd = rd;
     ml->last_sweep = time(NULL);
+    ml->notify_fd = -1;
+    ml->watch = -1;
     if ((ml->follow = sw_follow_open(rd->conf->routed.maillog, true, err)) == NULL) {
         free(ml);
         return NULL;
@@ -179,6 +209,12 @@ routed_maillog_start(struct routed *rd, struct sw_buf *err)
         sw_buf_adds(err, "cannot add the mail log to the event loop");
         routed_maillog_stop(ml);
         return NULL;
+    }
+    if (fd < 0 && (ml->notify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0) {
+        watch_file(ml);
+        ml->notify_ev = event_new(rd->base, ml->notify_fd, EV_READ | EV_PERSIST, poll_cb, ml);
+        if (ml->notify_ev == NULL || event_add(ml->notify_ev, NULL) < 0)
+            sw_warn("maillog: no inotify: polling every %d ms", SW_MAILLOG_POLL_MS);
     }
     sw_info("maillog: following %s", rd->conf->routed.maillog);
     return ml;
@@ -192,6 +228,10 @@ routed_maillog_stop(struct routed_maillog *ml)
         return;
     if (ml->ev)
         event_free(ml->ev);
+    if (ml->notify_ev)
+        event_free(ml->notify_ev);
+    if (ml->notify_fd >= 0)
+        (void) close(ml->notify_fd);
     sw_follow_close(ml->follow);
     free(ml);
 }

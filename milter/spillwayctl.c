@@ -18,12 +18,18 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "classify.h"
 #include "conf.h"
 #include "ctl.h"
 #include "kv.h"
 #include "listen.h"
 
 #define SW_DEFAULT_CONTROL "/run/spillway/control.sock"
+#ifndef SW_SYSCONFDIR
+#define SW_SYSCONFDIR "/etc"
+#endif
+#define SW_DEFAULT_CONF     SW_SYSCONFDIR "/spillway/spillway.conf"
+#define SW_DEFAULT_PATTERNS SW_SYSCONFDIR "/spillway/patterns.conf"
 
 /* usage - and exit */
 static void
@@ -37,7 +43,8 @@ usage(int status)
                    "  release DOMAIN|--pool NAME          back to the primary route\n"
                    "  relay enable|disable|drain NAME     administrative state of a relay\n"
                    "  history [--since DURATION]          recent decisions\n"
-                   "  reload                              re-read the configuration\n");
+                   "  reload                              re-read the configuration\n"
+        "  classify [--patterns FILE] TEXT     class and pattern of an SMTP reply (no daemon)\n");
     exit(status);
 }
 
@@ -136,6 +143,61 @@ scope_arg(struct sw_buf *req, const char *pool, int argc, char **argv, int *i)
     sw_buf_free(&s);
 }
 
+/* classify - the pattern library on one reply, without the daemon: the
+ * operator's patterns from -c FILE (or the default config when it
+ * exists), else the library file alone */
+static int
+classify(const char *conf_path, const char *patterns_path, const char *text, bool json)
+{
+    struct sw_patterns *own = NULL;
+    const struct sw_patterns *p = NULL;
+    struct sw_conf *c = NULL;
+    struct sw_verdict v;
+    struct sw_buf err, out;
+
+    sw_buf_init(&err, 65536);
+    if (patterns_path == NULL && (conf_path || access(SW_DEFAULT_CONF, R_OK) == 0)) {
+        if ((c = sw_conf_load(conf_path ? conf_path : SW_DEFAULT_CONF, &err)) == NULL)
+            die(2, "%s", sw_buf_str(&err));
+        p = c->patterns;
+    }
+    if (p == NULL) {
+        if ((own = sw_patterns_new()) == NULL
+            || !sw_patterns_load_file(own, patterns_path ? patterns_path : SW_DEFAULT_PATTERNS,
+                                      &err)
+            || !sw_patterns_compile(own, &err))
+            die(2, "%s", err.len ? sw_buf_str(&err) : "out of memory");
+        p = own;
+    }
+    sw_classify(p, text, strlen(text), &v);
+    sw_buf_init(&out, 4096);
+    if (json) {
+        sw_buf_printf(&out, "{\"class\":\"%s\",\"pattern\":", sw_class_name(v.cls));
+        sw_buf_add_json(&out, v.name ? v.name : "");
+        sw_buf_adds(&out, ",\"provider\":");
+        sw_buf_add_json(&out, v.provider ? v.provider : "");
+        sw_buf_adds(&out, ",\"note\":");
+        sw_buf_add_json(&out, v.note ? v.note : "");
+        sw_buf_adds(&out, "}\n");
+    } else {
+        sw_buf_printf(&out, "class:    %s\n", sw_class_name(v.cls));
+        if (v.name) {
+            sw_buf_printf(&out, "pattern:  %s\nprovider: %s\nnote:     ", v.name,
+                          v.provider ? v.provider : "-");
+            sw_buf_add_escaped(&out, v.note ? v.note : "-", 400);
+            sw_buf_addc(&out, '\n');
+        } else {
+            sw_buf_adds(&out, "pattern:  (none matched: other, which never diverts)\n");
+        }
+    }
+    (void) fputs(sw_buf_str(&out), stdout);
+    sw_buf_free(&out);
+    sw_buf_free(&err);
+    sw_patterns_free(own);
+    sw_conf_free(c);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -144,10 +206,10 @@ main(int argc, char **argv)
         { "to", required_argument, NULL, 't' },     { "for", required_argument, NULL, 'f' },
         { "reason", required_argument, NULL, 'r' }, { "since", required_argument, NULL, 'S' },
         { "socket", required_argument, NULL, 's' }, { "config", required_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "patterns", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL, *reason = NULL,
-               *since = NULL, *verb, *body;
+               *since = NULL, *patterns = NULL, *verb, *body;
     struct sw_buf req, reply;
     bool json = false;
     char *path;
@@ -163,6 +225,7 @@ main(int argc, char **argv)
         case 'f': dur = optarg; break;
         case 'r': reason = optarg; break;
         case 'S': since = optarg; break;
+        case 'P': patterns = optarg; break;
         case 'h': usage(0); break;
         default: usage(2);
         }
@@ -171,6 +234,11 @@ main(int argc, char **argv)
         usage(2);
     verb = argv[optind];
     i = optind + 1;
+    if (strcmp(verb, "classify") == 0) {
+        if (argc - i != 1)
+            usage(2);
+        return classify(conf, patterns, argv[i], json);
+    }
     sw_buf_init(&req, SW_CTL_MAX_REQUEST);
     sw_buf_init(&reply, SW_CTL_MAX_REPLY);
     sw_kv_add(&req, "verb", verb);
