@@ -24,7 +24,7 @@ BLOCK="550 5.7.606 Access denied, banned sending IP [40.107.1.2]. To request rem
 if [[ ${1:-} != --pass ]]; then
     [[ $(id -u) == 0 ]] || { echo "t40-auto: must run as root" >&2; exit 1; }
     start=$SECONDS
-    base=25400
+    base=${T40_BASE:-25400}
     for s in ${*:-$ALL}; do
         PF_CHROOT=y bash "$HERE/t40-auto.sh" --pass "$s" "$base"
         base=$((base + 10))
@@ -86,6 +86,20 @@ reputation)
     swctl explain a@fo.example | grep -q '^  [0-9T:Z-]* log relay=primary rcpt=<a@fo.example> id=[0-9A-F]* dsn=4.7.606 class=reputation pattern=' ||
         fail "explain shows no evidence: $(swctl explain a@fo.example)"
     swctl history | grep -q 'divert: scope=destination:fo.example' || fail "history"
+    # The rendered filters, as Postfix itself applies them.
+    q() { postmap -c "$PF_ETC" -q "$1" "pcre:$SW_DIR/render/$2" || true; }
+    expect_eq "dsn filter: the primary's 550" \
+        "$(q '5.7.606 host 127.0.0.1[127.0.0.1] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2]' dsn-filter.pcre)" \
+        "4.7.606 host 127.0.0.1[127.0.0.1] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2]"
+    expect_eq "dsn filter: an alternate's 550 is left alone" \
+        "$(q '5.7.606 host 127.0.0.2[127.0.0.2] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2]' dsn-filter.pcre)" ""
+    expect_eq "dsn filter: a spam verdict is left alone" \
+        "$(q '5.7.1 host 127.0.0.1[127.0.0.1] said: 550 5.7.1 Message rejected as spam' dsn-filter.pcre)" ""
+    expect_eq "reply filter" "$(q '550 5.7.606 Access denied, banned sending IP [40.107.1.2]' reply-filter.pcre)" \
+        "450 4.7.606 Access denied, banned sending IP [40.107.1.2]"
+    expect_eq "reply filter without an enhanced code" \
+        "$(q '554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org' reply-filter.pcre)" \
+        "454 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
     ;;
 content)
     setup "$DEST_RULE"
