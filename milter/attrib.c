@@ -29,7 +29,7 @@ split_nexthop(const char *nh, char *host, size_t size, int *port)
     memcpy(host, nh, n);
     host[n] = '\0';
     if (colon)
-        *port = atoi(colon + 1);    /* validated by conf.c */
+        *port = atoi(colon + 1); /* validated by conf.c */
 }
 
 /* same_host - case-insensitive, ignoring one trailing dot */

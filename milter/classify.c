@@ -17,13 +17,14 @@
  * literals is extracted such that every match contains one of them
  * (case-folded): "\bblocked using\b" needs "blocked using";
  * "(?:zen|sbl)\.spamhaus\.org" needs ".spamhaus.org".  A call lower-cases
- * the text once, finds all the literals in one pass (a two-byte bitmap,
- * then a small hash of the literals by their first two bytes), and runs
- * only the branches whose literals occur, in evaluation order, stopping
- * at the first match.  A branch the extractor does not understand has no
- * literals and always runs, so the prefilter can only save work, never
- * change an answer (the benchmark and the fuzz target check that against
- * plain sequential evaluation).
+ * the text once, finds all the literals in one pass (a bitmap of hashed
+ * three-byte prefixes rules out almost every position, a small hash
+ * table holds the candidates), and runs only the branches whose literals
+ * occur, in evaluation order, stopping at the first match.  A branch the
+ * extractor does not understand has no literals and always runs, so the
+ * prefilter can only save work, never change an answer (the unit tests,
+ * the benchmark and the fuzz target check that against plain sequential
+ * evaluation).
  *
  * The work of one expression is capped (SW_CLASSIFY_MATCH_LIMIT) so an
  * operator's pattern with catastrophic backtracking cannot stall a mail
@@ -55,27 +56,27 @@
 
 /* Compile options of every expression.  Postfix pcre tables default to
  * case-insensitive matching too; no UTF-8 mode, so any bytes are valid. */
-#define SW_RE_OPTIONS (PCRE2_CASELESS | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NEVER_BACKSLASH_C)
+#define SW_RE_OPTIONS           (PCRE2_CASELESS | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP)
 
 /* Work cap of one expression on one text (JIT: backtracking steps). */
 #define SW_CLASSIFY_MATCH_LIMIT 1000000u
 
 /* Per-call PCRE2 objects (general context, match data) on the stack. */
-#define SW_CLASSIFY_ARENA 512
+#define SW_CLASSIFY_ARENA       512
 
 /* A "host NAME[ADDR] said: " prefix is looked for in this many bytes. */
-#define SW_CLASSIFY_MAX_PREFIX 320
+#define SW_CLASSIFY_MAX_PREFIX  320
 
 /* Prefilter limits: they bound build time and the per-call bitmaps. */
-#define SW_BRANCHES_MAX    4096 /* branches of all patterns */
-#define SW_BRANCH_SPLIT    64   /* patterns with more top-level branches stay whole */
-#define SW_ATOMS_MAX       4096 /* distinct literals */
-#define SW_ATOM_SET        16   /* literals one branch may need (any of) */
-#define SW_ATOM_LEN        24   /* longer literals are cut (a prefix is required too) */
-#define SW_ATOM_BUCKETS    1024 /* literals by hash of their first three bytes */
-#define SW_TRI_BITS        16   /* bitmap of hashed first three bytes */
-#define SW_EXTRACT_DEPTH   32   /* group nesting the extractor follows */
-#define SW_WORDS(n)        (((n) + 63) / 64)
+#define SW_BRANCHES_MAX         4096 /* branches of all patterns */
+#define SW_BRANCH_SPLIT         64   /* patterns with more top-level branches stay whole */
+#define SW_ATOMS_MAX            4096 /* distinct literals */
+#define SW_ATOM_SET             16   /* literals one branch may need (any of) */
+#define SW_ATOM_LEN             24   /* longer literals are cut (a prefix is required too) */
+#define SW_ATOM_BUCKETS         1024 /* literals by hash of their first three bytes */
+#define SW_TRI_BITS             16   /* bitmap of hashed first three bytes */
+#define SW_EXTRACT_DEPTH        32   /* group nesting the extractor follows */
+#define SW_WORDS(n)             (((n) + 63) / 64)
 
 /* A literal in a bucket, with the key that put it there. */
 struct atom_ref {
@@ -250,10 +251,10 @@ struct req {
 
 struct rx {
     const char *p;
-    bool bad;       /* unknown syntax: no prefilter for this branch */
-    bool top_opt;   /* an option setting at the top level: do not split */
+    bool bad;     /* unknown syntax: no prefilter for this branch */
+    bool top_opt; /* an option setting at the top level: do not split */
     int depth;
-    size_t nsplit;  /* top-level '|' seen */
+    size_t nsplit; /* top-level '|' seen */
     const char *split[SW_BRANCH_SPLIT];
 };
 
@@ -303,24 +304,21 @@ req_union(struct req *a, const struct req *b)
     }
 }
 
-/* run_flush - a literal run becomes a candidate requirement */
+/* run_flush - a literal run is a requirement; keep it if it is better */
 static void
 run_flush(struct req *best, char *run, size_t *rlen)
 {
-    struct req *r;
+    size_t len = *rlen, min = req_minlen(best);
 
-    if (*rlen == 0)
+    if (len == 0)
         return;
-    run[*rlen] = '\0';
+    run[len] = '\0';
     *rlen = 0;
-    /* A struct req is 400 bytes: keep the candidate off the stack of a
-     * deep recursion by building it in place when it wins. */
-    if (best->none || strlen(run) > req_minlen(best)
-        || (strlen(run) == req_minlen(best) && best->n > 1)) {
-        r = best;
-        r->none = false;
-        r->n = 1;
-        memcpy(r->s[0], run, strlen(run) + 1);
+    /* The same rule as req_better(), for a one-literal set. */
+    if (best->none || len > min || (len == min && best->n > 1)) {
+        best->none = false;
+        best->n = 1;
+        memcpy(best->s[0], run, len + 1);
     }
 }
 
@@ -786,8 +784,8 @@ sw_patterns_add_list(struct sw_patterns *p, const config_setting_t *list, const 
         parse_entry(&cx, g, path, &e[i]);
         for (j = 0; e[i].pt.name && j < i; j++)
             if (e[j].pt.name && strcmp(e[i].pt.name, e[j].pt.name) == 0) {
-                sw_cf_error(&cx, g, path, "pattern \"%s\" already defined at line %d",
-                            e[i].pt.name, e[j].pt.line);
+                sw_cf_error(&cx, g, path, "pattern \"%s\" already defined at line %d", e[i].pt.name,
+                            e[j].pt.line);
                 break;
             }
     }

@@ -37,7 +37,7 @@
  * lock; sw_classify() allocates nothing on the heap.
  */
 
-#define SW_CLASS_OTHER 0
+#define SW_CLASS_OTHER       0
 
 #define SW_CLASSIFY_MAX_TEXT 2048 /* bytes of a reply that are looked at */
 #define SW_PATTERNS_MAX      1000 /* patterns in one library */

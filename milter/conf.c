@@ -622,7 +622,7 @@ parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf
     if (g) {
         sw_cf_check_keys(cx, g, "classify", classify_keys);
         named = sw_cf_str(cx, g, "classify", "patterns", false, &c->patterns_file)
-            && c->patterns_file != NULL;
+                && c->patterns_file != NULL;
     }
     if (!named && c->nrules == 0 && list == NULL)
         return;

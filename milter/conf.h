@@ -98,7 +98,7 @@ struct sw_patterns;
 
 struct sw_conf {
     char *path;
-    char *patterns_file;         /* classify.patterns */
+    char *patterns_file;          /* classify.patterns */
     struct sw_patterns *patterns; /* compiled: shipped file + operator overrides */
     struct sw_routed_conf routed;
     struct sw_milter_conf milter;

@@ -15,7 +15,7 @@ sw_decision_format(const struct sw_decision *d, struct sw_buf *out)
     bool ok;
 
     ok = sw_buf_printf(out, "%s: scope=", d->event)
-        && sw_buf_add_escaped(out, d->scope, SW_LOG_VALUE_MAX);
+         && sw_buf_add_escaped(out, d->scope, SW_LOG_VALUE_MAX);
     if (ok && d->pool[0])
         ok = sw_buf_printf(out, " pool=%s", d->pool);
     ok = ok && sw_buf_printf(out, " from=%s to=%s", d->from, d->to);
@@ -48,10 +48,10 @@ sw_decision_format(const struct sw_decision *d, struct sw_buf *out)
     }
     if (ok && d->first[0])
         ok = sw_buf_adds(out, " first=\"") && sw_buf_add_escaped(out, d->first, SW_LOG_VALUE_MAX)
-            && sw_buf_addc(out, '"');
+             && sw_buf_addc(out, '"');
     if (ok && d->reason[0])
-        ok = sw_buf_adds(out, " reason=\"")
-            && sw_buf_add_escaped(out, d->reason, SW_LOG_VALUE_MAX) && sw_buf_addc(out, '"');
+        ok = sw_buf_adds(out, " reason=\"") && sw_buf_add_escaped(out, d->reason, SW_LOG_VALUE_MAX)
+             && sw_buf_addc(out, '"');
     return ok;
 }
 
@@ -68,11 +68,12 @@ sw_decision_json(const struct sw_decision *d, struct sw_buf *out)
            && sw_buf_printf(out, ",\"until\":%lld,\"uid\":%ld,\"reason\":", (long long) d->until,
                             d->uid)
            && sw_buf_add_json(out, d->reason) && sw_buf_adds(out, ",\"pool\":")
-        && sw_buf_add_json(out, d->pool)
-        && sw_buf_printf(out, ",\"events\":%ld,\"window\":%ld,\"ratio\":%.3f,\"hold\":%ld,"
-                         "\"successes\":%ld,\"share\":%.3g,\"evidence_log\":%ld,"
-                         "\"evidence_dsn\":%ld,\"first\":",
-                         d->events, d->window, d->ratio, d->hold, d->successes, d->share,
-                         d->n_log, d->n_dsn)
-        && sw_buf_add_json(out, d->first) && sw_buf_addc(out, '}');
+           && sw_buf_add_json(out, d->pool)
+           && sw_buf_printf(out,
+                            ",\"events\":%ld,\"window\":%ld,\"ratio\":%.3f,\"hold\":%ld,"
+                            "\"successes\":%ld,\"share\":%.3g,\"evidence_log\":%ld,"
+                            "\"evidence_dsn\":%ld,\"first\":",
+                            d->events, d->window, d->ratio, d->hold, d->successes, d->share,
+                            d->n_log, d->n_dsn)
+           && sw_buf_add_json(out, d->first) && sw_buf_addc(out, '}');
 }

@@ -27,7 +27,7 @@ struct tev {
     time_t t;
     unsigned cls;
     enum sw_ev_source src;
-    uint64_t id;                /* hash of (queue id, recipient) */
+    uint64_t id; /* hash of (queue id, recipient) */
 };
 
 struct tracker {
@@ -39,7 +39,7 @@ struct tracker {
     size_t nsucc, succap;
     struct sw_evidence evid[SW_SCOPE_EVIDENCE]; /* the first of this episode */
     size_t nevid;
-    bool warned;                /* "no eligible relay" said for this episode */
+    bool warned; /* "no eligible relay" said for this episode */
     time_t last;
 };
 
@@ -54,7 +54,7 @@ struct sw_engine {
     size_t nbuckets, count;
     struct usage *use;
     size_t nuse;
-    unsigned long *hour;        /* per conf relay, rebuilt by sw_engine_usage */
+    unsigned long *hour; /* per conf relay, rebuilt by sw_engine_usage */
     size_t nhour;
 };
 
@@ -203,7 +203,7 @@ prune(struct tracker *t, time_t now, long window)
         memmove(t->succ, t->succ + i, (t->nsucc - i) * sizeof(*t->succ));
         t->nsucc -= i;
     }
-    if (t->nev == 0) {          /* the episode is over */
+    if (t->nev == 0) { /* the episode is over */
         t->nevid = 0;
         t->warned = false;
     }
@@ -360,8 +360,8 @@ sw_engine_usage(struct sw_engine *e, const struct sw_conf *conf, time_t now)
 
 /* fill - the automatic decision's evidence summary */
 static void
-fill(struct sw_decision *d, const struct tracker *t, const struct sw_rule *rule,
-     const char *pool, time_t now)
+fill(struct sw_decision *d, const struct tracker *t, const struct sw_rule *rule, const char *pool,
+     time_t now)
 {
     long ev, succ, nl, nd;
 
@@ -381,8 +381,8 @@ fill(struct sw_decision *d, const struct tracker *t, const struct sw_rule *rule,
 /* What one event means for one scope. */
 struct scope_ctx {
     enum sw_scope_kind kind;
-    const char *name;           /* domain or pool */
-    const char *domain;         /* for eligibility: NULL for a pool */
+    const char *name;   /* domain or pool */
+    const char *domain; /* for eligibility: NULL for a pool */
     char key[SW_SCOPE_KEY_MAX + 1];
     struct tracker *t;
     const struct sw_evidence *ev;
@@ -406,7 +406,7 @@ relapse(const struct sw_policy *p, struct sw_route *r, struct scope_ctx *sc)
     if (relay == NULL || sw_policy_ineligible(p, relay, sc->domain, false))
         relay = sw_policy_choose(p, sc->domain, sc->name, NULL);
     if (relay == NULL)
-        return;                 /* stays probing: nothing better to offer */
+        return; /* stays probing: nothing better to offer */
     (void) snprintf(rname, sizeof(rname), "%s", s->rule ? s->rule : "");
     (void) snprintf(rlname, sizeof(rlname), "%s", relay->name);
     if (sw_route_divert(r, sc->kind, sc->name, rlname, rname, sc->ev->time, hold, sc->t->evid,
@@ -443,9 +443,10 @@ evaluate(const struct sw_policy *p, struct sw_route *r, struct scope_ctx *sc)
             continue;
         sw_buf_init(&why, 512);
         relay = sw_policy_choose(p, sc->domain, sc->name, &why);
-        if (relay && sw_route_divert(r, sc->kind, sc->name, relay->name, rule->name,
-                                     sc->ev->time, rule->hold, sc->t->evid, sc->t->nevid, &d)
-                         == SW_ROUTE_OK) {
+        if (relay
+            && sw_route_divert(r, sc->kind, sc->name, relay->name, rule->name, sc->ev->time,
+                               rule->hold, sc->t->evid, sc->t->nevid, &d)
+                   == SW_ROUTE_OK) {
             fill(&d, sc->t, rule, sc->ev->pool, sc->ev->time);
             sc->fn(&d, sc->ctx);
         } else if (relay == NULL && !sc->t->warned) {
@@ -471,8 +472,7 @@ evaluate(const struct sw_policy *p, struct sw_route *r, struct scope_ctx *sc)
 
 /* on_event - one piece of trouble for one scope */
 static void
-on_event(struct sw_engine *e, const struct sw_policy *p, struct sw_route *r,
-         struct scope_ctx *sc)
+on_event(struct sw_engine *e, const struct sw_policy *p, struct sw_route *r, struct scope_ctx *sc)
 {
     struct sw_scope *s;
 
@@ -541,8 +541,7 @@ sw_engine_observe(struct sw_engine *e, const struct sw_policy *p, struct sw_rout
     }
     /* Only trusted trouble through the primary pool counts against it;
      * "other" never does (DESIGN.md 3). */
-    if (!o->via_primary || !ev->trusted
-        || !(ev->cls & (SW_CLASS_REPUTATION | SW_CLASS_THROTTLE)))
+    if (!o->via_primary || !ev->trusted || !(ev->cls & (SW_CLASS_REPUTATION | SW_CLASS_THROTTLE)))
         return;
     memset(&sc, 0, sizeof(sc));
     sc.ev = ev;
@@ -570,7 +569,8 @@ sw_engine_sweep(struct sw_engine *e, time_t now, long max_age)
 
     for (i = 0; i < e->nbuckets; i++)
         for (pp = &e->bucket[i]; (t = *pp) != NULL;) {
-            if (t->last < now - max_age && (t->nsucc == 0 || t->succ[t->nsucc - 1] < now - max_age)) {
+            if (t->last < now - max_age
+                && (t->nsucc == 0 || t->succ[t->nsucc - 1] < now - max_age)) {
                 *pp = t->next;
                 tracker_free(t);
                 e->count--;

@@ -23,7 +23,7 @@
  */
 struct sw_observation {
     struct sw_evidence ev;
-    bool via_primary;          /* delivered (or tried) through a primary relay of ev.pool */
+    bool via_primary; /* delivered (or tried) through a primary relay of ev.pool */
 };
 
 typedef void (*sw_decision_fn)(const struct sw_decision *d, void *ctx);
@@ -43,8 +43,7 @@ void sw_engine_observe(struct sw_engine *e, const struct sw_policy *p, struct sw
                        const struct sw_observation *o, sw_decision_fn fn, void *ctx);
 /* Deliveries in the last hour per relay, indexed like conf->relays (for
  * max_per_hour).  The array is owned by the engine. */
-const unsigned long *sw_engine_usage(struct sw_engine *e, const struct sw_conf *conf,
-                                     time_t now);
+const unsigned long *sw_engine_usage(struct sw_engine *e, const struct sw_conf *conf, time_t now);
 /* Events and successes in [now - window, now] for a scope key. */
 void sw_engine_window(const struct sw_engine *e, const char *key, time_t now, long window,
                       unsigned classes, long *events, long *successes);

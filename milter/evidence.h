@@ -18,17 +18,17 @@ enum sw_ev_source { SW_EV_LOG, SW_EV_DSN, SW_EV_PROBE, SW_EV_DNSBL, SW_EV_OPERAT
 struct sw_evidence {
     time_t time;
     enum sw_ev_source source;
-    unsigned cls;                      /* SW_CLASS_* */
+    unsigned cls; /* SW_CLASS_* */
     bool trusted;
-    bool success;                      /* a delivery that worked (log) */
-    int code;                          /* SMTP reply code, 0 if none */
+    bool success; /* a delivery that worked (log) */
+    int code;     /* SMTP reply code, 0 if none */
     char pool[SW_EV_NAME_MAX + 1];
     char relay[SW_EV_NAME_MAX + 1];
     char domain[254];
     char rcpt[256];
-    char id[64];                       /* queue id or message id */
+    char id[64]; /* queue id or message id */
     char dsn[16];
-    char pattern[SW_EV_NAME_MAX + 1];  /* the pattern that classified it */
+    char pattern[SW_EV_NAME_MAX + 1]; /* the pattern that classified it */
     char text[SW_EV_TEXT_MAX + 1];
 };
 

@@ -20,7 +20,7 @@ enum sw_relay_admin { SW_ADMIN_ENABLED, SW_ADMIN_DISABLED, SW_ADMIN_DRAINING };
 struct sw_policy {
     const struct sw_conf *conf;
     const enum sw_relay_admin *admin;
-    const unsigned long *hour;  /* deliveries in the last hour per relay, or NULL */
+    const unsigned long *hour; /* deliveries in the last hour per relay, or NULL */
 };
 
 const char *sw_admin_name(enum sw_relay_admin a);

@@ -41,7 +41,7 @@ static bool
 comment(struct sw_buf *out, const char *name, const char *provider, const char *note)
 {
     return sw_buf_printf(out, "# %s (%s): ", name, provider ? provider : "-")
-        && sw_buf_add_escaped(out, note ? note : "", 200) && sw_buf_addc(out, '\n');
+           && sw_buf_add_escaped(out, note ? note : "", 200) && sw_buf_addc(out, '\n');
 }
 
 /* each_rule - call emit for every primary relay and diverting pattern */
@@ -78,8 +78,8 @@ static bool
 dsn_rule(struct sw_buf *out, char d, const char *nexthop, const char *re)
 {
     return sw_buf_printf(out, "%c^5(\\.[0-9]{1,3}\\.[0-9]{1,3} host ", d)
-        && add_quoted_host(out, nexthop)
-        && sw_buf_printf(out, "\\[[^]]*\\] said: 5[0-9][0-9][ -].*(?i:%s).*)$%c 4$1\n", re, d);
+           && add_quoted_host(out, nexthop)
+           && sw_buf_printf(out, "\\[[^]]*\\] said: 5[0-9][0-9][ -].*(?i:%s).*)$%c 4$1\n", re, d);
 }
 
 /* reply_rule - "550 5.7.606 text" to "450 4.7.606 text", and without an
@@ -88,10 +88,10 @@ static bool
 reply_rule(struct sw_buf *out, char d, const char *nexthop, const char *re)
 {
     (void) nexthop; /* the table is set on the primary's own transport */
-    return sw_buf_printf(out,
-                         "%c^5([0-9][0-9][ -])5(\\.[0-9]{1,3}\\.[0-9]{1,3} .*(?i:%s).*)$%c 4${1}4$2\n",
-                         d, re, d)
-        && sw_buf_printf(out, "%c^5([0-9][0-9][ -](?![245]\\.).*(?i:%s).*)$%c 4$1\n", d, re, d);
+    return sw_buf_printf(
+               out, "%c^5([0-9][0-9][ -])5(\\.[0-9]{1,3}\\.[0-9]{1,3} .*(?i:%s).*)$%c 4${1}4$2\n",
+               d, re, d)
+           && sw_buf_printf(out, "%c^5([0-9][0-9][ -](?![245]\\.).*(?i:%s).*)$%c 4$1\n", d, re, d);
 }
 
 /* sw_render_dsn_filter - the smtp_delivery_status_filter table */

@@ -414,19 +414,18 @@ sw_route_find_key(struct sw_route *r, const char *key)
 
 /* sw_route_divert - an automatic diversion, or a relapse while probing */
 enum sw_route_status
-sw_route_divert(struct sw_route *r, enum sw_scope_kind kind, const char *name,
-                const char *relay, const char *rule, time_t now, long hold,
-                const struct sw_evidence *ev, size_t nev, struct sw_decision *d)
+sw_route_divert(struct sw_route *r, enum sw_scope_kind kind, const char *name, const char *relay,
+                const char *rule, time_t now, long hold, const struct sw_evidence *ev, size_t nev,
+                struct sw_decision *d)
 {
     char key[SW_SCOPE_KEY_MAX + 1], from[72];
     struct sw_evidence *copy = NULL;
     struct sw_scope *s;
 
-    if (!sw_scope_key(kind, name, key, sizeof(key)) || relay == NULL || *relay == '\0'
-        || hold <= 0)
+    if (!sw_scope_key(kind, name, key, sizeof(key)) || relay == NULL || *relay == '\0' || hold <= 0)
         return SW_ROUTE_BADARG;
     if ((s = find(r, key)) != NULL && s->state != SW_STATE_PROBING)
-        return SW_ROUTE_BADARG;     /* already diverted or pinned: nothing to do */
+        return SW_ROUTE_BADARG; /* already diverted or pinned: nothing to do */
     if (nev > SW_SCOPE_EVIDENCE)
         nev = SW_SCOPE_EVIDENCE;
     if (nev && (copy = malloc(nev * sizeof(*copy))) == NULL)
@@ -464,8 +463,8 @@ sw_route_divert(struct sw_route *r, enum sw_scope_kind kind, const char *name,
 
 /* sw_route_hold_ended - diverted scopes whose hold passed start probing */
 size_t
-sw_route_hold_ended(struct sw_route *r, time_t now,
-                    void (*fn)(const struct sw_decision *, void *), void *ctx)
+sw_route_hold_ended(struct sw_route *r, time_t now, void (*fn)(const struct sw_decision *, void *),
+                    void *ctx)
 {
     struct sw_scope *s;
     struct sw_decision d;

@@ -41,10 +41,10 @@ struct sw_scope {
     long hold;    /* current hold, doubles on relapse */
     char *rule;   /* rule name, "operator" for pins */
     char *reason;
-    long uid;              /* operator's uid, SW_UID_NONE if automatic */
-    long successes;           /* primary successes while probing */
-    time_t last_evidence;     /* newest evidence against the primary */
-    struct sw_evidence *ev;   /* what led to an automatic diversion */
+    long uid;               /* operator's uid, SW_UID_NONE if automatic */
+    long successes;         /* primary successes while probing */
+    time_t last_evidence;   /* newest evidence against the primary */
+    struct sw_evidence *ev; /* what led to an automatic diversion */
     size_t nev;
     struct sw_scope *next; /* hash chain */
 };
@@ -64,13 +64,13 @@ struct sw_decision {
     char reason[SW_REASON_MAX + 1];
     /* automatic decisions */
     char pool[72];
-    long events;              /* distinct events in the window */
+    long events; /* distinct events in the window */
     long window;
-    double ratio;             /* events / (events + successes) */
+    double ratio; /* events / (events + successes) */
     long hold;
     long successes;
-    double share;             /* probing: share sent to the primary */
-    long n_log, n_dsn;        /* evidence by source */
+    double share;                   /* probing: share sent to the primary */
+    long n_log, n_dsn;              /* evidence by source */
     char first[SW_EV_TEXT_MAX + 1]; /* the first evidence text */
 };
 
@@ -113,10 +113,10 @@ size_t sw_route_expire(struct sw_route *r, time_t now,
 time_t sw_route_next_deadline(const struct sw_route *r);
 /* Automatic diversion: primary (or probing, a relapse) to diverted for
  * `hold` seconds, with the evidence that crossed the threshold. */
-enum sw_route_status sw_route_divert(struct sw_route *r, enum sw_scope_kind kind,
-                                     const char *name, const char *relay, const char *rule,
-                                     time_t now, long hold, const struct sw_evidence *ev,
-                                     size_t nev, struct sw_decision *d);
+enum sw_route_status sw_route_divert(struct sw_route *r, enum sw_scope_kind kind, const char *name,
+                                     const char *relay, const char *rule, time_t now, long hold,
+                                     const struct sw_evidence *ev, size_t nev,
+                                     struct sw_decision *d);
 /* Diverted scopes whose hold has passed become probing; fn per decision. */
 size_t sw_route_hold_ended(struct sw_route *r, time_t now,
                            void (*fn)(const struct sw_decision *, void *), void *ctx);
@@ -124,8 +124,7 @@ size_t sw_route_hold_ended(struct sw_route *r, time_t now,
  * share of the addresses, chosen by a hash salted with the start of the
  * probing, so both of Postfix's lookups of one recipient (smtpd, qmgr) and
  * its retries agree. */
-bool sw_route_probe_primary(const struct sw_scope *s, double share, const char *key,
-                            size_t len);
+bool sw_route_probe_primary(const struct sw_scope *s, double share, const char *key, size_t len);
 /* A success through the primary for a probing scope; once `needed` are
  * seen the scope returns to primary (true, with a decision). */
 bool sw_route_probe_success(struct sw_route *r, const char *key, time_t now, long needed,

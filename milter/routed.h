@@ -52,7 +52,7 @@ struct routed {
     struct routed_render *render;
     struct routed_maillog *maillog;
     struct sw_engine *engine;
-    const unsigned long *hour;  /* deliveries per relay in the last hour (engine) */
+    const unsigned long *hour; /* deliveries per relay in the last hour (engine) */
     struct event *flush_timer[2];
     struct event *expire_timer;
     struct event *save_timer;

@@ -73,7 +73,7 @@ routed_flush_soon(struct routed *rd)
             && (rd->flush_timer[i] = evtimer_new(rd->base, timer_cb, rd)) == NULL)
             continue;
         tv.tv_sec = delay[i];
-        (void) evtimer_add(rd->flush_timer[i], &tv);   /* a pending one moves later */
+        (void) evtimer_add(rd->flush_timer[i], &tv); /* a pending one moves later */
     }
 }
 

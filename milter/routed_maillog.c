@@ -36,10 +36,10 @@ struct routed_maillog {
     struct routed *rd;
     struct sw_follow *follow;
     struct event *ev;
-    struct event *notify_ev;    /* inotify: the file grew */
+    struct event *notify_ev; /* inotify: the file grew */
     int notify_fd;
     int watch;
-    unsigned long rotations;    /* seen, to move the watch to a new file */
+    unsigned long rotations; /* seen, to move the watch to a new file */
     time_t last_sweep;
     bool failing;
 };
@@ -72,12 +72,12 @@ observe(struct routed *rd, const struct sw_outcome *op)
 
     rd->stats.log_outcomes++;
     if ((relay = sw_attrib_relay(rd->conf, o.relay_host, o.relay_addr, o.relay_port)) == NULL)
-        return;                 /* not through a relay spillway knows */
+        return; /* not through a relay spillway knows */
     pool = sw_attrib_pool(rd->conf, relay);
     memset(&ob, 0, sizeof(ob));
     ev->time = time(NULL);
     ev->source = SW_EV_LOG;
-    ev->trusted = true;         /* the MTA's own SMTP client saw it */
+    ev->trusted = true; /* the MTA's own SMTP client saw it */
     ev->success = o.status == SW_OUTCOME_SENT;
     ev->code = o.reply_code;
     copy(ev->pool, pool ? pool->name : "");
@@ -110,13 +110,9 @@ on_line(const char *line, size_t len, void *arg)
 
     rd->stats.log_lines++;
     switch (sw_maillog_parse(line, len, &o)) {
-    case SW_MAILLOG_IGNORED:
-        return;
-    case SW_MAILLOG_BAD:
-        rd->stats.log_bad++;
-        return;
-    case SW_MAILLOG_OUTCOME:
-        break;
+    case SW_MAILLOG_IGNORED: return;
+    case SW_MAILLOG_BAD: rd->stats.log_bad++; return;
+    case SW_MAILLOG_OUTCOME: break;
     }
     observe(rd, &o);
     for (i = 1; i < o.nrcpt; i++)

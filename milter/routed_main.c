@@ -265,8 +265,7 @@ main(int argc, char **argv)
     if ((rd.admin = calloc(rd.conf->nrelays + 1, sizeof(*rd.admin))) == NULL
         || (rd.route = sw_route_new()) == NULL
         || (rd.history = sw_history_new((size_t) rd.conf->routed.history)) == NULL
-        || (rd.engine = sw_engine_new()) == NULL
-        || (rd.base = event_base_new()) == NULL)
+        || (rd.engine = sw_engine_new()) == NULL || (rd.base = event_base_new()) == NULL)
         sw_fatal("out of memory at start-up");
     for (i = 0; i < rd.conf->nrelays; i++)
         rd.admin[i] = rd.conf->relays[i].enabled ? SW_ADMIN_ENABLED : SW_ADMIN_DISABLED;

@@ -181,7 +181,7 @@ evidence_text(const struct sw_scope *s, struct sw_buf *out)
                       sw_ev_source_name(e->source), e->relay);
         sw_buf_add_escaped(out, e->rcpt, 256);
         sw_buf_printf(out, "> id=%s dsn=%s class=%s pattern=%s text=\"", e->id, e->dsn,
-                      e->cls == SW_CLASS_REPUTATION  ? "reputation"
+                      e->cls == SW_CLASS_REPUTATION ? "reputation"
                       : e->cls == SW_CLASS_THROTTLE ? "throttle"
                                                     : "other",
                       e->pattern[0] ? e->pattern : "-");

@@ -35,15 +35,16 @@
 static void
 usage(int status)
 {
-    (void) fprintf(status ? stderr : stdout,
-                   "usage: spillwayctl [-s SOCKET | -c FILE] [--json] VERB [ARGS]\n"
-                   "  status                              scopes, relays and pools at a glance\n"
-                   "  explain ADDRESS                     the route for an address, and why\n"
-                   "  divert DOMAIN|--pool NAME [--to RELAY] --for DURATION --reason TEXT\n"
-                   "  release DOMAIN|--pool NAME          back to the primary route\n"
-                   "  relay enable|disable|drain NAME     administrative state of a relay\n"
-                   "  history [--since DURATION]          recent decisions\n"
-                   "  reload                              re-read the configuration\n"
+    (void) fprintf(
+        status ? stderr : stdout,
+        "usage: spillwayctl [-s SOCKET | -c FILE] [--json] VERB [ARGS]\n"
+        "  status                              scopes, relays and pools at a glance\n"
+        "  explain ADDRESS                     the route for an address, and why\n"
+        "  divert DOMAIN|--pool NAME [--to RELAY] --for DURATION --reason TEXT\n"
+        "  release DOMAIN|--pool NAME          back to the primary route\n"
+        "  relay enable|disable|drain NAME     administrative state of a relay\n"
+        "  history [--since DURATION]          recent decisions\n"
+        "  reload                              re-read the configuration\n"
         "  classify [--patterns FILE] TEXT     class and pattern of an SMTP reply (no daemon)\n");
     exit(status);
 }
@@ -202,11 +203,17 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "json", no_argument, NULL, 'j' },         { "pool", required_argument, NULL, 'p' },
-        { "to", required_argument, NULL, 't' },     { "for", required_argument, NULL, 'f' },
-        { "reason", required_argument, NULL, 'r' }, { "since", required_argument, NULL, 'S' },
-        { "socket", required_argument, NULL, 's' }, { "config", required_argument, NULL, 'c' },
-        { "patterns", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "json", no_argument, NULL, 'j' },
+        { "pool", required_argument, NULL, 'p' },
+        { "to", required_argument, NULL, 't' },
+        { "for", required_argument, NULL, 'f' },
+        { "reason", required_argument, NULL, 'r' },
+        { "since", required_argument, NULL, 'S' },
+        { "socket", required_argument, NULL, 's' },
+        { "config", required_argument, NULL, 'c' },
+        { "patterns", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL, *reason = NULL,
                *since = NULL, *patterns = NULL, *verb, *body;
