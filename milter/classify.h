@@ -25,16 +25,18 @@
  *    the leftmost match in the text), which is how a Postfix pcre table
  *    rendered from sw_patterns_get() in order also decides.
  *
- * Patterns are combined into one expression per group, so a pattern may
- * not use what cannot survive that: back-references, named groups,
- * recursion and subroutine calls, backtracking verbs "(*...)", callouts
- * and the extended mode "(?x)".  Patterns that can match an empty string
- * are refused (they would match every reply).
+ * Any PCRE2 syntax is accepted: each pattern is compiled on its own.  A
+ * pattern that can match an empty string is refused (it would match every
+ * reply).  For speed, the classifier only runs a pattern when one of the
+ * literal words it requires occurs in the reply; a pattern whose words it
+ * cannot work out (back-references, conditionals, \x escapes, "(?x)")
+ * runs on every reply, which is correct, only slower.
  *
  * Lifecycle: new, then any number of add_list/load_file (shipped library
  * first, the operator's overrides after), then compile.  After compile the
  * object is immutable and may be shared by any number of threads without a
- * lock; sw_classify() allocates nothing on the heap.
+ * lock; with PCRE2's JIT (the normal case) sw_classify() allocates nothing
+ * on the heap.
  */
 
 #define SW_CLASS_OTHER       0

@@ -44,6 +44,28 @@ comment(struct sw_buf *out, const char *name, const char *provider, const char *
            && sw_buf_add_escaped(out, note ? note : "", 200) && sw_buf_addc(out, '\n');
 }
 
+/* exclusions - "other" patterns first, passed through unchanged: the
+ * first matching rule wins in a pcre table, so a spam verdict that also
+ * names a blocklist ("... blocked using zen.spamhaus.org") keeps its 5xx,
+ * exactly as the classifier calls it other */
+static bool
+exclusions(const struct sw_conf *c, struct sw_buf *out)
+{
+    const char *name, *re, *provider, *note;
+    unsigned cls;
+    size_t i;
+    bool ok = true;
+    char d;
+
+    for (i = 0; ok && sw_patterns_get(c->patterns, i, &name, &cls, &re, &provider, &note); i++) {
+        if (cls & (SW_CLASS_REPUTATION | SW_CLASS_THROTTLE) || (d = delimiter(re)) == 0)
+            continue;
+        ok = comment(out, name, provider, note)
+            && sw_buf_printf(out, "%c^(.*(?i:%s).*)$%c $1\n", d, re, d);
+    }
+    return ok;
+}
+
 /* each_rule - call emit for every primary relay and diverting pattern */
 static bool
 each_rule(const struct sw_conf *c, struct sw_buf *out,
@@ -58,6 +80,7 @@ each_rule(const struct sw_conf *c, struct sw_buf *out,
     ok = sw_buf_adds(out, "# spillway: generated from the pattern library; do not edit\n");
     if (c->patterns == NULL)
         return ok;
+    ok = ok && exclusions(c, out);
     for (k = 0; ok && k < c->nrelays; k++) {
         if (c->relays[k].role != SW_ROLE_PRIMARY)
             continue;

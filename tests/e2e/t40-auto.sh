@@ -93,8 +93,12 @@ reputation)
         "4.7.606 host 127.0.0.1[127.0.0.1] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2]"
     expect_eq "dsn filter: an alternate's 550 is left alone" \
         "$(q '5.7.606 host 127.0.0.2[127.0.0.2] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2]' dsn-filter.pcre)" ""
-    expect_eq "dsn filter: a spam verdict is left alone" \
-        "$(q '5.7.1 host 127.0.0.1[127.0.0.1] said: 550 5.7.1 Message rejected as spam' dsn-filter.pcre)" ""
+    spam='5.7.1 host 127.0.0.1[127.0.0.1] said: 550 5.7.1 Message rejected as spam'
+    [[ $(q "$spam" dsn-filter.pcre) == "$spam" || -z $(q "$spam" dsn-filter.pcre) ]] ||
+        fail "dsn filter changed a spam verdict: $(q "$spam" dsn-filter.pcre)"
+    expect_eq "dsn filter: a spam verdict naming a blocklist keeps its 5xx" \
+        "$(q '5.7.1 host 127.0.0.1[127.0.0.1] said: 550 5.7.1 Message looks like spam; client blocked using zen.spamhaus.org' dsn-filter.pcre | cut -c1-6)" \
+        "5.7.1 "
     expect_eq "reply filter" "$(q '550 5.7.606 Access denied, banned sending IP [40.107.1.2]' reply-filter.pcre)" \
         "450 4.7.606 Access denied, banned sending IP [40.107.1.2]"
     expect_eq "reply filter without an enhanced code" \

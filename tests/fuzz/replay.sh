@@ -9,7 +9,7 @@
 #   tests/fuzz/replay.sh
 set -eu
 
-FUZZ_TARGETS=${FUZZ_TARGETS:-sockmap ctl conf maillog}
+FUZZ_TARGETS=${FUZZ_TARGETS:-sockmap ctl conf maillog classify}
 FUZZ_BUILDDIR=${FUZZ_BUILDDIR:-tests/fuzz}
 FUZZ_SRCDIR=${FUZZ_SRCDIR:-tests/fuzz}
 
