@@ -83,7 +83,9 @@ scope_domain(const struct sw_scope *s)
 void
 routed_revalidate(struct routed *rd, time_t now, const char *cause)
 {
-    struct sw_policy p = routed_policy(rd);
+    /* Without the hourly budgets: a relay at its budget answers the primary
+     * for a while (answer.c), but its scopes must not move or end for it. */
+    struct sw_policy p = { rd->conf, rd->admin, NULL };
     const struct sw_scope **v;
     const struct sw_relay *relay, *alt;
     struct sw_decision d;
