@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,49 +23,128 @@
 
 #define SW_RENDER_KEY_MAX (SW_DOMAIN_MAX + 3)
 
+/*
+ * The table under construction: entries in insertion order, their keys in
+ * one arena (offsets, since the arena moves when it grows), and an open
+ * addressing index over the entries so that add() and walk() cost O(1)
+ * per key: a render of 100,000 diversions is linear, not quadratic.
+ */
 struct entry {
-    char key[SW_RENDER_KEY_MAX + 1];
+    size_t key;                 /* offset in the arena */
     const struct sw_relay *relay;
 };
 
 struct table {
     struct entry *v;
     size_t n, size;
+    char *arena;
+    size_t alen, asize;
+    size_t *slot;               /* entry index + 1; 0 is empty */
+    size_t nslot;               /* a power of two, at least 2n */
     bool failed;
 };
 
-/* find - an entry by key */
+/* key_hash - FNV-1a */
+static size_t
+key_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *k; k++)
+        h = (h ^ (unsigned char) *k) * 1099511628211ULL;
+    return (size_t) h;
+}
+
+/* key_of - an entry's key */
+static const char *
+key_of(const struct table *t, size_t i)
+{
+    return t->arena + t->v[i].key;
+}
+
+/* find - an entry by key, or NULL */
 static const struct entry *
 find(const struct table *t, const char *key)
 {
     size_t i;
 
-    for (i = 0; i < t->n; i++)
-        if (strcmp(t->v[i].key, key) == 0)
-            return &t->v[i];
+    if (t->nslot == 0)
+        return NULL;
+    for (i = key_hash(key) & (t->nslot - 1); t->slot[i]; i = (i + 1) & (t->nslot - 1))
+        if (strcmp(key_of(t, t->slot[i] - 1), key) == 0)
+            return &t->v[t->slot[i] - 1];
     return NULL;
+}
+
+/* reindex - a larger index over every entry */
+static bool
+reindex(struct table *t, size_t nslot)
+{
+    size_t *slot = calloc(nslot, sizeof(*slot)), i, k;
+
+    if (slot == NULL)
+        return false;
+    for (i = 0; i < t->n; i++) {
+        for (k = key_hash(key_of(t, i)) & (nslot - 1); slot[k]; k = (k + 1) & (nslot - 1))
+            ;
+        slot[k] = i + 1;
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->nslot = nslot;
+    return true;
+}
+
+/* grow - room for one more entry, its key and its slot */
+static bool
+grow(struct table *t, size_t keylen)
+{
+    struct entry *v;
+    size_t size;
+    char *a;
+
+    if (t->n == t->size) {
+        size = t->size ? t->size * 2 : 64;
+        if ((v = realloc(t->v, size * sizeof(*v))) == NULL)
+            return false;
+        t->v = v;
+        t->size = size;
+    }
+    if (t->alen + keylen + 1 > t->asize) {
+        size = t->asize ? t->asize * 2 : 4096;
+        while (size < t->alen + keylen + 1)
+            size *= 2;
+        if ((a = realloc(t->arena, size)) == NULL)
+            return false;
+        t->arena = a;
+        t->asize = size;
+    }
+    if (2 * (t->n + 1) > t->nslot && !reindex(t, t->nslot ? t->nslot * 2 : 128))
+        return false;
+    return true;
 }
 
 /* add - a key unless present (the first, most specific, answer wins) */
 static void
 add(struct table *t, const char *prefix, const char *key, const struct sw_relay *relay)
 {
-    struct entry *v;
     char k[SW_RENDER_KEY_MAX + 1];
     int n = snprintf(k, sizeof(k), "%s%s", prefix, key);
+    size_t i;
 
     if (relay == NULL || n < 0 || (size_t) n >= sizeof(k) || find(t, k))
         return;
-    if (t->n == t->size) {
-        if ((v = realloc(t->v, (t->size ? t->size * 2 : 16) * sizeof(*v))) == NULL) {
-            t->failed = true;
-            return;
-        }
-        t->v = v;
-        t->size = t->size ? t->size * 2 : 16;
+    if (!grow(t, (size_t) n)) {
+        t->failed = true;
+        return;
     }
-    memcpy(t->v[t->n].key, k, (size_t) n + 1);
-    t->v[t->n++].relay = relay;
+    memcpy(t->arena + t->alen, k, (size_t) n + 1);
+    t->v[t->n].key = t->alen;
+    t->v[t->n].relay = relay;
+    t->alen += (size_t) n + 1;
+    for (i = key_hash(k) & (t->nslot - 1); t->slot[i]; i = (i + 1) & (t->nslot - 1))
+        ;
+    t->slot[i] = ++t->n;
 }
 
 /* walk - what Postfix finds for a domain in the table so far */
@@ -199,11 +279,12 @@ bool
 sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out)
 {
     const struct sw_scope **v;
-    struct table t = { NULL, 0, 0, false };
+    struct table t;
     const struct entry *star;
     size_t i, n;
     bool ok;
 
+    memset(&t, 0, sizeof(t));
     if ((v = sw_route_sorted(r, &n)) == NULL)
         return false;
     for (i = 0; i < n; i++)
@@ -220,12 +301,14 @@ sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct 
     ok = !t.failed && sw_buf_adds(out, "# spillway: current diversions (generated; do not edit)\n");
     /* "*" last, for the reader: Postfix consults it last anyway. */
     for (i = 0; ok && i < t.n; i++)
-        if (strcmp(t.v[i].key, "*") != 0)
-            ok = sw_buf_printf(out, "%s\t", t.v[i].key) && sw_answer_transport(t.v[i].relay, out)
-                 && sw_buf_addc(out, '\n');
+        if (strcmp(key_of(&t, i), "*") != 0)
+            ok = sw_buf_adds(out, key_of(&t, i)) && sw_buf_addc(out, '\t')
+                 && sw_answer_transport(t.v[i].relay, out) && sw_buf_addc(out, '\n');
     if (ok && (star = find(&t, "*")) != NULL)
         ok = sw_buf_adds(out, "*\t") && sw_answer_transport(star->relay, out)
              && sw_buf_addc(out, '\n');
     free(t.v);
+    free(t.arena);
+    free(t.slot);
     return ok;
 }
