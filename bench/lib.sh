@@ -173,3 +173,23 @@ bench_median_line() {
     awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rate=/) { split($i, a, "="); print a[2] "\t" $0 } }' \
         "$1" | sort -n | awk '{ l[NR] = $0 } END { m = int((NR + 1) / 2); sub(/^[^\t]*\t/, "", l[m]); print l[m] }'
 }
+
+# bench_cleanup_on_exit : stop the daemon and remove BENCH_DIR (unless
+# BENCH_KEEP=1) however the script ends
+bench_cleanup_on_exit() {
+    trap _bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+_bench_cleanup() {
+    local rc=$?
+    set +e
+    bench_routed_stop
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+        echo "bench: kept $BENCH_DIR" >&2
+    else
+        rm -rf -- "$BENCH_DIR"
+    fi
+    return "$rc"
+}

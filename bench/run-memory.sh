@@ -24,20 +24,7 @@ BENCH_DIR=$(mktemp -d /tmp/spillway-bench-memory.XXXXXX)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-cleanup() {
-    local rc=$?
-    set +e
-    bench_routed_stop
-    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-        echo "bench: kept $BENCH_DIR" >&2
-    else
-        rm -rf -- "$BENCH_DIR"
-    fi
-    return "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_on_exit
 
 bench_require_root
 bench_build

@@ -14,13 +14,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 
 if [[ ${1:-} != --pass ]]; then
-    [[ $(id -u) == 0 ]] || { echo "t10-divert: must run as root" >&2; exit 1; }
-    start=$SECONDS
-    for pass in "socketmap y 25200" "table n 25210"; do
-        read -r wiring chroot base <<<"$pass"
-        PF_CHROOT=$chroot bash "$HERE/t10-divert.sh" --pass "$wiring" "$base"
-    done
-    echo "t10-divert: ok ($((SECONDS - start))s)"
+    # shellcheck source=passes.sh
+    . "$HERE/passes.sh"
+    e2e_passes "$HERE/t10-divert.sh" "socketmap y 25200" "table n 25210"
     exit 0
 fi
 

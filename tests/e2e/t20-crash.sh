@@ -11,13 +11,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 
 if [[ ${1:-} != --pass ]]; then
-    [[ $(id -u) == 0 ]] || { echo "t20-crash: must run as root" >&2; exit 1; }
-    start=$SECONDS
-    for pass in "table n 25220" "socketmap y 25230"; do
-        read -r wiring chroot base <<<"$pass"
-        PF_CHROOT=$chroot bash "$HERE/t20-crash.sh" --pass "$wiring" "$base"
-    done
-    echo "t20-crash: ok ($((SECONDS - start))s)"
+    # shellcheck source=passes.sh
+    . "$HERE/passes.sh"
+    e2e_passes "$HERE/t20-crash.sh" "table n 25220" "socketmap y 25230"
     exit 0
 fi
 
