@@ -83,7 +83,7 @@ for ((r = 1; r <= REPEAT; r++)); do
         printf '%s\n' "$line" >>"$BENCH_DIR/case$i.txt"
         busy=$(bench_foreign_busy)
         steal=$(awk -v a="$st0" -v b="$(bench_steal_ticks)" -v hz="$(getconf CLK_TCK)" \
-            -v t="$(bench_kv "$line" secs)" -v n="$(nproc)" 'BEGIN { printf "%.0f%%", t > 0 ? 100 * (b - a) / hz / (t * n) : 0 }')
+            -v t="$(bench_kv "$line" secs)" -v n="$(nproc)" 'BEGIN { printf "%.0f%%", (t > 0 ? 100 * (b - a) / hz / (t * n) : 0) }')
         bench_msg "run $r/$REPEAT $label: $(bench_kv "$line" rate)/s p99 $(bench_kv "$line" p99) us errors $(bench_kv "$line" errors); steal $steal${busy:+; OTHER LOAD: $busy}"
     done
 done
