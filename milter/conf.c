@@ -33,6 +33,9 @@
 #define SW_DEF_STATE      "/var/lib/spillway/state"
 #define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
 #define SW_DEF_PATTERNS   SW_SYSCONFDIR "/spillway/patterns.conf"
+#define SW_DEF_MILTER     "unix:/run/spillway/milter.sock"
+#define SW_DEF_TAG_AGE    (7L * 86400L) /* past Postfix's 5-day maximal_queue_lifetime */
+#define SW_DEF_RATE       30            /* evidence records per minute per client */
 
 static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
                                         "residency", "dnsbl",  "classify", "patterns", NULL };
@@ -42,7 +45,8 @@ static const char *const routed_keys[] = {
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        NULL
 };
-static const char *const milter_keys[] = { "socket", "tag_keys", NULL };
+static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
+                                           "group",  NULL };
 static const char *const dnsbl_keys[] = { "zones", "resolver", NULL };
 static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
                                           "role",         "priority", "weight",    "max_per_hour",
@@ -257,6 +261,11 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
     set_default(cx, &r->state, SW_DEF_STATE);
     set_default(cx, &r->render_dir, SW_DEF_RENDER_DIR);
     set_default(cx, &r->render_format, "lmdb");
+    set_default(cx, &c->milter.socket, SW_DEF_MILTER);
+    if (c->milter.tag_max_age == 0)
+        c->milter.tag_max_age = SW_DEF_TAG_AGE;
+    if (c->milter.rate == 0)
+        c->milter.rate = SW_DEF_RATE;
     if (r->control_groups.n == 0)
         default_strv(cx, &r->control_users, "root");
     if (r->history == 0)
@@ -272,8 +281,23 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     if (g == NULL)
         return;
     sw_cf_check_keys(cx, g, "milter", milter_keys);
-    sw_cf_str(cx, g, "milter", "socket", false, &c->milter.socket);
+    if (sw_cf_str(cx, g, "milter", "socket", false, &c->milter.socket) && c->milter.socket
+        && strncmp(c->milter.socket, "unix:/", 6) != 0 && strncmp(c->milter.socket, "local:/", 7) != 0
+        && strncmp(c->milter.socket, "inet:", 5) != 0 && strncmp(c->milter.socket, "inet6:", 6) != 0)
+        sw_cf_error(cx, config_setting_get_member(g, "socket"), "milter.socket",
+                    "\"%s\" is not unix:/path, inet:PORT@HOST or inet6:PORT@HOST",
+                    c->milter.socket);
     sw_cf_str(cx, g, "milter", "tag_keys", false, &c->milter.tag_keys);
+    sw_cf_duration(cx, g, "milter", "tag_max_age", &c->milter.tag_max_age);
+    sw_cf_int(cx, g, "milter", "rate", 1, 1000000, &c->milter.rate);
+    if (sw_cf_str(cx, g, "milter", "user", false, &c->milter.user) && c->milter.user
+        && getpwnam(c->milter.user) == NULL)
+        sw_cf_error(cx, config_setting_get_member(g, "user"), "milter.user",
+                    "no such user \"%s\"", c->milter.user);
+    if (sw_cf_str(cx, g, "milter", "group", false, &c->milter.group) && c->milter.group
+        && getgrnam(c->milter.group) == NULL)
+        sw_cf_error(cx, config_setting_get_member(g, "group"), "milter.group",
+                    "no such group \"%s\"", c->milter.group);
 }
 
 /* parse_dnsbl - the dnsbl { } group */
@@ -610,8 +634,9 @@ parse_residency(struct sw_cfctx *cx, const config_setting_t *root, struct sw_con
 }
 
 /* parse_patterns - the shipped library, then the operator's patterns.
- * The file is needed when rules divert automatically or when named; a
- * config without rules (operator diversions only) may do without. */
+ * The file is needed when rules divert automatically, when the milter
+ * reads bounces, or when named; a config without rules or milter
+ * (operator diversions only) may do without. */
 static void
 parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
 {
@@ -624,8 +649,9 @@ parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf
         named = sw_cf_str(cx, g, "classify", "patterns", false, &c->patterns_file)
                 && c->patterns_file != NULL;
     }
-    if (!named && c->nrules == 0 && list == NULL)
-        return;
+    if (!named && c->nrules == 0 && list == NULL
+        && config_setting_get_member(root, "milter") == NULL)
+        return; /* nothing classifies: no rules, no milter */
     if (c->patterns_file == NULL && (c->patterns_file = strdup(SW_DEF_PATTERNS)) == NULL) {
         sw_cf_error(cx, NULL, "classify.patterns", "out of memory");
         return;
@@ -751,6 +777,8 @@ sw_conf_free(struct sw_conf *c)
     sw_strv_free(&c->routed.control_groups);
     free(c->milter.socket);
     free(c->milter.tag_keys);
+    free(c->milter.user);
+    free(c->milter.group);
     sw_strv_free(&c->dnsbl.zones);
     free(c->dnsbl.resolver);
     for (i = 0; i < c->nrelays; i++) {

@@ -85,8 +85,12 @@ struct sw_routed_conf {
 };
 
 struct sw_milter_conf {
-    char *socket;
-    char *tag_keys;
+    char *socket;     /* libmilter form: unix:/path or inet:port@127.0.0.1 */
+    char *tag_keys;   /* key file; NULL: no tagging, every bounce untrusted */
+    long tag_max_age; /* seconds a tag counts after the mail was sent */
+    long rate;        /* evidence records per minute per SMTP client */
+    char *user;       /* drop to this user after opening the socket */
+    char *group;      /* group of the unix socket (mode 0660), e.g. "postfix" */
 };
 
 struct sw_dnsbl_conf {

@@ -34,6 +34,10 @@ struct routed_stats {
     unsigned long log_lines;
     unsigned long log_outcomes;
     unsigned long log_bad;
+    unsigned long evidence;         /* records from spillway-milter */
+    unsigned long evidence_trusted; /* of which trusted */
+    unsigned long evidence_bad;     /* unparsable */
+    unsigned long evidence_refused; /* from a user that may not send */
 };
 
 struct routed {
@@ -51,6 +55,7 @@ struct routed {
     struct routed_control *control;
     struct routed_render *render;
     struct routed_maillog *maillog;
+    struct routed_evidence *evidence;
     struct sw_engine *engine;
     const unsigned long *hour; /* deliveries per relay in the last hour (engine) */
     struct event *flush_timer[2];
@@ -79,6 +84,10 @@ void routed_flush_free(struct routed *rd);
 /* routed_maillog.c: follow routed.maillog, feed the engine. */
 struct routed_maillog *routed_maillog_start(struct routed *rd, struct sw_buf *err);
 void routed_maillog_stop(struct routed_maillog *ml);
+
+/* routed_evidence.c: records from spillway-milter (DESIGN.md 5.3). */
+struct routed_evidence *routed_evidence_start(struct routed *rd, struct sw_buf *err);
+void routed_evidence_stop(struct routed_evidence *re);
 
 /* routed_persist.c */
 void routed_state_load(struct routed *rd);

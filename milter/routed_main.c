@@ -164,6 +164,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     SW_KEEP(state);
     SW_KEEP(render_dir);
     SW_KEEP(maillog);
+    SW_KEEP(evidence);
 #undef SW_KEEP
     free(rd->admin);
     free(rd->allowed_uids);
@@ -286,6 +287,10 @@ main(int argc, char **argv)
         sw_fatal("%s", sw_buf_str(&err));
     if ((rd.maillog = routed_maillog_start(&rd, &err)) == NULL && err.len)
         sw_fatal("maillog %s: %s", rd.conf->routed.maillog, sw_buf_str(&err));
+    if ((rd.evidence = routed_evidence_start(&rd, &err)) == NULL) {
+        sw_warn("%s: bounce evidence from spillway-milter is not received", sw_buf_str(&err));
+        sw_buf_reset(&err);
+    }
     routed_schedule_expiry(&rd);
     sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu", path, rd.conf->nrelays,
             rd.conf->npools, sw_route_count(rd.route));
@@ -293,6 +298,7 @@ main(int argc, char **argv)
     (void) event_base_dispatch(rd.base);
 
     routed_maillog_stop(rd.maillog);
+    routed_evidence_stop(rd.evidence);
     routed_sockmap_stop(rd.sockmap);
     routed_control_stop(rd.control);
     routed_flush_free(&rd);

@@ -103,8 +103,13 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         sw_buf_add_json(out, c->path);
         sw_buf_printf(out,
                       ",\"lookups\":{\"total\":%lu,\"found\":%lu,\"notfound\":%lu,"
-                      "\"malformed\":%lu},\"relays\":[",
-                      rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
+                      "\"malformed\":%lu},\"maillog\":{\"lines\":%lu,\"outcomes\":%lu,"
+                      "\"unparsable\":%lu},\"evidence\":{\"records\":%lu,\"trusted\":%lu,"
+                      "\"bad\":%lu,\"refused\":%lu},\"relays\":[",
+                      rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed,
+                      rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad,
+                      rd->stats.evidence, rd->stats.evidence_trusted, rd->stats.evidence_bad,
+                      rd->stats.evidence_refused);
         for (i = 0; i < c->nrelays; i++) {
             r = &c->relays[i];
             sw_buf_printf(out, "%s{\"name\":", i ? "," : "");
@@ -139,8 +144,14 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         sw_duration_format((long) (now - rd->started), dur, sizeof(dur));
         sw_buf_printf(out, "spillway-routed pid %ld, up %s, config %s\n", (long) getpid(), dur,
                       c->path);
-        sw_buf_printf(out, "lookups: %lu (found %lu, notfound %lu, malformed %lu)\n\n",
+        sw_buf_printf(out, "lookups: %lu (found %lu, notfound %lu, malformed %lu)\n",
                       rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
+        sw_buf_printf(out, "mail log: %lu lines, %lu outcomes, %lu unparsable\n",
+                      rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad);
+        sw_buf_printf(out,
+                      "bounce evidence: %lu records (%lu trusted), %lu bad, %lu refused\n\n",
+                      rd->stats.evidence, rd->stats.evidence_trusted, rd->stats.evidence_bad,
+                      rd->stats.evidence_refused);
         sw_buf_printf(out, "relays:\n  %-16s %-9s %-9s %4s %6s %-6s %s\n", "NAME", "ROLE", "ADMIN",
                       "PRIO", "WEIGHT", "JURIS", "NEXTHOP");
         for (i = 0; i < c->nrelays; i++) {
@@ -177,8 +188,12 @@ evidence_text(const struct sw_scope *s, struct sw_buf *out)
         sw_buf_printf(out, "evidence (first %zu):\n", s->nev);
     for (i = 0; i < s->nev; i++) {
         e = &s->ev[i];
-        sw_buf_printf(out, "  %s %s relay=%s rcpt=<", stamp(e->time, t, sizeof(t)),
-                      sw_ev_source_name(e->source), e->relay);
+        if (e->source == SW_EV_DSN) /* a bounce names a pool, not a relay */
+            sw_buf_printf(out, "  %s dsn pool=%s %s rcpt=<", stamp(e->time, t, sizeof(t)),
+                          e->pool[0] ? e->pool : "-", e->trusted ? "trusted" : "untrusted");
+        else
+            sw_buf_printf(out, "  %s %s relay=%s rcpt=<", stamp(e->time, t, sizeof(t)),
+                          sw_ev_source_name(e->source), e->relay);
         sw_buf_add_escaped(out, e->rcpt, 256);
         sw_buf_printf(out, "> id=%s dsn=%s class=%s pattern=%s text=\"", e->id, e->dsn,
                       e->cls == SW_CLASS_REPUTATION ? "reputation"

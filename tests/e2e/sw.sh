@@ -46,6 +46,7 @@ _sw_routed() {
 routed: {
     socketmap = ["unix:$PF_SPOOL/private/spillway", "inet:127.0.0.1:$PORT_SOCKMAP"];
     control = "$SW_DIR/control.sock";
+    evidence = "$SW_DIR/evidence.sock";
     state = "$SW_DIR/state";
     render_dir = "$SW_DIR/render";
     postfix_config = "$PF_ETC";
