@@ -1,0 +1,401 @@
+#!/bin/bash
+# bench/run-intake.sh - Postfix intake: messages/s with no milter, a plain
+# pass-through milter, and spillway-milter, side by side in one run.
+#
+# One private Postfix instance (tests/e2e/lib.sh, not chrooted) on
+# 127.0.0.1:BASE, relayhost = an smtp-sink on BASE+1 (delivery is cheap and
+# counted).  Three configurations of the same instance:
+#   n  no smtpd_milters
+#   p  smtpd_milters = bench/passthrough_milter (every callback, every step
+#      with a reply: what users would otherwise run)
+#   s  smtpd_milters = spillway-milter (a generated HMAC key file and config;
+#      outbound mail, so every message gets an X-Spillway-Tag header)
+#   m  smtpd_milters = passthrough_milter -m: only end-of-message, adds one
+#      header, every other step skipped: the floor for any libmilter milter
+#      that tags mail (a reference point, no target)
+# each milter as { SPEC, default_action=accept, command_timeout=5s,
+# content_timeout=10s }.
+# One run: restart Postfix with the configuration, then one smtp-source
+# (-s BENCH_SESSIONS -m BENCH_MESSAGES -l BENCH_SIZE) injects; the figure is
+# the accepted messages per second as smtp-source sees it (its wall time).
+# Then the queue must drain, the sink must have counted every message, and
+# the maillog must show no milter warning (with default_action=accept a
+# milter that fails is silently skipped, which would flatter it).
+# Two session modes (BENCH_MODES): "new" = one SMTP session per message
+# (smtp-source's default, a milter connection per message too), and
+# "persistent" = smtp-source -d (each of the sessions sends many messages).
+# Each configuration runs BENCH_REPEAT times per mode, interleaved in
+# rotating order (n p s m, p s m n, ...); the medians and the ratios s/n,
+# s/p and s/m are printed.  Before the runs, one check: a message through
+# spillway-milter reaches a dumping sink with its X-Spillway-Tag.
+#
+# Run as root, after `make -j2` at the top (./spillway-milter; MILTER_BIN=
+# points elsewhere).  Environment (defaults):
+#   BENCH_MESSAGES=3000 BENCH_SESSIONS=20 BENCH_SIZE=2000 BENCH_REPEAT=3
+#   BENCH_MODES="new persistent"  BENCH_CONFIGS="n p s m" (n, p, s required)
+#   BENCH_PORT_BASE=27600 (uses BASE..BASE+5)
+#   BENCH_MILTER_SOCKET=unix|inet (unix; inet uses 127.0.0.1:BASE+3..BASE+5)
+#   BENCH_WARMUP=200 (messages, config n, not counted)
+#   BENCH_RUN_TIMEOUT=300 (seconds for one injection, and again to drain)
+#   BENCH_MAX_STEAL=0.03 BENCH_RETRIES=1 (a run with more steal is redone)
+#   BENCH_WORKDIR=/tmp  BENCH_KEEP=1 keeps the directory (E2E_KEEP works too)
+# Targets are reported, not asserted.  Exit 0 if every message arrived.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+MESSAGES=${BENCH_MESSAGES:-3000}
+SESSIONS=${BENCH_SESSIONS:-20}
+SIZE=${BENCH_SIZE:-2000}
+REPEAT=${BENCH_REPEAT:-3}
+MODES=${BENCH_MODES:-new persistent}
+CONFIGS=${BENCH_CONFIGS:-n p s m}
+BASE=${BENCH_PORT_BASE:-27600}
+MSOCK=${BENCH_MILTER_SOCKET:-unix}
+WARMUP=${BENCH_WARMUP:-200}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-300}
+MAX_STEAL=${BENCH_MAX_STEAL:-0.03}
+RETRIES=${BENCH_RETRIES:-1}
+
+[[ $(id -u) == 0 ]] || { echo "bench: run as root" >&2; exit 1; }
+((SESSIONS >= 1 && SESSIONS <= 100)) || { echo "bench: BENCH_SESSIONS 1..100" >&2; exit 2; }
+((MESSAGES >= SESSIONS && MESSAGES <= 100000)) ||
+    { echo "bench: BENCH_MESSAGES from BENCH_SESSIONS to 100000" >&2; exit 2; }
+((REPEAT >= 1 && REPEAT <= 20)) || { echo "bench: BENCH_REPEAT 1..20" >&2; exit 2; }
+((RUN_TIMEOUT >= 10 && RUN_TIMEOUT <= 3600)) || { echo "bench: BENCH_RUN_TIMEOUT 10..3600" >&2; exit 2; }
+[[ $MSOCK == unix || $MSOCK == inet ]] || { echo "bench: BENCH_MILTER_SOCKET unix|inet" >&2; exit 2; }
+for m in $MODES; do
+    [[ $m == new || $m == persistent ]] || { echo "bench: BENCH_MODES: new and/or persistent" >&2; exit 2; }
+done
+read -r -a CFGS <<<"$CONFIGS"
+[[ " $CONFIGS " == *" n "* && " $CONFIGS " == *" p "* && " $CONFIGS " == *" s "* &&
+    $CONFIGS =~ ^[nps\ m]+$ ]] ||
+    { echo "bench: BENCH_CONFIGS: n, p and s, optionally m, separated by spaces" >&2; exit 2; }
+
+E2E_DIR=$(mktemp -d "${BENCH_WORKDIR:-/tmp}/spillway-bench-intake.XXXXXX")
+BENCH_DIR=$E2E_DIR/sw
+# shellcheck disable=SC2034  # read by e2e_cleanup
+[[ ${BENCH_KEEP:-0} == 1 ]] && E2E_KEEP=1
+# shellcheck source=../tests/e2e/lib.sh
+. "$HERE/../tests/e2e/lib.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+MILTER_BIN=${MILTER_BIN:-$BENCH_TOP/spillway-milter}
+PT_BIN=$HERE/passthrough_milter
+trap e2e_cleanup EXIT           # stops Postfix and every e2e_spawn'ed process
+
+[[ -x $MILTER_BIN ]] || bench_die "$MILTER_BIN not built: run make -j2 in $BENCH_TOP"
+mkdir -p "$BENCH_DIR"
+# a private copy: a rebuild of the tree during the run does not change it
+cp "$MILTER_BIN" "$BENCH_DIR/spillway-milter"
+MILTER_SRC=$MILTER_BIN
+MILTER_BIN=$BENCH_DIR/spillway-milter
+make -s -C "$HERE" passthrough_milter >&2
+e2e_ports "$BASE"
+PORT_MIN=$((BASE + 5))
+for p in "$PORT_SMTPD" "$PORT_PRIMARY" "$PORT_ALT1" "$PORT_ALT2" "$PORT_SOCKMAP" "$PORT_MIN"; do
+    bench_port_free "$p"
+done
+mkdir -p "$BENCH_DIR"
+chmod 755 "$BENCH_DIR"
+
+# ---- sinks: the relayhost (counting) and one that dumps, for the check ----
+# sink_count NAME: the last "mesg=N" of the sink's running counter
+sink_count() {
+    local f="$E2E_DIR/logs/sink-$1.log"
+    [[ -s $f ]] || { echo 0; return 0; }
+    tr '\r' '\n' <"$f" | awk -F'mesg=' 'NF > 1 { n = $2 + 0 } END { print n + 0 }'
+}
+mkdir -p "$BENCH_DIR/dump"
+chown nobody "$BENCH_DIR/dump"
+e2e_spawn sink-relay smtp-sink -u nobody -c "127.0.0.1:$PORT_PRIMARY" 1000
+e2e_spawn sink-dump smtp-sink -u nobody -D "$BENCH_DIR/dump/all" "127.0.0.1:$PORT_ALT1" 100
+wait_for "ss -Hltn 'sport = :$PORT_PRIMARY' | grep -q . && ss -Hltn 'sport = :$PORT_ALT1' | grep -q ." 10 ||
+    fail "smtp-sink did not start"
+
+# ---- the two milters ----------------------------------------------------
+if [[ $MSOCK == unix ]]; then
+    PT_LISTEN="unix:$BENCH_DIR/passthrough.sock"
+    PT_PF="unix:$BENCH_DIR/passthrough.sock"
+    SW_LISTEN="unix:$BENCH_DIR/spillway-milter.sock"
+    SW_PF="unix:$BENCH_DIR/spillway-milter.sock"
+    MIN_LISTEN="unix:$BENCH_DIR/minimal.sock"
+    MIN_PF="unix:$BENCH_DIR/minimal.sock"
+else
+    PT_LISTEN="inet:$PORT_ALT2@127.0.0.1"
+    PT_PF="inet:127.0.0.1:$PORT_ALT2"
+    SW_LISTEN="inet:127.0.0.1:$PORT_SOCKMAP"
+    SW_PF="inet:127.0.0.1:$PORT_SOCKMAP"
+    MIN_LISTEN="inet:$PORT_MIN@127.0.0.1"
+    MIN_PF="inet:127.0.0.1:$PORT_MIN"
+fi
+
+# milter_wait NAME SPEC: the milter's socket exists (and Postfix's smtpd,
+# an unprivileged user, may connect to it) or its port listens
+milter_wait() {
+    local name=$1 spec=$2 pid
+    pid=$(cat "$E2E_DIR/pids/$name.pid")
+    if [[ $spec == unix:* ]]; then
+        wait_for "[[ -S ${spec#unix:} ]] || ! kill -0 $pid" 10 || true
+        [[ -S ${spec#unix:} ]] || { cat "$E2E_DIR/logs/$name.log" >&2; fail "$name did not create ${spec#unix:}"; }
+        chmod 666 "${spec#unix:}"
+    else
+        wait_for "ss -Hltn 'sport = :${spec##*:}' | grep -q . || ! kill -0 $pid" 10 || true
+        ss -Hltn "sport = :${spec##*:}" | grep -q . ||
+            { cat "$E2E_DIR/logs/$name.log" >&2; fail "$name does not listen on $spec"; }
+    fi
+    kill -0 "$pid" 2>/dev/null || { cat "$E2E_DIR/logs/$name.log" >&2; fail "$name exited"; }
+}
+
+e2e_spawn passthrough "$PT_BIN" "$PT_LISTEN"
+milter_wait passthrough "$PT_LISTEN"
+e2e_spawn minimal "$PT_BIN" -m "$MIN_LISTEN"
+milter_wait minimal "$MIN_LISTEN"
+
+# an HMAC key file (current key first) and a config for spillway-milter
+umask 077
+printf '# generated by bench/run-intake.sh\nbench1 %s\n' \
+    "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$BENCH_DIR/tag.keys"
+umask 022
+cat >"$BENCH_DIR/spillway.conf" <<EOF
+# spillway.conf for bench/run-intake.sh (generated)
+milter: { socket = "$SW_LISTEN"; tag_keys = "$BENCH_DIR/tag.keys"; };
+routed: { evidence = "$BENCH_DIR/evidence.sock"; control = "$BENCH_DIR/control.sock";
+          state = "$BENCH_DIR/state"; render_dir = "$BENCH_DIR/render"; };
+classify: { patterns = "$BENCH_TOP/conf/patterns.conf"; };
+pools = ( { name = "primary"; relays = ["primary"]; egress = ["127.0.0.0/8"]; } );
+relays = ( { name = "primary"; nexthop = "[127.0.0.1]:$PORT_PRIMARY"; role = "primary"; } );
+EOF
+e2e_spawn spillway-milter "$MILTER_BIN" -c "$BENCH_DIR/spillway.conf" -e
+milter_wait spillway-milter "$SW_LISTEN"
+PT_PID=$(cat "$E2E_DIR/pids/passthrough.pid")
+MIN_PID=$(cat "$E2E_DIR/pids/minimal.pid")
+SW_PID=$(cat "$E2E_DIR/pids/spillway-milter.pid")
+
+# ---- Postfix --------------------------------------------------------------
+pf_setup "default_process_limit = 200"
+
+config_milters() {
+    local opts="default_action=accept, command_timeout=5s, content_timeout=10s"
+    case $1 in
+    n) echo "" ;;
+    p) echo "{ $PT_PF, $opts }" ;;
+    s) echo "{ $SW_PF, $opts }" ;;
+    m) echo "{ $MIN_PF, $opts }" ;;
+    esac
+}
+config_name() {
+    case $1 in
+    n) echo "n: no milter" ;;
+    p) echo "p: pass-through milter (all steps)" ;;
+    s) echo "s: spillway-milter" ;;
+    m) echo "m: minimal milter (eom only, 1 header)" ;;
+    esac
+}
+
+# pf_config CFG [TRANSPORT_MAPS]: restart Postfix with CFG's milter
+pf_config() {
+    pf_stop
+    postconf -c "$PF_ETC" -e "smtpd_milters = $(config_milters "$1")" "transport_maps = ${2:-}"
+    pf_start
+    sleep 1                     # let the master spawn its first daemons
+}
+
+queue_empty() {
+    local g
+    for g in maildrop/* incoming/* active/* deferred/*/* hold/*; do
+        if compgen -G "$PF_SPOOL/$g" >/dev/null; then
+            return 1
+        fi
+    done
+    return 0
+}
+
+# wait_drained LABEL: the queue is empty (at most RUN_TIMEOUT s)
+wait_drained() {
+    local deadline=$((SECONDS + RUN_TIMEOUT))
+    until queue_empty; do
+        ((SECONDS < deadline)) || fail "$1: queue not empty after ${RUN_TIMEOUT}s"
+        sleep 0.05
+    done
+}
+
+# CPU seconds used so far by this Postfix instance: live processes plus what
+# the master reaped from exited ones (utime+stime+cutime+cstime, in ticks)
+pf_cpu_s() {
+    local pids
+    pids=$(_pf_procs | sed 's|^|/proc/|; s|$|/stat|')
+    [[ -n $pids ]] || { echo 0; return 0; }
+    # shellcheck disable=SC2086  # one path per pid
+    cat $pids 2>/dev/null | sed 's/^[0-9]* ([^)]*) //' |
+        awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 + $14 + $15 } END { printf "%.2f\n", t / hz }'
+}
+# milter_cpu_ms PID: CPU of a milter process, all its threads, dead ones too
+milter_cpu_ms() {
+    sed 's/^[0-9]* ([^)]*) //' "/proc/$1/stat" |
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($12 + $13) * 1000 / hz }'
+}
+
+# milter_warnings OFFSET: maillog lines after OFFSET that show a milter
+# failing (with default_action=accept the mail then goes on unfiltered)
+milter_warnings() {
+    tail -n +"$(($1 + 1))" "$PF_LOG" | grep -E 'warning: .*[Mm]ilter|milter-reject|Milter' || true
+}
+
+# ---- the check: spillway-milter tags outbound mail ------------------------
+bench_msg "check: 3 messages through spillway-milter to a dumping sink"
+pf_config s "inline:{check.example=smtp:[127.0.0.1]:$PORT_ALT1}"
+off=$(wc -l <"$PF_LOG" 2>/dev/null || echo 0)
+timeout 60 smtp-source -s 1 -m 3 -l 500 -f sender@org.example -M client.test.spillway \
+    -t rcpt@check.example "127.0.0.1:$PORT_SMTPD" >>"$E2E_DIR/logs/smtp-source.log" 2>&1 ||
+    fail "check: smtp-source failed"
+wait_drained check
+wait_for "[[ \$(grep -c '^X-Spillway-Tag:' $BENCH_DIR/dump/all 2>/dev/null) -ge 3 ]]" 10 || {
+    grep -i -m 20 '^[a-z-]*:' "$BENCH_DIR/dump/all" >&2 || true
+    fail "check: the dumping sink did not get 3 messages with an X-Spillway-Tag header"
+}
+w=$(milter_warnings "$off")
+[[ -z $w ]] || fail "check: milter warnings in the maillog: $w"
+tag=$(grep -m 1 '^X-Spillway-Tag:' "$BENCH_DIR/dump/all")
+bench_msg "check: ok ($tag)"
+PT_EXPECT=0
+MIN_EXPECT=0
+
+# run CFG MODE MSGS LABEL: prints
+#   "CFG MODE msgs intake_secs intake_rate drain_secs e2e_rate milter_cpu_ms postfix_cpu_s steal_s"
+run() {
+    local cfg=$1 mode=$2 msgs=$3 label=$4 dflag=() off s0 s1 t0 t1 t2 pid=
+    local mc0=0 mc1=0 pc0 pc1 st0 st1 w i
+    [[ $mode == persistent ]] && dflag=(-d)
+    case $cfg in
+    p) pid=$PT_PID ;;
+    s) pid=$SW_PID ;;
+    m) pid=$MIN_PID ;;
+    esac
+    pf_config "$cfg"
+    queue_empty || fail "queue not empty before run $label"
+    off=$(wc -l <"$PF_LOG" 2>/dev/null || echo 0)
+    s0=$(sink_count relay)
+    [[ -n $pid ]] && mc0=$(milter_cpu_ms "$pid")
+    pc0=$(pf_cpu_s)
+    st0=$(bench_steal_ticks)
+    t0=$EPOCHREALTIME
+    timeout "$RUN_TIMEOUT" smtp-source -s "$SESSIONS" -m "$msgs" -l "$SIZE" "${dflag[@]}" \
+        -f sender@org.example -M client.test.spillway -t rcpt@dom.example \
+        "127.0.0.1:$PORT_SMTPD" >>"$E2E_DIR/logs/smtp-source.log" 2>&1 ||
+        fail "run $label: smtp-source failed or timed out (see logs/smtp-source.log)"
+    t1=$EPOCHREALTIME
+    wait_drained "run $label"
+    t2=$EPOCHREALTIME
+    [[ -n $pid ]] && mc1=$(milter_cpu_ms "$pid")
+    pc1=$(pf_cpu_s)
+    st1=$(bench_steal_ticks)
+    for ((i = 0; i < 100; i++)); do       # the sink counts at "."; let it catch up
+        s1=$(sink_count relay)
+        ((s1 - s0 >= msgs)) && break
+        sleep 0.1
+    done
+    ((s1 - s0 == msgs)) || fail "run $label: the sink counted $((s1 - s0)) messages, want $msgs"
+    w=$(milter_warnings "$off")
+    [[ -z $w ]] || fail "run $label: milter warnings in the maillog (the milter was skipped?): $(head -n 3 <<<"$w")"
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+        fail "run $label: the milter has exited"
+    fi
+    i=$(tail -n +"$((off + 1))" "$PF_LOG" | grep -c 'status=bounced' || true)
+    ((i == 0)) || fail "run $label: $i message(s) bounced"
+    awk -v c="$cfg" -v mo="$mode" -v m="$msgs" -v a="$t0" -v b="$t1" -v d="$t2" \
+        -v mc="$((mc1 - mc0))" -v p0="$pc0" -v p1="$pc1" -v s="$((st1 - st0))" \
+        -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        printf "%s %s %d %.3f %.1f %.3f %.1f %d %.2f %.2f\n", c, mo, m, b - a, m / (b - a),
+            d - a, m / (d - a), mc, p1 - p0, s / hz }'
+}
+
+bench_machine_note
+echo "postfix $(postconf -c "$PF_ETC" -h mail_version 2>/dev/null || echo '?'), $MESSAGES messages of $SIZE bytes, smtp-source -s $SESSIONS, modes: $MODES, milters over $MSOCK sockets"
+echo "spillway-milter: $MILTER_SRC (built $(stat -c %y "$MILTER_SRC" | cut -d. -f1), sha256 $(sha256sum "$MILTER_BIN" | cut -c1-12))"
+echo "queue in $PF_SPOOL ($(stat -f -c %T "$PF_SPOOL"))"
+
+if ((WARMUP > 0)); then
+    bench_msg "warm-up: $WARMUP messages (config n, not counted)"
+    run n new "$((WARMUP < SESSIONS ? SESSIONS : WARMUP))" warmup >/dev/null
+fi
+
+results=$E2E_DIR/results.txt
+: >"$results"
+for mode in $MODES; do
+    for ((r = 0; r < REPEAT; r++)); do
+        # rotate: n p s m, p s m n, s m n p, ...
+        order=()
+        for ((i = 0; i < ${#CFGS[@]}; i++)); do
+            order+=("${CFGS[$(((i + r) % ${#CFGS[@]}))]}")
+        done
+        for cfg in "${order[@]}"; do
+            for ((try = 0; ; try++)); do
+                line=$(run "$cfg" "$mode" "$MESSAGES" "$cfg-$mode-$((r + 1))")
+                [[ $cfg == p ]] && PT_EXPECT=$((PT_EXPECT + MESSAGES))
+                [[ $cfg == m ]] && MIN_EXPECT=$((MIN_EXPECT + MESSAGES))
+                read -r _ _ _ secs rate dsecs _ mcpu pfcpu steal <<<"$line"
+                if ((try >= RETRIES)) || awk -v s="$steal" -v t="$dsecs" -v n="$(nproc)" \
+                    -v m="$MAX_STEAL" 'BEGIN { exit !(s / (t * n) <= m) }'; then
+                    break
+                fi
+                bench_msg "run $((r + 1))/$REPEAT $cfg $mode: $rate msg/s, but steal $steal s in $dsecs s: discarded, once more"
+            done
+            echo "$line" >>"$results"
+            busy=$(bench_foreign_busy | tr ',' '\n' | grep -vxE 'spillway-milter|passthrough_mil' |
+                paste -sd, - || true)
+            bench_msg "run $((r + 1))/$REPEAT $mode $(config_name "$cfg"): $rate msg/s accepted ($secs s; drained at $dsecs s; CPU: postfix $pfcpu s, milter $mcpu ms; steal $steal s)${busy:+ OTHER LOAD: $busy}"
+        done
+    done
+done
+pf_stop
+
+# the pass-through and minimal milters saw every message they were given
+# (each prints its count when it stops)
+e2e_kill passthrough
+e2e_kill minimal
+pt_seen=$(sed -n 's/.*stopped; messages=\([0-9]*\).*/\1/p' "$E2E_DIR/logs/passthrough.log" | tail -n 1)
+min_seen=$(sed -n 's/.*stopped; messages=\([0-9]*\).*/\1/p' "$E2E_DIR/logs/minimal.log" | tail -n 1)
+[[ $pt_seen == "$PT_EXPECT" ]] ||
+    fail "the pass-through milter saw ${pt_seen:-?} messages to the end, want $PT_EXPECT"
+[[ $min_seen == "$MIN_EXPECT" ]] ||
+    fail "the minimal milter saw ${min_seen:-?} messages to the end, want $MIN_EXPECT"
+
+median() { # CFG MODE FIELD
+    awk -v c="$1" -v m="$2" -v f="$3" '$1 == c && $2 == m { print $f }' "$results" | sort -n |
+        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+# per message: Postfix CPU ms, milter CPU ms (one value per run)
+awk '{ printf "%s %s %.3f %.3f\n", $1, $2, $9 * 1000 / $3, $8 / $3 }' "$results" >"$E2E_DIR/cpu.txt"
+cpu_median() { # CFG MODE COLUMN (3 = Postfix, 4 = milter)
+    awk -v c="$1" -v m="$2" -v f="$3" '$1 == c && $2 == m { print $f }' "$E2E_DIR/cpu.txt" | sort -n |
+        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+echo
+for mode in $MODES; do
+    if [[ $mode == new ]]; then
+        echo "mode new: one SMTP session (and one milter connection) per message"
+    else
+        echo "mode persistent: $SESSIONS sessions, smtp-source -d (many messages per session)"
+    fi
+    printf '  %-38s %9s %8s %9s %11s %11s  %s\n' configuration "accept/s" "secs" "e2e/s" \
+        "pf_ms/msg" "milt_ms/msg" "all runs accept/s"
+    for cfg in "${CFGS[@]}"; do
+        printf '  %-38s %9s %8s %9s %11s %11s  %s\n' "$(config_name "$cfg")" \
+            "$(median "$cfg" "$mode" 5)" "$(median "$cfg" "$mode" 4)" "$(median "$cfg" "$mode" 7)" \
+            "$(cpu_median "$cfg" "$mode" 3)" "$(cpu_median "$cfg" "$mode" 4)" \
+            "$(awk -v c="$cfg" -v m="$mode" '$1 == c && $2 == m { printf "%s ", $5 }' "$results")"
+    done
+    awk -v n="$(median n "$mode" 5)" -v p="$(median p "$mode" 5)" -v s="$(median s "$mode" 5)" \
+        -v m="$(median m "$mode" 5)" 'BEGIN {
+        printf "  ratio s/n = %.3f  (target >= 0.85: %s)\n", s / n, (s / n >= 0.85 ? "met" : "MISSED")
+        printf "  ratio s/p = %.3f  (target > 1, faster than the pass-through: %s)\n", s / p, (s > p ? "met" : "MISSED")
+        printf "  ratio p/n = %.3f\n", p / n
+        if (m > 0) printf "  ratio m/n = %.3f, s/m = %.3f  (m: the floor for a milter that adds a header)\n", m / n, s / m
+        printf "\n" }'
+done
+echo "(accept/s: messages / smtp-source wall time; e2e/s: until the queue was empty;"
+echo " pf_ms/msg: CPU of every Postfix process per message; milt_ms/msg: the milter's; medians)"
+echo "pass-through milter: saw $pt_seen of $PT_EXPECT messages; minimal: $min_seen of $MIN_EXPECT; the sink counted every message of every run"
+echo "raw (cfg mode msgs intake_secs accept/s drain_secs e2e/s milter_cpu_ms postfix_cpu_s steal_s):"
+sed 's/^/  /' "$results"
