@@ -438,6 +438,39 @@ static const struct reply_case {
     { "host mx.sorbs.net[192.0.2.9] said: 450 4.7.1 Too many connections, slow down (in reply to "
       "MAIL FROM command)",
       T_THR, NULL },
+
+    /* The client's name does not confirm its IP (forward-confirmed
+     * reverse DNS, HELO checks). */
+    { "550 5.7.1 HELO name relay.example.com mismatches client ip 203.0.113.9", T_REP,
+      "helo-ip-mismatch" },
+    { "450 4.7.1 Too many unverifiable sending IPs for example.com, try again later", T_REP,
+      "helo-ip-mismatch" },
+    { "451 4.7.1 Message from unverified client IP 198.51.100.61 deferred", T_REP,
+      "helo-ip-mismatch" },
+    { "450 4.7.1 Access denied. IP name lookup failed [192.0.2.33]", T_REP, "missing-ptr" },
+    /* Open relays: a verdict on the sending host. */
+    { "554 5.7.1 Rejected: 192.0.2.7 is an open relay, see http://relays.example.org/", T_REP,
+      "open-relay" },
+    { "550 5.7.1 Connection from 203.0.113.5 refused: listed in our open relay database", T_REP,
+      "open-relay" },
+    /* A permanent refusal before MAIL FROM: only the client is known.
+     * Log shape and the shape sw_bounce_reason() gives a bounce. */
+    { "host mx.example.org[192.0.2.80] refused to talk to me: 554 5.7.1 Go away", T_REP,
+      "refused-before-mail" },
+    { "refused to talk to me: 550 Access denied", T_REP, "refused-before-mail" },
+    { "550 Rejected (in reply to EHLO command)", T_REP, "refused-before-mail" },
+    { "host mx.example.org[192.0.2.80] said: 501 5.0.0 Invalid domain name (in reply to HELO "
+      "command)",
+      T_REP, "refused-before-mail" },
+    /* ... but not a temporary one, one at a later command, or one that
+     * says why (an exclusion, or a throttle). */
+    { "refused to talk to me: 421 4.3.2 Service shutting down", T_OTH, NULL },
+    { "421 4.3.2 Service shutting down (in reply to EHLO command)", T_OTH, NULL },
+    { "550 5.1.1 User unknown (in reply to RCPT TO command)", T_OTH, "unknown-user" },
+    { "refused to talk to me: 554 5.7.1 SPF check failed for example.com", T_OTH,
+      "spf-dkim-dmarc" },
+    { "refused to talk to me: 554 Too many connections from your host", T_THR,
+      "too-many-connections" },
 };
 
 static void
