@@ -260,6 +260,7 @@ sw_bounce_finish(struct sw_bounce *b)
         struct sw_bounce_rcpt *r = &b->rcpt[i];
 
         r->code = reply_code(r->diagnostic);
+        memset(st, 0, sizeof(st)); /* copied whole below: nothing of the stack leaks */
         /* The receiver's own status (right after its reply code) is more
          * telling than the reporting MTA's summary ("4.4.7" expired,
          * "5.0.0"); one found elsewhere in the text only fills a gap or
