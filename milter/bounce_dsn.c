@@ -34,7 +34,6 @@ struct dsn_group {
     struct sw_bounce_rcpt r;
     char final[SW_BOUNCE_ADDR_MAX];
     char original[SW_BOUNCE_ADDR_MAX];
-    bool fields; /* any per-recipient field */
 };
 
 /* dsn_flush - a finished group becomes a record (when it names a recipient) */
@@ -87,26 +86,21 @@ dsn_field(struct sw_bounce *b, void *arg, const char *name, const char *value)
         if ((final && g->final[0]) || (!final && g->original[0]))
             dsn_flush(b, g);
         copy_addr(final ? g->final : g->original, sizeof(g->final), value);
-        g->fields = true;
     } else if (sw_mime_ieq(name, "Action")) {
         for (n = 0;
              value[n] && !b_is_space(value[n]) && value[n] != '(' && n + 1 < sizeof(g->r.action);
              n++)
             g->r.action[n] = b_lower(value[n]);
         g->r.action[n] = '\0';
-        g->fields = true;
     } else if (sw_mime_ieq(name, "Status")) {
         if ((n = sw_bounce_status_len(value)) > 0 && n < sizeof(g->r.status))
             sw_bounce_copy(g->r.status, sizeof(g->r.status), value, n);
-        g->fields = true;
     } else if (sw_mime_ieq(name, "Remote-MTA")) {
         v = sw_bounce_strip_type(value);
         sw_bounce_copy(g->r.remote_mta, sizeof(g->r.remote_mta), v, strlen(v));
-        g->fields = true;
     } else if (sw_mime_ieq(name, "Diagnostic-Code")) {
         if (g->r.diagnostic[0] == '\0')
             sw_bounce_set_diag(&g->r, value, strlen(value));
-        g->fields = true;
     }
 }
 
