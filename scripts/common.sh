@@ -9,7 +9,7 @@ SW_DEPS=(
     gcc make autoconf automake libtool pkg-config
     libconfig-dev libc-ares-dev libssl-dev libevent-dev libmilter-dev libcmocka-dev libpcre2-dev
     postfix postfix-lmdb postfix-cdb postfix-pcre
-    swaks python3 util-linux clang libclang-rt-14-dev
+    swaks python3 util-linux clang libclang-rt-14-dev miltertest libsisimai-perl openssl
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -1,0 +1,191 @@
+/* milter_main.c - spillway-milter: options, start-up, privileges, reload */
+#include "config.h"
+
+#define _FFR_MDS_NEGOTIATE 1
+#include <errno.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "milter.h"
+
+#define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
+
+struct milter sw_milter = { .lock = PTHREAD_MUTEX_INITIALIZER, .evidence_fd = -1 };
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
+                    "       spillway-milter --analyze [-c FILE | --patterns FILE] BOUNCE...\n");
+    exit(2);
+}
+
+/* reload - SIGUSR1: a new generation, or the old one stays */
+static void
+reload(void)
+{
+    struct sw_buf err;
+    struct milter_gen *g;
+
+    sw_buf_init(&err, 16384);
+    if ((g = milter_gen_load(sw_milter.conf_path, &err)) == NULL) {
+        sw_error("reload refused, the running configuration stays: %s", sw_buf_str(&err));
+    } else {
+        milter_gen_swap(g);
+        sw_info("reloaded %s (%zu tag key%s)", sw_milter.conf_path, g->keys.n,
+                g->keys.n == 1 ? "" : "s");
+    }
+    sw_buf_free(&err);
+}
+
+/* signal_thread - SIGUSR1 reloads (libmilter's own thread treats SIGHUP
+ * like SIGTERM, see MTA-FACTS.md) */
+static void *
+signal_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+
+    for (;;)
+        if (sigwait(set, &sig) == 0 && sig == SIGUSR1)
+            reload();
+    return NULL;
+}
+
+/* socket_path - the file of a unix:/local: socket, or NULL */
+static const char *
+socket_path(const char *conn)
+{
+    if (strncmp(conn, "unix:", 5) == 0)
+        return conn + 5;
+    if (strncmp(conn, "local:", 6) == 0)
+        return conn + 6;
+    return NULL;
+}
+
+/* open_socket - before privileges are dropped (libmilter sets no mode) */
+static void
+open_socket(const struct sw_conf *c, uid_t uid, gid_t gid)
+{
+    const char *path = socket_path(c->milter.socket);
+    mode_t old;
+
+    if (smfi_setconn(c->milter.socket) != MI_SUCCESS)
+        sw_fatal("milter.socket \"%s\": not a socket libmilter understands", c->milter.socket);
+    old = umask(0117);
+    if (smfi_opensocket(true) != MI_SUCCESS)
+        sw_fatal("cannot open milter.socket \"%s\" (does its directory exist?)", c->milter.socket);
+    umask(old);
+    if (path && (chown(path, uid, gid) < 0 || chmod(path, 0660) < 0))
+        sw_fatal("%s: %s", path, strerror(errno));
+}
+
+/* drop_privileges - to milter.user, after the socket is open */
+static void
+drop_privileges(const struct passwd *pw)
+{
+    if (pw == NULL)
+        return;
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+        sw_fatal("cannot become user %s: %s", pw->pw_name, strerror(errno));
+    if (setuid(0) == 0)
+        sw_fatal("privileges could be regained after dropping them to %s", pw->pw_name);
+}
+
+int
+main(int argc, char **argv)
+{
+    bool check = false, to_stderr = false, verbose = false;
+    const struct passwd *pw = NULL;
+    const struct group *gr;
+    struct milter_gen *g;
+    struct sw_buf err;
+    static sigset_t set;
+    pthread_t tid;
+    uid_t uid = (uid_t) -1;
+    gid_t gid = (gid_t) -1;
+    uint64_t seed = 0;
+    int ch, rc;
+
+    sw_milter.conf_path = SW_DEF_CONF;
+    if (argc > 1 && strcmp(argv[1], "--analyze") == 0)
+        return milter_analyze_files(NULL, argc - 1, argv + 1);
+    while ((ch = getopt(argc, argv, "c:nevh")) != -1)
+        switch (ch) {
+        case 'c': sw_milter.conf_path = optarg; break;
+        case 'n': check = true; break;
+        case 'e': to_stderr = true; break;
+        case 'v': verbose = true; break;
+        default: usage();
+        }
+    if (optind != argc)
+        usage();
+    sw_log_open("spillway-milter", to_stderr || check, verbose);
+    sw_buf_init(&err, 16384);
+    if ((g = milter_gen_load(sw_milter.conf_path, &err)) == NULL) {
+        if (check)
+            fprintf(stderr, "%s\n", sw_buf_str(&err));
+        else
+            sw_error("%s", sw_buf_str(&err));
+        return 1;
+    }
+    sw_buf_free(&err);
+    if (check) {
+        printf("%s: ok (%zu tag key%s)\n", sw_milter.conf_path, g->keys.n,
+               g->keys.n == 1 ? "" : "s");
+        milter_gen_put(g);
+        return 0;
+    }
+    sw_milter.gen = g;
+    if (g->keys.n == 0)
+        sw_warn("no milter.tag_keys: outbound mail is not tagged, every bounce is untrusted");
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t) sizeof(seed))
+        seed = (uint64_t) time(NULL) ^ (uint64_t) getpid();
+    if ((sw_milter.guard = sw_guard_new(seed)) == NULL)
+        sw_fatal("out of memory");
+    if ((sw_milter.evidence_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        sw_fatal("socket: %s", strerror(errno));
+    if (g->conf->milter.user) {
+        if ((pw = getpwnam(g->conf->milter.user)) == NULL)
+            sw_fatal("milter.user: no such user \"%s\"", g->conf->milter.user);
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+    }
+    if (g->conf->milter.group) {
+        if ((gr = getgrnam(g->conf->milter.group)) == NULL)
+            sw_fatal("milter.group: no such group \"%s\"", g->conf->milter.group);
+        gid = gr->gr_gid;
+    }
+    if (smfi_register(milter_desc) != MI_SUCCESS)
+        sw_fatal("smfi_register failed");
+    (void) smfi_setmaxdatasize(MILTER_MDS_1M);
+    open_socket(g->conf, uid, gid);
+    drop_privileges(getuid() == 0 ? pw : NULL);
+    /* Blocked in every thread libmilter starts; one thread waits for it. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    (void) signal(SIGPIPE, SIG_IGN);
+    if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
+        sw_fatal("pthread_create: %s", strerror(errno));
+    sw_info("started: socket %s, %zu tag key%s, evidence to %s", g->conf->milter.socket, g->keys.n,
+            g->keys.n == 1 ? "" : "s", g->conf->routed.evidence);
+    rc = smfi_main();
+    sw_info("stopped: messages=%lu tagged=%lu bounces=%lu records=%lu trusted=%lu untrusted=%lu "
+            "suppressed=%lu dropped=%lu failures=%lu",
+            sw_milter.stats.messages, sw_milter.stats.tagged, sw_milter.stats.bounces,
+            sw_milter.stats.records, sw_milter.stats.trusted, sw_milter.stats.untrusted,
+            sw_milter.stats.suppressed, sw_milter.stats.dropped, sw_milter.stats.failures);
+    return rc == MI_SUCCESS ? 0 : 1;
+}
