@@ -14,12 +14,22 @@
  * "other" rows that would divert, and every row that disagrees.  No
  * timings (speed is measured in bench/, never in tests).
  *
- * Asserted (the targets of the parser's issue): reputation precision
- * >= 0.9, throttle recall >= 0.75, at most 1% of "other" rows classified
- * reputation or throttle; reputation recall >= T_REP_RECALL_FLOOR.
+ * Measured twice:
+ *  - per row, by position, as above;
+ *  - per file, as the corpus README counts: a file's class is the
+ *    strongest of its labels (reputation, then throttle, then other), and
+ *    the prediction the strongest class of all its failed recipients.
+ *    This is what a diversion depends on (one bounce, one event), and it
+ *    does not depend on Sisimai's record order or on records Sisimai
+ *    makes up (rhost-cox-01 below).
  *
- * The issue's target for reputation recall is 0.9 (42 of the 46 rows).
- * It is not met, and the floor asserted is the measured 39/46 (0.848),
+ * Asserted, per file (the targets of the parser's issue): reputation
+ * precision and recall >= 0.9, throttle recall >= 0.75, at most 1% of
+ * "other" files classified reputation or throttle.  Per row: the same
+ * except reputation recall >= T_REP_RECALL_FLOOR.
+ *
+ * Per row, the issue's target for reputation recall (0.9, 42 of the 46
+ * rows) is not met, and the floor asserted is the measured 39/46 (0.848),
  * so that a regression fails: 7 rows can be reached only by inventing a
  * record or by a pattern that classifies wrongly.  rhost-cox-01 index 2
  * (in bsd/, dos/ and mac/): the bounce has one recipient, Sisimai's
@@ -67,7 +77,8 @@ static const unsigned order[3] = { SW_CLASS_REPUTATION, SW_CLASS_THROTTLE, SW_CL
 
 /* What the run measured. */
 struct result {
-    size_t m[3][3]; /* [labelled][predicted], indexed by class value */
+    size_t m[3][3];  /* [labelled][predicted], indexed by class value */
+    size_t fm[3][3]; /* the same per file */
     size_t rows, missing, status_rows, status_equal, other_diverted, other_rows;
 };
 
@@ -186,6 +197,90 @@ nth_failed(const struct sw_bounce *b, long index)
     return NULL;
 }
 
+/* stronger - the class that would divert first */
+static unsigned
+stronger(unsigned a, unsigned b)
+{
+    if (a == SW_CLASS_REPUTATION || b == SW_CLASS_REPUTATION)
+        return SW_CLASS_REPUTATION;
+    if (a == SW_CLASS_THROTTLE || b == SW_CLASS_THROTTLE)
+        return SW_CLASS_THROTTLE;
+    return SW_CLASS_OTHER;
+}
+
+/* file_class - the strongest class of all failed recipients of a bounce */
+static unsigned
+file_class(const struct sw_bounce *b)
+{
+    char reason[SW_BOUNCE_DIAG_MAX + 64];
+    struct sw_verdict v;
+    unsigned cls = SW_CLASS_OTHER;
+    size_t i;
+
+    for (i = 0; i < b->nrcpt; i++)
+        if (sw_bounce_rcpt_failed(&b->rcpt[i])) {
+            (void) sw_bounce_reason(&b->rcpt[i], reason, sizeof(reason));
+            sw_classify(lib, reason, strlen(reason), &v);
+            cls = stronger(cls, v.cls);
+        }
+    return cls;
+}
+
+/* check_targets - the issue's targets on a confusion matrix */
+static void
+check_targets(size_t m[3][3], const char *unit, double rep_recall)
+{
+    size_t tp = m[SW_CLASS_REPUTATION][SW_CLASS_REPUTATION];
+    size_t col =
+        tp + m[SW_CLASS_THROTTLE][SW_CLASS_REPUTATION] + m[SW_CLASS_OTHER][SW_CLASS_REPUTATION];
+    size_t row =
+        tp + m[SW_CLASS_REPUTATION][SW_CLASS_THROTTLE] + m[SW_CLASS_REPUTATION][SW_CLASS_OTHER];
+    size_t other = m[SW_CLASS_OTHER][0] + m[SW_CLASS_OTHER][1] + m[SW_CLASS_OTHER][2];
+    size_t diverted = m[SW_CLASS_OTHER][SW_CLASS_REPUTATION] + m[SW_CLASS_OTHER][SW_CLASS_THROTTLE];
+
+    if ((double) tp < T_REP_PRECISION * (double) col)
+        fail_msg("per %s: reputation precision %zu/%zu below %.2f", unit, tp, col, T_REP_PRECISION);
+    if ((double) tp < rep_recall * (double) row)
+        fail_msg("per %s: reputation recall %zu/%zu below %.2f", unit, tp, row, rep_recall);
+    tp = m[SW_CLASS_THROTTLE][SW_CLASS_THROTTLE];
+    row = m[SW_CLASS_THROTTLE][0] + m[SW_CLASS_THROTTLE][1] + m[SW_CLASS_THROTTLE][2];
+    if ((double) tp < T_THR_RECALL * (double) row)
+        fail_msg("per %s: throttle recall %zu/%zu below %.2f", unit, tp, row, T_THR_RECALL);
+    if (diverted * 100 > other)
+        fail_msg("per %s: %zu of %zu other would divert (more than 1%%)", unit, diverted, other);
+}
+
+/* print_matrix - confusion matrix, precision and recall */
+static void
+print_matrix(size_t m[3][3], const char *unit)
+{
+    size_t i, j, tp, col, row, n = 0;
+
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++)
+            n += m[i][j];
+    printf("\nper %s: confusion matrix (%zu %ss; labelled in rows, predicted in columns):\n", unit,
+           n, unit);
+    printf("  %-12s %10s %10s %10s\n", "", "reputation", "throttle", "other");
+    for (i = 0; i < 3; i++) {
+        printf("  %-12s", sw_class_name(order[i]));
+        for (j = 0; j < 3; j++)
+            printf(" %10zu", m[order[i]][order[j]]);
+        printf("\n");
+    }
+    printf("  %-12s %17s %17s\n", "class", "precision", "recall");
+    for (i = 0; i < 3; i++) {
+        tp = m[order[i]][order[i]];
+        for (col = 0, row = 0, j = 0; j < 3; j++) {
+            col += m[j][order[i]];
+            row += m[order[i]][j];
+        }
+        printf("  %-12s %7.3f (%3zu/%3zu) %7.3f (%3zu/%3zu)\n", sw_class_name(order[i]),
+               col ? (double) tp / (double) col : 0.0, tp, col,
+               row ? (double) tp / (double) row : 0.0, tp, row);
+    }
+}
+
 /* ratio - a/b, 0 when b is 0 */
 static double
 ratio(size_t a, size_t b)
@@ -217,9 +312,11 @@ test_corpus(void **state)
     struct result res;
     struct sw_verdict v;
     unsigned want, got;
-    size_t n, i, j, tp, col, row, other_rows = 0;
+    size_t n, tp, row, other_rows = 0;
     long index;
     FILE *fp;
+    char last[T_PATH_MAX] = "";
+    unsigned file_want = SW_CLASS_OTHER, file_got = SW_CLASS_OTHER;
 
     (void) state;
     memset(&res, 0, sizeof(res));
@@ -254,6 +351,14 @@ test_corpus(void **state)
             fail_msg("labels.tsv:%d: cannot read %s", lineno, file);
 
         (void) sw_bounce_parse(buf, n, b);
+        if (strcmp(last, f[c_path]) != 0) { /* rows of a file are adjacent */
+            if (last[0])
+                res.fm[file_want][file_got]++;
+            (void) snprintf(last, sizeof(last), "%s", f[c_path]);
+            file_want = SW_CLASS_OTHER;
+            file_got = file_class(b);
+        }
+        file_want = stronger(file_want, want);
         r = nth_failed(b, index);
         got = SW_CLASS_OTHER;
         v.name = NULL;
@@ -289,56 +394,29 @@ test_corpus(void **state)
         putchar('\n');
     }
     (void) fclose(fp);
+    if (last[0])
+        res.fm[file_want][file_got]++;
     res.other_rows = other_rows;
 
-    printf("\nconfusion matrix (%zu rows; rows labelled, columns predicted):\n", res.rows);
-    printf("  %-12s %10s %10s %10s\n", "", "reputation", "throttle", "other");
-    for (i = 0; i < 3; i++) {
-        printf("  %-12s", sw_class_name(order[i]));
-        for (j = 0; j < 3; j++)
-            printf(" %10zu", res.m[order[i]][order[j]]);
-        printf("\n");
-    }
-    printf("\n  %-12s %17s %17s\n", "class", "precision", "recall");
-    for (i = 0; i < 3; i++) {
-        tp = res.m[order[i]][order[i]];
-        for (col = 0, row = 0, j = 0; j < 3; j++) {
-            col += res.m[j][order[i]];
-            row += res.m[order[i]][j];
-        }
-        printf("  %-12s %7.3f (%3zu/%3zu) %7.3f (%3zu/%3zu)\n", sw_class_name(order[i]),
-               ratio(tp, col), tp, col, ratio(tp, row), tp, row);
-    }
+    print_matrix(res.m, "row");
     printf("  rows without the labelled failed recipient: %zu\n", res.missing);
     printf("  status equal to the label: %.3f (%zu/%zu rows with a labelled status)\n",
            ratio(res.status_equal, res.status_rows), res.status_equal, res.status_rows);
     printf("  other rows classified reputation or throttle: %zu of %zu (%.2f%%)\n",
            res.other_diverted, res.other_rows, 100.0 * ratio(res.other_diverted, res.other_rows));
+    print_matrix(res.fm, "file");
     fflush(stdout);
 
     assert_true(res.rows > 0);
     tp = res.m[SW_CLASS_REPUTATION][SW_CLASS_REPUTATION];
-    col = res.m[SW_CLASS_REPUTATION][SW_CLASS_REPUTATION]
-          + res.m[SW_CLASS_THROTTLE][SW_CLASS_REPUTATION]
-          + res.m[SW_CLASS_OTHER][SW_CLASS_REPUTATION];
-    row = res.m[SW_CLASS_REPUTATION][SW_CLASS_REPUTATION]
-          + res.m[SW_CLASS_REPUTATION][SW_CLASS_THROTTLE]
+    row = tp + res.m[SW_CLASS_REPUTATION][SW_CLASS_THROTTLE]
           + res.m[SW_CLASS_REPUTATION][SW_CLASS_OTHER];
-    printf("  reputation recall target %.2f: %s (%.3f); asserted floor %.2f\n", T_REP_RECALL,
-           ratio(tp, row) >= T_REP_RECALL ? "met" : "NOT MET", ratio(tp, row), T_REP_RECALL_FLOOR);
+    printf("  per row, reputation recall target %.2f: %s (%.3f); asserted floor %.2f\n",
+           T_REP_RECALL, ratio(tp, row) >= T_REP_RECALL ? "met" : "NOT MET", ratio(tp, row),
+           T_REP_RECALL_FLOOR);
     fflush(stdout);
-    if (ratio(tp, col) < T_REP_PRECISION)
-        fail_msg("reputation: precision %.3f below %.2f", ratio(tp, col), T_REP_PRECISION);
-    if (ratio(tp, row) < T_REP_RECALL_FLOOR)
-        fail_msg("reputation: recall %.3f below %.2f", ratio(tp, row), T_REP_RECALL_FLOOR);
-    tp = res.m[SW_CLASS_THROTTLE][SW_CLASS_THROTTLE];
-    row = res.m[SW_CLASS_THROTTLE][SW_CLASS_REPUTATION]
-          + res.m[SW_CLASS_THROTTLE][SW_CLASS_THROTTLE] + res.m[SW_CLASS_THROTTLE][SW_CLASS_OTHER];
-    if (ratio(tp, row) < T_THR_RECALL)
-        fail_msg("throttle: recall %.3f below %.2f", ratio(tp, row), T_THR_RECALL);
-    if (res.other_diverted * 100 > res.other_rows)
-        fail_msg("%zu of %zu other rows would divert (more than 1%%)", res.other_diverted,
-                 res.other_rows);
+    check_targets(res.fm, "file", T_REP_RECALL);
+    check_targets(res.m, "row", T_REP_RECALL_FLOOR);
     free(buf);
     free(b);
 }
