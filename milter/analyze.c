@@ -68,19 +68,6 @@ sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const cha
     }
 }
 
-/* copy_cut - bounded copy: a record keeps a prefix of a long field */
-static void
-copy_cut(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-#define COPY(dst, src) copy_cut((dst), sizeof(dst), (src))
 
 /* sw_analysis_evrec - the record sent to spillway-routed */
 void
@@ -97,17 +84,17 @@ sw_analysis_evrec(const struct sw_analysis *a, size_t i, time_t now, const char 
     r->ev.trusted = f->trusted;
     r->ev.code = f->r->code >= 200 && f->r->code <= 599 ? f->r->code : 0;
     if (a->pool)
-        COPY(r->ev.pool, a->pool->name);
-    COPY(r->ev.domain, f->domain);
-    COPY(r->ev.rcpt, f->r->rcpt);
-    COPY(r->ev.id, a->b.message_id);
-    COPY(r->ev.dsn, f->r->status);
+        SW_COPY(r->ev.pool, a->pool->name);
+    SW_COPY(r->ev.domain, f->domain);
+    SW_COPY(r->ev.rcpt, f->r->rcpt);
+    SW_COPY(r->ev.id, a->b.message_id);
+    SW_COPY(r->ev.dsn, f->r->status);
     if (f->v.name)
-        COPY(r->ev.pattern, f->v.name);
+        SW_COPY(r->ev.pattern, f->v.name);
     (void) sw_bounce_reason(f->r, reason, sizeof(reason));
-    COPY(r->ev.text, reason);
-    COPY(r->tag, sw_tag_state_name(a->tag));
-    COPY(r->client, client ? client : "");
+    SW_COPY(r->ev.text, reason);
+    SW_COPY(r->tag, sw_tag_state_name(a->tag));
+    SW_COPY(r->client, client ? client : "");
 }
 
 static void

@@ -175,3 +175,17 @@ sw_buf_str(const struct sw_buf *b)
 {
     return b->data ? b->data : "";
 }
+
+/* sw_copy_cut - bounded copy into a fixed array */
+void
+sw_copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (size == 0)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}

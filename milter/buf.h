@@ -36,4 +36,9 @@ bool sw_buf_add_escaped(struct sw_buf *b, const char *s, size_t max_in);
 bool sw_buf_add_json(struct sw_buf *b, const char *s);
 const char *sw_buf_str(const struct sw_buf *b);
 
+/* Copy a string into a fixed array, keeping the prefix that fits
+ * (records keep a prefix of long fields). */
+void sw_copy_cut(char *dst, size_t size, const char *src);
+#define SW_COPY(dst, src) sw_copy_cut((dst), sizeof(dst), (src))
+
 #endif

@@ -44,19 +44,6 @@ struct routed_maillog {
     bool failing;
 };
 
-/* copy_cut - bounded copy; evidence keeps a prefix of long log fields */
-static void
-copy_cut(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-#define copy(dst, src) copy_cut((dst), sizeof(dst), (src))
 
 /* observe - one recipient's outcome */
 static void
@@ -80,18 +67,18 @@ observe(struct routed *rd, const struct sw_outcome *op)
     ev->trusted = true; /* the MTA's own SMTP client saw it */
     ev->success = o.status == SW_OUTCOME_SENT;
     ev->code = o.reply_code;
-    copy(ev->pool, pool ? pool->name : "");
-    copy(ev->relay, relay->name);
-    copy(ev->domain, o.domain);
-    copy(ev->rcpt, o.rcpt);
-    copy(ev->id, o.queue_id);
-    copy(ev->dsn, o.dsn);
-    copy(ev->text, o.text);
+    SW_COPY(ev->pool, pool ? pool->name : "");
+    SW_COPY(ev->relay, relay->name);
+    SW_COPY(ev->domain, o.domain);
+    SW_COPY(ev->rcpt, o.rcpt);
+    SW_COPY(ev->id, o.queue_id);
+    SW_COPY(ev->dsn, o.dsn);
+    SW_COPY(ev->text, o.text);
     if (!ev->success && o.from_remote && rd->conf->patterns) {
         sw_classify(rd->conf->patterns, o.text, strlen(o.text), &v);
         ev->cls = v.cls;
         if (v.name)
-            copy(ev->pattern, v.name);
+            SW_COPY(ev->pattern, v.name);
     }
     ob.via_primary = relay->role == SW_ROLE_PRIMARY;
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
