@@ -72,7 +72,7 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
                 const char *queue_id)
 {
     struct sw_evrec r;
-    char key[sizeof(r.ev.id) + 2], why[128];
+    char key[sizeof(a->b.tag) + sizeof(r.ev.id) + 2], why[128];
     struct sw_buf b;
     enum sw_guard_verdict v;
     time_t now = time(NULL);
@@ -90,8 +90,11 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
             continue;
         }
         /* Trusted and untrusted records are de-duplicated apart: a forged
-         * bounce sent first must not make the genuine one a duplicate. */
-        (void) snprintf(key, sizeof(key), "%c|%s", r.ev.trusted ? 'T' : 'U', r.ev.id);
+         * bounce sent first must not make the genuine one a duplicate.  A
+         * trusted record's message is the one its tag was made for (the
+         * Message-ID is not signed when the message had none). */
+        (void) snprintf(key, sizeof(key), "%c|%s", r.ev.trusted ? 'T' : 'U',
+                        r.ev.trusted ? a->b.tag : r.ev.id);
         pthread_mutex_lock(&sw_milter.lock);
         v = sw_guard_check(sw_milter.guard, client, key, r.ev.rcpt, now, g->conf->milter.rate);
         if (v != SW_GUARD_PASS)

@@ -256,12 +256,14 @@ sw_tag_make(const struct sw_tag_keys *keys, time_t now, const char *message_id, 
 {
     unsigned char m[SW_TAG_MAC_LEN];
     char h[SW_TAG_MAC_LEN * 2];
+    const char *id;
     int n;
 
     if (keys == NULL || keys->n == 0 || !mac(&keys->key[0], (long long) now, message_id, m))
         return false;
     encode(m, sizeof(m), h);
-    n = snprintf(out, size, "v=1; t=%lld; k=%s; h=%s", (long long) now, keys->key[0].id, h);
+    n = snprintf(out, size, "v=1; t=%lld; k=%s; h=%s%s", (long long) now, keys->key[0].id, h,
+                 normal_id(message_id, &id) == 0 ? "; m=0" : "");
     return n > 0 && (size_t) n < size;
 }
 
@@ -315,7 +317,11 @@ sw_tag_verify(const struct sw_tag_keys *keys, const char *tag, const char *messa
     for (i = 0; i < keys->n; i++) {
         if (strcmp(keys->key[i].id, k) != 0)
             continue;
-        if (!mac(&keys->key[i], when, message_id, m))
+        /* m=0: signed without a Message-ID (one may have been added
+         * downstream); the MAC is over the empty id, so the flag cannot
+         * be added to a tag made for another message. */
+        if (!mac(&keys->key[i], when,
+                 field(tag, "m", v, sizeof(v)) && strcmp(v, "0") == 0 ? "" : message_id, m))
             return SW_TAG_INVALID;
         encode(m, sizeof(m), want);
         if (strlen(h) != strlen(want) || CRYPTO_memcmp(h, want, strlen(want)) != 0)

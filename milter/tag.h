@@ -13,7 +13,9 @@
  *     X-Spillway-Tag: v=1; t=1763812345; k=2026a; h=Base64urlHMAC
  * where h is the first SW_TAG_MAC_LEN bytes of HMAC-SHA256(key,
  * "spillway-tag/1|" t "|" message-id), and message-id is the message's
- * Message-ID header as written, or empty when it has none.  A bounce that
+ * Message-ID header as written, or empty when it has none (the tag then
+ * ends in "; m=0", and verification ignores the returned Message-ID: a
+ * relay on the way may have added one).  A bounce that
  * returns the header (and the Message-ID) proves that it answers mail we
  * really sent, recently: forging one needs the key.
  *

@@ -104,9 +104,18 @@ test_round_trip(void **state)
     assert_int_equal(sw_tag_verify(&k, tag, "<abc@ourorg.example>", NOW + 86401, 0), SW_TAG_VALID);
     assert_int_equal(sw_tag_verify(&k, tag, "<abc@ourorg.example>", NOW - 301, 86400),
                      SW_TAG_INVALID);
-    /* No Message-ID at all signs the empty id. */
+    /* No Message-ID at all signs the empty id, says so, and still
+     * verifies when a relay on the way added one. */
     assert_true(sw_tag_make(&k, NOW, NULL, tag, sizeof(tag)));
+    assert_non_null(strstr(tag, "; m=0"));
     assert_int_equal(sw_tag_verify(&k, tag, "", NOW, 86400), SW_TAG_VALID);
+    assert_int_equal(sw_tag_verify(&k, tag, "<added@provider.example>", NOW, 86400),
+                     SW_TAG_VALID);
+    /* "m=0" added to a tag made for a Message-ID does not verify. */
+    assert_true(sw_tag_make(&k, NOW, "<abc@ourorg.example>", tag, sizeof(tag)));
+    assert_null(strstr(tag, "m=0"));
+    strcat(tag, "; m=0");
+    assert_int_equal(sw_tag_verify(&k, tag, "<abc@ourorg.example>", NOW, 86400), SW_TAG_INVALID);
 }
 
 static void
