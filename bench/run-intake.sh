@@ -81,7 +81,17 @@ BENCH_DIR=$E2E_DIR/sw
 . "$HERE/lib.sh"
 MILTER_BIN=${MILTER_BIN:-$BENCH_TOP/spillway-milter}
 PT_BIN=$HERE/passthrough_milter
-trap e2e_cleanup EXIT           # stops Postfix and every e2e_spawn'ed process
+# e2e_cleanup stops Postfix and every e2e_spawn'ed process and removes the
+# directory, but only once the rig exists: an early exit removes it here
+cleanup() {
+    local rc=$?
+    set +e
+    (exit "$rc")                # e2e_cleanup reads the status
+    e2e_cleanup
+    [[ ${E2E_KEEP:-0} == 1 ]] || rm -rf -- "$E2E_DIR"
+    return "$rc"
+}
+trap cleanup EXIT
 
 [[ -x $MILTER_BIN ]] || bench_die "$MILTER_BIN not built: run make -j2 in $BENCH_TOP"
 mkdir -p "$BENCH_DIR"
