@@ -122,7 +122,7 @@ e2e_spawn sink-dump smtp-sink -u nobody -D "$BENCH_DIR/dump/all" "127.0.0.1:$POR
 wait_for "ss -Hltn 'sport = :$PORT_PRIMARY' | grep -q . && ss -Hltn 'sport = :$PORT_ALT1' | grep -q ." 10 ||
     fail "smtp-sink did not start"
 
-# ---- the two milters ----------------------------------------------------
+# ---- the milters --------------------------------------------------------
 if [[ $MSOCK == unix ]]; then
     PT_LISTEN="unix:$BENCH_DIR/passthrough.sock"
     PT_PF="unix:$BENCH_DIR/passthrough.sock"
@@ -133,13 +133,13 @@ if [[ $MSOCK == unix ]]; then
 else
     PT_LISTEN="inet:$PORT_ALT2@127.0.0.1"
     PT_PF="inet:127.0.0.1:$PORT_ALT2"
-    SW_LISTEN="inet:127.0.0.1:$PORT_SOCKMAP"
+    SW_LISTEN="inet:$PORT_SOCKMAP@127.0.0.1"      # libmilter form, spillway.conf(5)
     SW_PF="inet:127.0.0.1:$PORT_SOCKMAP"
     MIN_LISTEN="inet:$PORT_MIN@127.0.0.1"
     MIN_PF="inet:127.0.0.1:$PORT_MIN"
 fi
 
-# milter_wait NAME SPEC: the milter's socket exists (and Postfix's smtpd,
+# milter_wait NAME PFSPEC (Postfix syntax): the socket exists (and smtpd,
 # an unprivileged user, may connect to it) or its port listens
 milter_wait() {
     local name=$1 spec=$2 pid
@@ -157,9 +157,9 @@ milter_wait() {
 }
 
 e2e_spawn passthrough "$PT_BIN" "$PT_LISTEN"
-milter_wait passthrough "$PT_LISTEN"
+milter_wait passthrough "$PT_PF"
 e2e_spawn minimal "$PT_BIN" -m "$MIN_LISTEN"
-milter_wait minimal "$MIN_LISTEN"
+milter_wait minimal "$MIN_PF"
 
 # an HMAC key file (current key first) and a config for spillway-milter
 umask 077
@@ -176,7 +176,7 @@ pools = ( { name = "primary"; relays = ["primary"]; egress = ["127.0.0.0/8"]; } 
 relays = ( { name = "primary"; nexthop = "[127.0.0.1]:$PORT_PRIMARY"; role = "primary"; } );
 EOF
 e2e_spawn spillway-milter "$MILTER_BIN" -c "$BENCH_DIR/spillway.conf" -e
-milter_wait spillway-milter "$SW_LISTEN"
+milter_wait spillway-milter "$SW_PF"
 PT_PID=$(cat "$E2E_DIR/pids/passthrough.pid")
 MIN_PID=$(cat "$E2E_DIR/pids/minimal.pid")
 SW_PID=$(cat "$E2E_DIR/pids/spillway-milter.pid")
