@@ -45,8 +45,8 @@ static const char *const routed_keys[] = {
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        NULL
 };
-static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
-                                           "group",  NULL };
+static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
+                                           "user",   "group",    NULL };
 static const char *const dnsbl_keys[] = { "zones", "resolver", NULL };
 static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
                                           "role",         "priority", "weight",    "max_per_hour",
@@ -272,6 +272,29 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
         r->history = 1000;
 }
 
+/* valid_milter_socket - libmilter's forms; "inet:127.0.0.1:25" would be
+ * read as port 127 on every interface, so the port must come before '@' */
+static bool
+valid_milter_socket(const char *s)
+{
+    const char *p, *at;
+
+    if (strncmp(s, "unix:/", 6) == 0 || strncmp(s, "local:/", 7) == 0)
+        return true;
+    if (strncmp(s, "inet:", 5) == 0)
+        p = s + 5;
+    else if (strncmp(s, "inet6:", 6) == 0)
+        p = s + 6;
+    else
+        return false;
+    if ((at = strchr(p, '@')) == NULL || at == p || at[1] == '\0')
+        return false;
+    for (; p < at; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 /* parse_milter - the milter { } group (used by spillway-milter) */
 static void
 parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
@@ -282,8 +305,7 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         return;
     sw_cf_check_keys(cx, g, "milter", milter_keys);
     if (sw_cf_str(cx, g, "milter", "socket", false, &c->milter.socket) && c->milter.socket
-        && strncmp(c->milter.socket, "unix:/", 6) != 0 && strncmp(c->milter.socket, "local:/", 7) != 0
-        && strncmp(c->milter.socket, "inet:", 5) != 0 && strncmp(c->milter.socket, "inet6:", 6) != 0)
+        && !valid_milter_socket(c->milter.socket))
         sw_cf_error(cx, config_setting_get_member(g, "socket"), "milter.socket",
                     "\"%s\" is not unix:/path, inet:PORT@HOST or inet6:PORT@HOST",
                     c->milter.socket);
@@ -292,8 +314,8 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     sw_cf_int(cx, g, "milter", "rate", 1, 1000000, &c->milter.rate);
     if (sw_cf_str(cx, g, "milter", "user", false, &c->milter.user) && c->milter.user
         && getpwnam(c->milter.user) == NULL)
-        sw_cf_error(cx, config_setting_get_member(g, "user"), "milter.user",
-                    "no such user \"%s\"", c->milter.user);
+        sw_cf_error(cx, config_setting_get_member(g, "user"), "milter.user", "no such user \"%s\"",
+                    c->milter.user);
     if (sw_cf_str(cx, g, "milter", "group", false, &c->milter.group) && c->milter.group
         && getgrnam(c->milter.group) == NULL)
         sw_cf_error(cx, config_setting_get_member(g, "group"), "milter.group",

@@ -39,6 +39,7 @@ struct milter {
     struct sw_guard *guard;
     struct milter_stats stats;
     int evidence_fd; /* unix datagram socket, non-blocking */
+    bool tcp;        /* milter.socket is inet: no SMFIP_NR_* (see milter_cb.c) */
 };
 
 extern struct milter sw_milter;

@@ -22,6 +22,7 @@
 #define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
 
 struct milter sw_milter = { .lock = PTHREAD_MUTEX_INITIALIZER, .evidence_fd = -1 };
+static char listening[4096]; /* milter.socket at start: a reload does not move it */
 
 static void
 usage(void)
@@ -42,6 +43,8 @@ reload(void)
     if ((g = milter_gen_load(sw_milter.conf_path, &err)) == NULL) {
         sw_error("reload refused, the running configuration stays: %s", sw_buf_str(&err));
     } else {
+        if (strcmp(g->conf->milter.socket, listening) != 0)
+            sw_warn("reload: milter.socket changes take effect at the next restart");
         milter_gen_swap(g);
         sw_info("reloaded %s (%zu tag key%s)", sw_milter.conf_path, g->keys.n,
                 g->keys.n == 1 ? "" : "s");
@@ -118,6 +121,18 @@ main(int argc, char **argv)
     uint64_t seed = 0;
     int ch, rc;
 
+    /* Blocked before any thread exists, so every thread inherits the
+     * mask: libmilter's signal thread waits for SIGTERM, SIGINT and SIGHUP
+     * (and stops cleanly), ours for SIGUSR1.  Delivered to any other
+     * thread, SIGTERM would kill the process without clean-up. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
     sw_milter.conf_path = SW_DEF_CONF;
     if (argc > 1 && strcmp(argv[1], "--analyze") == 0)
         return milter_analyze_files(NULL, argc - 1, argv + 1);
@@ -148,6 +163,7 @@ main(int argc, char **argv)
         return 0;
     }
     sw_milter.gen = g;
+    sw_milter.tcp = strncmp(g->conf->milter.socket, "inet", 4) == 0;
     if (g->keys.n == 0)
         sw_warn("no milter.tag_keys: outbound mail is not tagged, every bounce is untrusted");
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t) sizeof(seed))
@@ -170,18 +186,17 @@ main(int argc, char **argv)
     if (smfi_register(milter_desc) != MI_SUCCESS)
         sw_fatal("smfi_register failed");
     (void) smfi_setmaxdatasize(MILTER_MDS_1M);
+    (void) snprintf(listening, sizeof(listening), "%s", g->conf->milter.socket);
     open_socket(g->conf, uid, gid);
     drop_privileges(getuid() == 0 ? pw : NULL);
-    /* Blocked in every thread libmilter starts; one thread waits for it. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
     (void) signal(SIGPIPE, SIG_IGN);
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     sw_info("started: socket %s, %zu tag key%s, evidence to %s", g->conf->milter.socket, g->keys.n,
             g->keys.n == 1 ? "" : "s", g->conf->routed.evidence);
     rc = smfi_main();
+    if (socket_path(listening))
+        (void) unlink(socket_path(listening)); /* best effort: we are unprivileged now */
     sw_info("stopped: messages=%lu tagged=%lu bounces=%lu records=%lu trusted=%lu untrusted=%lu "
             "suppressed=%lu dropped=%lu failures=%lu",
             sw_milter.stats.messages, sw_milter.stats.tagged, sw_milter.stats.bounces,

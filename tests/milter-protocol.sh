@@ -110,4 +110,11 @@ for want in 'v=1' 'source=dsn' 'domain=bigcorp.example' 'rcpt=carol@bigcorp.exam
 done
 [[ $(grep -c . <<<"$rec") == 1 ]] || { echo "FAIL: expected one record"; exit 1; }
 grep -q 'reloaded' "$dir/milter.log" || { echo "FAIL: SIGUSR1 did not reload"; cat "$dir/milter.log"; exit 1; }
+# SIGTERM stops it cleanly: exit 0 and its counters logged.
+kill -TERM "${pids[1]}"
+rc=0
+wait "${pids[1]}" || rc=$?
+[[ $rc == 0 ]] || { echo "FAIL: SIGTERM: exit status $rc"; cat "$dir/milter.log"; exit 1; }
+grep -q 'stopped: messages=4 tagged=2 bounces=2 records=1 ' "$dir/milter.log" ||
+    { echo "FAIL: no clean stop with the counters"; cat "$dir/milter.log"; exit 1; }
 echo "PASS: milter protocol"
