@@ -121,18 +121,6 @@ main(int argc, char **argv)
     uint64_t seed = 0;
     int ch, rc;
 
-    /* Blocked before any thread exists, so every thread inherits the
-     * mask: libmilter's signal thread waits for SIGTERM, SIGINT and SIGHUP
-     * (and stops cleanly), ours for SIGUSR1.  Delivered to any other
-     * thread, SIGTERM would kill the process without clean-up. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
     sw_milter.conf_path = SW_DEF_CONF;
     if (argc > 1 && strcmp(argv[1], "--analyze") == 0)
         return milter_analyze_files(NULL, argc - 1, argv + 1);
@@ -162,6 +150,18 @@ main(int argc, char **argv)
         milter_gen_put(g);
         return 0;
     }
+    /* Blocked before any thread exists, so every thread inherits the
+     * mask: libmilter's signal thread waits for SIGTERM, SIGINT and SIGHUP
+     * (and stops cleanly), ours for SIGUSR1.  Delivered to any other
+     * thread, SIGTERM would kill the process without clean-up. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
     sw_milter.gen = g;
     sw_milter.tcp = strncmp(g->conf->milter.socket, "inet", 4) == 0;
     if (g->keys.n == 0)
@@ -190,10 +190,11 @@ main(int argc, char **argv)
     open_socket(g->conf, uid, gid);
     drop_privileges(getuid() == 0 ? pw : NULL);
     (void) signal(SIGPIPE, SIG_IGN);
-    if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
-        sw_fatal("pthread_create: %s", strerror(errno));
+    /* Logged before the reload thread exists: a reload may free g. */
     sw_info("started: socket %s, %zu tag key%s, evidence to %s", g->conf->milter.socket, g->keys.n,
             g->keys.n == 1 ? "" : "s", g->conf->routed.evidence);
+    if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
+        sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();
     if (socket_path(listening))
         (void) unlink(socket_path(listening)); /* best effort: we are unprivileged now */
