@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "bounce.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,38 +40,6 @@ terminated(const char *s, size_t size)
     return memchr(s, '\0', size) != NULL;
 }
 
-/* one_line - no control bytes */
-static bool
-one_line(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char) *s < 0x20 || *s == 0x7f)
-            return false;
-    return true;
-}
-
-/* status_shape - "" or C.S.D with C in 2, 4, 5 and 1-3 digits after each dot */
-static bool
-status_shape(const char *s)
-{
-    int part, digits;
-
-    if (*s == '\0')
-        return true;
-    if (*s != '2' && *s != '4' && *s != '5')
-        return false;
-    s++;
-    for (part = 0; part < 2; part++) {
-        if (*s++ != '.')
-            return false;
-        for (digits = 0; *s >= '0' && *s <= '9'; s++)
-            digits++;
-        if (digits < 1 || digits > 3)
-            return false;
-    }
-    return *s == '\0';
-}
-
 /* check_reason - sw_bounce_reason() into buffers of every small size */
 static void
 check_reason(const struct sw_bounce_rcpt *r)
@@ -79,7 +48,7 @@ check_reason(const struct sw_bounce_rcpt *r)
     size_t n, m, size;
 
     n = sw_bounce_reason(r, full, sizeof(full));
-    if (n >= sizeof(full) || strlen(full) != n || !one_line(full))
+    if (n >= sizeof(full) || strlen(full) != n || !fz_plain(full, false))
         abort();
     for (size = 1; size <= sizeof(cut); size++) {
         memset(cut, 'x', sizeof(cut));
@@ -101,7 +70,7 @@ check_rcpt(const struct sw_bounce_rcpt *r)
         || !terminated(r->diagnostic, sizeof(r->diagnostic))
         || !terminated(r->command, sizeof(r->command)))
         abort();
-    if (r->rcpt[0] == '\0' || !one_line(r->diagnostic) || !status_shape(r->status))
+    if (r->rcpt[0] == '\0' || !fz_plain(r->diagnostic, false) || !fz_status_shape(r->status))
         abort();
     if (r->code != 0 && (r->code < 200 || r->code > 599))
         abort();

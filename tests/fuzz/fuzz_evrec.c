@@ -12,15 +12,15 @@
 #include <string.h>
 
 #include "evrec.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 no_controls(const char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char) *s < 0x20 || *s == 0x7f)
-            abort();
+    if (!fz_plain(s, false))
+        abort();
 }
 
 int

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "maillog.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,41 +28,6 @@ static bool
 terminated(const char *s, size_t size)
 {
     return memchr(s, '\0', size) != NULL;
-}
-
-/* plain - no control bytes; no upper case when lower is set */
-static bool
-plain(const char *s, bool lower)
-{
-    for (; *s; s++) {
-        if ((unsigned char) *s < 0x20 || *s == 0x7f)
-            return false;
-        if (lower && *s >= 'A' && *s <= 'Z')
-            return false;
-    }
-    return true;
-}
-
-/* dsn_shape - "" or C.S.D with C in 2, 4, 5 and 1-3 digits each */
-static bool
-dsn_shape(const char *s)
-{
-    int part, digits;
-
-    if (*s == '\0')
-        return true;
-    if (*s != '2' && *s != '4' && *s != '5')
-        return false;
-    s++;
-    for (part = 0; part < 2; part++) {
-        if (*s++ != '.')
-            return false;
-        for (digits = 0; *s >= '0' && *s <= '9'; s++)
-            digits++;
-        if (digits < 1 || digits > 3)
-            return false;
-    }
-    return *s == '\0';
 }
 
 /* domain_of - the domain is what follows an "@" at the end of rcpt, lower-cased */
@@ -104,10 +70,11 @@ check_outcome(const struct sw_outcome *o)
         abort();
     if (o->mta == SW_MTA_POSTFIX && (o->nrcpt != 1 || o->rcpt_more))
         abort();
-    if (!plain(o->queue_id, false) || !plain(o->rcpt, false) || !plain(o->domain, true)
-        || !plain(o->relay_host, true) || !plain(o->relay_addr, true) || !plain(o->text, false))
+    if (!fz_plain(o->queue_id, false) || !fz_plain(o->rcpt, false) || !fz_plain(o->domain, true)
+        || !fz_plain(o->relay_host, true) || !fz_plain(o->relay_addr, true)
+        || !fz_plain(o->text, false))
         abort();
-    if (!dsn_shape(o->dsn))
+    if (!fz_status_shape(o->dsn))
         abort();
     if (o->relay_port < 0 || o->relay_port > 65535
         || (o->mta == SW_MTA_SENDMAIL && o->relay_port != 0))

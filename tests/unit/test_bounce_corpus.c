@@ -61,6 +61,7 @@
 #include "bounce.h"
 #include "buf.h"
 #include "classify.h"
+#include "tsv.h"
 
 #define T_PATH_MAX         4096
 #define T_LINE_MAX         4096
@@ -138,34 +139,6 @@ free_library(void **state)
     sw_patterns_free(lib);
     lib = NULL;
     return 0;
-}
-
-/* split_tabs - fields of one line, in place */
-static int
-split_tabs(char *line, char **f, int max)
-{
-    int n = 0;
-
-    line[strcspn(line, "\r\n")] = '\0';
-    while (n < max) {
-        f[n++] = line;
-        if ((line = strchr(line, '\t')) == NULL)
-            break;
-        *line++ = '\0';
-    }
-    return n;
-}
-
-/* column - index of a header name, or -1 */
-static int
-column(char **h, int nh, const char *name)
-{
-    int i;
-
-    for (i = 0; i < nh; i++)
-        if (strcmp(h[i], name) == 0)
-            return i;
-    return -1;
 }
 
 /* read_file - a whole file into buf; its length, or SIZE_MAX */
@@ -281,13 +254,6 @@ print_matrix(size_t m[3][3], const char *unit)
     }
 }
 
-/* ratio - a/b, 0 when b is 0 */
-static double
-ratio(size_t a, size_t b)
-{
-    return b ? (double) a / (double) b : 0.0;
-}
-
 /* print_reason - a reason cut to T_REASON_CUT bytes, control bytes as '?' */
 static void
 print_reason(const char *r)
@@ -325,18 +291,18 @@ test_corpus(void **state)
     assert_true(join(path, sizeof(path), corpus_dir, "labels.tsv"));
     assert_non_null(fp = fopen(path, "r"));
     assert_non_null(fgets(header, sizeof(header), fp));
-    nh = split_tabs(header, h, 16);
-    c_path = column(h, nh, "path");
-    c_index = column(h, nh, "rcpt_index");
-    c_class = column(h, nh, "class");
-    c_status = column(h, nh, "status");
+    nh = tsv_split(header, h, 16);
+    c_path = tsv_column(h, nh, "path");
+    c_index = tsv_column(h, nh, "rcpt_index");
+    c_class = tsv_column(h, nh, "class");
+    c_status = tsv_column(h, nh, "status");
     assert_true(c_path >= 0 && c_index >= 0 && c_class >= 0 && c_status >= 0);
 
     printf("rows where the prediction differs from the label "
            "(file, index: label -> predicted [pattern] status extracted/label: reason):\n");
     while (fgets(line, sizeof(line), fp) != NULL) {
         lineno++;
-        nf = split_tabs(line, f, 16);
+        nf = tsv_split(line, f, 16);
         if (nf <= c_path || nf <= c_index || nf <= c_class || nf <= c_status || *f[c_path] == '\0')
             continue;
         if (!sw_class_parse(f[c_class], &want))
@@ -401,9 +367,10 @@ test_corpus(void **state)
     print_matrix(res.m, "row");
     printf("  rows without the labelled failed recipient: %zu\n", res.missing);
     printf("  status equal to the label: %.3f (%zu/%zu rows with a labelled status)\n",
-           ratio(res.status_equal, res.status_rows), res.status_equal, res.status_rows);
+           tsv_ratio(res.status_equal, res.status_rows), res.status_equal, res.status_rows);
     printf("  other rows classified reputation or throttle: %zu of %zu (%.2f%%)\n",
-           res.other_diverted, res.other_rows, 100.0 * ratio(res.other_diverted, res.other_rows));
+           res.other_diverted, res.other_rows,
+           100.0 * tsv_ratio(res.other_diverted, res.other_rows));
     print_matrix(res.fm, "file");
     fflush(stdout);
 
@@ -412,7 +379,7 @@ test_corpus(void **state)
     row = tp + res.m[SW_CLASS_REPUTATION][SW_CLASS_THROTTLE]
           + res.m[SW_CLASS_REPUTATION][SW_CLASS_OTHER];
     printf("  per row, reputation recall target %.2f: %s (%.3f); asserted floor %.2f\n",
-           T_REP_RECALL, ratio(tp, row) >= T_REP_RECALL ? "met" : "NOT MET", ratio(tp, row),
+           T_REP_RECALL, tsv_ratio(tp, row) >= T_REP_RECALL ? "met" : "NOT MET", tsv_ratio(tp, row),
            T_REP_RECALL_FLOOR);
     fflush(stdout);
     check_targets(res.fm, "file", T_REP_RECALL);

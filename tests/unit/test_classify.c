@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "classify.h"
+#include "tsv.h"
 
 #define T_PATH_MAX        4096
 #define T_LINE_MAX        8192
@@ -943,41 +944,6 @@ unquote(char *f)
     return f;
 }
 
-/* column - index of a header name, or -1 */
-static int
-column(char **h, int nh, const char *name)
-{
-    int i;
-
-    for (i = 0; i < nh; i++)
-        if (strcmp(h[i], name) == 0)
-            return i;
-    return -1;
-}
-
-/* split_tabs - fields of one line, in place */
-static int
-split_tabs(char *line, char **f, int max)
-{
-    int n = 0;
-
-    line[strcspn(line, "\r\n")] = '\0';
-    while (n < max) {
-        f[n++] = line;
-        if ((line = strchr(line, '\t')) == NULL)
-            break;
-        *line++ = '\0';
-    }
-    return n;
-}
-
-/* ratio - a/b, 0 when b is 0 */
-static double
-ratio(size_t a, size_t b)
-{
-    return b ? (double) a / (double) b : 0.0;
-}
-
 static void
 test_corpus(void **state)
 {
@@ -992,16 +958,16 @@ test_corpus(void **state)
 
     assert_non_null(fp = fopen(path, "r"));
     assert_non_null(fgets(header, sizeof(header), fp));
-    nh = split_tabs(header, h, 16);
-    c_prov = column(h, nh, "provider");
-    c_reply = column(h, nh, "smtp_reply");
-    c_class = column(h, nh, "class");
-    c_notes = column(h, nh, "notes");
+    nh = tsv_split(header, h, 16);
+    c_prov = tsv_column(h, nh, "provider");
+    c_reply = tsv_column(h, nh, "smtp_reply");
+    c_class = tsv_column(h, nh, "class");
+    c_notes = tsv_column(h, nh, "notes");
     assert_true(c_prov >= 0 && c_reply >= 0 && c_class >= 0 && c_notes >= 0);
     printf("misclassified rows (line: labelled -> classified by pattern):\n");
     while (fgets(line, sizeof(line), fp) != NULL) {
         lineno++;
-        nf = split_tabs(line, f, 16);
+        nf = tsv_split(line, f, 16);
         if (nf <= c_reply || nf <= c_class || *f[c_reply] == '\0')
             continue;
         if (!sw_class_parse(f[c_class], &want))
@@ -1042,10 +1008,11 @@ test_corpus(void **state)
             col += res.m[j][order[i]];
             row += res.m[order[i]][j];
         }
-        printf("  %-12s %9.3f %9.3f\n", sw_class_name(order[i]), ratio(tp, col), ratio(tp, row));
-        if (ratio(tp, col) < 0.95 || ratio(tp, row) < 0.9)
+        printf("  %-12s %9.3f %9.3f\n", sw_class_name(order[i]), tsv_ratio(tp, col),
+               tsv_ratio(tp, row));
+        if (tsv_ratio(tp, col) < 0.95 || tsv_ratio(tp, row) < 0.9)
             fail_msg("%s: precision %.3f (>= 0.95) or recall %.3f (>= 0.90) too low",
-                     sw_class_name(order[i]), ratio(tp, col), ratio(tp, row));
+                     sw_class_name(order[i]), tsv_ratio(tp, col), tsv_ratio(tp, row));
     }
     printf("  other rows classified reputation or throttle (not AMBIGUOUS): %zu\n", res.bad_other);
     printf("  prefilter disagreements with sequential evaluation: %zu\n", res.disagree);
