@@ -138,15 +138,19 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 static void
 add_header(struct session *s, const char *name, const char *value)
 {
-    const char *p;
+    const char *p = value, *nl;
 
     sw_buf_adds(&s->msg, name);
     sw_buf_adds(&s->msg, ": ");
-    for (p = value; *p; p++) {
-        if (*p == '\n' && (p == value || p[-1] != '\r'))
+    /* Copied a line at a time: this runs for every header of every message. */
+    while ((nl = strchr(p, '\n')) != NULL) {
+        sw_buf_add(&s->msg, p, (size_t) (nl - p));
+        if (nl == value || nl[-1] != '\r')
             sw_buf_addc(&s->msg, '\r');
-        sw_buf_addc(&s->msg, *p);
+        sw_buf_addc(&s->msg, '\n');
+        p = nl + 1;
     }
+    sw_buf_adds(&s->msg, p);
     sw_buf_adds(&s->msg, "\r\n");
 }
 
