@@ -106,18 +106,59 @@ drop_privileges(const struct passwd *pw)
         sw_fatal("privileges could be regained after dropping them to %s", pw->pw_name);
 }
 
+/* block_signals - before any thread exists, so every thread inherits the
+ * mask: libmilter's signal thread waits for SIGTERM, SIGINT and SIGHUP
+ * (and stops cleanly), ours for SIGUSR1 (left in *reload).  Delivered to
+ * any other thread, SIGTERM would kill the process without clean-up. */
+static void
+block_signals(sigset_t *reload)
+{
+    sigset_t all;
+
+    sigemptyset(&all);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGINT);
+    sigaddset(&all, SIGHUP);
+    sigaddset(&all, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    sigemptyset(reload);
+    sigaddset(reload, SIGUSR1);
+}
+
+/* socket_owner - milter.user (returned, to become later) and milter.group */
+static const struct passwd *
+socket_owner(const struct sw_conf *c, uid_t *uid, gid_t *gid)
+{
+    const struct passwd *pw = NULL;
+    const struct group *gr;
+
+    *uid = (uid_t) -1;
+    *gid = (gid_t) -1;
+    if (c->milter.user) {
+        if ((pw = getpwnam(c->milter.user)) == NULL)
+            sw_fatal("milter.user: no such user \"%s\"", c->milter.user);
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+    }
+    if (c->milter.group) {
+        if ((gr = getgrnam(c->milter.group)) == NULL)
+            sw_fatal("milter.group: no such group \"%s\"", c->milter.group);
+        *gid = gr->gr_gid;
+    }
+    return pw;
+}
+
 int
 main(int argc, char **argv)
 {
     bool check = false, to_stderr = false, verbose = false;
-    const struct passwd *pw = NULL;
-    const struct group *gr;
+    const struct passwd *pw;
     struct milter_gen *g;
     struct sw_buf err;
     static sigset_t set;
     pthread_t tid;
-    uid_t uid = (uid_t) -1;
-    gid_t gid = (gid_t) -1;
+    uid_t uid;
+    gid_t gid;
     uint64_t seed = 0;
     int ch, rc;
 
@@ -150,18 +191,7 @@ main(int argc, char **argv)
         milter_gen_put(g);
         return 0;
     }
-    /* Blocked before any thread exists, so every thread inherits the
-     * mask: libmilter's signal thread waits for SIGTERM, SIGINT and SIGHUP
-     * (and stops cleanly), ours for SIGUSR1.  Delivered to any other
-     * thread, SIGTERM would kill the process without clean-up. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
+    block_signals(&set);
     sw_milter.gen = g;
     sw_milter.tcp = strncmp(g->conf->milter.socket, "inet", 4) == 0;
     if (g->keys.n == 0)
@@ -172,17 +202,7 @@ main(int argc, char **argv)
         sw_fatal("out of memory");
     if ((sw_milter.evidence_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
         sw_fatal("socket: %s", strerror(errno));
-    if (g->conf->milter.user) {
-        if ((pw = getpwnam(g->conf->milter.user)) == NULL)
-            sw_fatal("milter.user: no such user \"%s\"", g->conf->milter.user);
-        uid = pw->pw_uid;
-        gid = pw->pw_gid;
-    }
-    if (g->conf->milter.group) {
-        if ((gr = getgrnam(g->conf->milter.group)) == NULL)
-            sw_fatal("milter.group: no such group \"%s\"", g->conf->milter.group);
-        gid = gr->gr_gid;
-    }
+    pw = socket_owner(g->conf, &uid, &gid);
     if (smfi_register(milter_desc) != MI_SUCCESS)
         sw_fatal("smfi_register failed");
     (void) smfi_setmaxdatasize(MILTER_MDS_1M);
