@@ -6,10 +6,10 @@
 
 #include "answer.h"
 
-/* sw_answer_domain - destination scopes first, then the pool's */
-void
-sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const char *domain,
-                 struct sw_answer *a)
+/* decide - destination scopes first, then the pool's */
+static void
+decide(const struct sw_policy *p, const struct sw_route *r, const char *domain,
+       struct sw_answer *a)
 {
     const struct sw_relay *relay;
     const struct sw_scope *s;
@@ -53,6 +53,29 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const char
                     s->key, s->relay, no);
 }
 
+/* sw_answer_domain - the decision, with a partial primary named */
+void
+sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const char *domain,
+                 struct sw_answer *a)
+{
+    const struct sw_relay *prim;
+
+    decide(p, r, domain, a);
+    if (a->relay == NULL && (prim = sw_answer_primary_partial(p, a->pool)) != NULL) {
+        a->relay = prim;
+        a->partial = true;
+    }
+}
+
+/* sw_answer_primary_partial - the pool's primary, if answers must name it */
+const struct sw_relay *
+sw_answer_primary_partial(const struct sw_policy *p, const struct sw_pool *pool)
+{
+    const struct sw_relay *prim = sw_answer_primary(p->conf, pool);
+
+    return prim && sw_health_pinned(sw_policy_health(p, prim)) ? prim : NULL;
+}
+
 /* sw_answer_subdomain_sample - "*.domain" */
 bool
 sw_answer_subdomain_sample(const char *domain, char *out, size_t size)
@@ -75,20 +98,50 @@ sw_answer_primary(const struct sw_conf *conf, const struct sw_pool *pool)
     return NULL;
 }
 
+/* up_addresses - "[ip]:port" of each up address, joined by sep */
+static bool
+up_addresses(const struct sw_relay_health *h, const struct sw_relay *relay, bool with_port,
+             char sep, struct sw_buf *out)
+{
+    const struct sw_haddr *ad;
+    bool first = true;
+    size_t i;
+
+    for (i = 0; i < h->naddrs; i++) {
+        ad = &h->addr[i];
+        if (ad->state != SW_HSTATE_UP)
+            continue;
+        if (!first && !sw_buf_addc(out, sep))
+            return false;
+        first = false;
+        if (!sw_buf_printf(out, "[%s%s]", strchr(ad->ip, ':') ? "ipv6:" : "", ad->ip)
+            || (with_port && !sw_buf_printf(out, ":%d", relay->port)))
+            return false;
+    }
+    return true;
+}
+
 /* sw_answer_transport - Postfix transport:nexthop */
 bool
-sw_answer_transport(const struct sw_relay *relay, struct sw_buf *out)
+sw_answer_transport(const struct sw_policy *p, const struct sw_relay *relay, struct sw_buf *out)
 {
+    const struct sw_relay_health *h = sw_policy_health(p, relay);
+
+    if (sw_health_pinned(h))
+        return sw_buf_printf(out, "%s:", relay->transport) && up_addresses(h, relay, true, ',', out);
     return sw_buf_printf(out, "%s:%s", relay->transport, relay->nexthop);
 }
 
 /* sw_answer_mailertable - Sendmail mailer:host, without the port */
 bool
-sw_answer_mailertable(const struct sw_relay *relay, struct sw_buf *out)
+sw_answer_mailertable(const struct sw_policy *p, const struct sw_relay *relay, struct sw_buf *out)
 {
+    const struct sw_relay_health *h = sw_policy_health(p, relay);
     const char *nh = relay->nexthop, *end;
     size_t n;
 
+    if (sw_health_pinned(h))
+        return sw_buf_printf(out, "%s:", relay->mailer) && up_addresses(h, relay, false, ':', out);
     if (*nh == '[') {
         end = strchr(nh, ']');
         n = (size_t) (end - nh) + 1;

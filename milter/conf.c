@@ -38,7 +38,8 @@
 #define SW_DEF_RATE       30            /* evidence records per minute per client */
 
 static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
-                                        "residency", "dnsbl",  "classify", "patterns", NULL };
+                                        "residency", "dnsbl",  "classify", "patterns", "dns",
+                                        NULL };
 static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
@@ -47,11 +48,9 @@ static const char *const routed_keys[] = {
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
                                            "user",   "group",    NULL };
-static const char *const dnsbl_keys[] = { "zones", "resolver", NULL };
 static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
                                           "role",         "priority", "weight",    "max_per_hour",
                                           "jurisdiction", "enabled",  "probe",     NULL };
-static const char *const probe_keys[] = { "starttls", "verify", NULL };
 static const char *const pool_keys[] = {
     "name", "relays", "egress", "hosts", "destinations", NULL
 };
@@ -322,24 +321,6 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
                     "no such group \"%s\"", c->milter.group);
 }
 
-/* parse_dnsbl - the dnsbl { } group */
-static void
-parse_dnsbl(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
-{
-    config_setting_t *g = sw_cf_member(cx, root, "", "dnsbl", CONFIG_TYPE_GROUP);
-    unsigned char bin[16];
-
-    if (g == NULL)
-        return;
-    sw_cf_check_keys(cx, g, "dnsbl", dnsbl_keys);
-    sw_cf_strv(cx, g, "dnsbl", "zones", false, &c->dnsbl.zones);
-    if (sw_cf_str(cx, g, "dnsbl", "resolver", false, &c->dnsbl.resolver) && c->dnsbl.resolver
-        && inet_pton(AF_INET, c->dnsbl.resolver, bin) != 1
-        && inet_pton(AF_INET6, c->dnsbl.resolver, bin) != 1)
-        sw_cf_error(cx, config_setting_get_member(g, "resolver"), "dnsbl.resolver",
-                    "must be a numeric IP address");
-}
-
 /* list_of - a list ( ... ) of groups, or NULL */
 static config_setting_t *
 list_of(struct sw_cfctx *cx, const config_setting_t *root, const char *key)
@@ -360,7 +341,6 @@ static void
 parse_relay(struct sw_cfctx *cx, config_setting_t *g, const char *path, struct sw_relay *r)
 {
     char *role = NULL;
-    config_setting_t *probe;
     long v;
     bool b = true;
 
@@ -407,14 +387,7 @@ parse_relay(struct sw_cfctx *cx, config_setting_t *g, const char *path, struct s
                     "jurisdiction: a short tag such as \"EU\" or \"UK\"");
     if (sw_cf_bool(cx, g, path, "enabled", &b))
         r->enabled = b;
-    if ((probe = sw_cf_member(cx, g, path, "probe", CONFIG_TYPE_GROUP)) != NULL) {
-        char pp[128];
-
-        (void) snprintf(pp, sizeof(pp), "%s.probe", path);
-        sw_cf_check_keys(cx, probe, pp, probe_keys);
-        (void) sw_cf_bool(cx, probe, pp, "starttls", &b);
-        (void) sw_cf_bool(cx, probe, pp, "verify", &b);
-    }
+    sw_conf_parse_probe(cx, g, path, r);
     if (r->transport == NULL)
         r->transport = strdup("smtp");
     if (r->mailer == NULL)
@@ -721,7 +694,8 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     sw_cf_check_keys(&cx, root, "", top_keys);
     parse_routed(&cx, root, c);
     parse_milter(&cx, root, c);
-    parse_dnsbl(&cx, root, c);
+    sw_conf_parse_dns(&cx, root, c);
+    sw_conf_parse_dnsbl(&cx, root, c);
     parse_relays(&cx, root, c);
     parse_pools(&cx, root, c);
     parse_rules(&cx, root, c);
@@ -801,14 +775,14 @@ sw_conf_free(struct sw_conf *c)
     free(c->milter.tag_keys);
     free(c->milter.user);
     free(c->milter.group);
-    sw_strv_free(&c->dnsbl.zones);
-    free(c->dnsbl.resolver);
+    sw_conf_free_health(c);
     for (i = 0; i < c->nrelays; i++) {
         free(c->relays[i].name);
         free(c->relays[i].nexthop);
         free(c->relays[i].transport);
         free(c->relays[i].mailer);
         free(c->relays[i].jurisdiction);
+        free(c->relays[i].host);
     }
     free(c->relays);
     for (i = 0; i < c->npools; i++) {

@@ -14,6 +14,8 @@
  * and swaps it in, so a bad file can never leave a half-applied config.
  */
 
+#define SW_HOST_MAX_CONF 255 /* a nexthop host name */
+
 enum sw_relay_role { SW_ROLE_PRIMARY, SW_ROLE_ALTERNATE };
 enum sw_scope_kind { SW_SCOPE_DESTINATION, SW_SCOPE_POOL };
 
@@ -24,6 +26,22 @@ enum sw_scope_kind { SW_SCOPE_DESTINATION, SW_SCOPE_POOL };
 struct sw_strv {
     char **v;
     size_t n;
+};
+
+/* relays[].probe { }: health probes (DESIGN.md 6).  Absent: not probed. */
+struct sw_probe_conf {
+    bool enabled;
+    long interval;    /* seconds between probes of an up address (60) */
+    long timeout;     /* a whole probe (10) */
+    long backoff_max; /* longest wait between probes of a down address (900) */
+    long fall, rise;  /* consecutive results that change a state (2, 2) */
+    bool starttls;    /* require STARTTLS */
+    bool verify;      /* verify the certificate against `name` */
+    char *ca_file;    /* NULL: OpenSSL's default paths */
+    char *name;       /* name to verify: default the nexthop's host */
+    char *helo;       /* EHLO name: default the host name */
+    char *mail_from;  /* with rcpt: MAIL FROM (default <>) */
+    char *rcpt;       /* NULL: stop after EHLO (and TLS); else MAIL/RCPT/RSET */
 };
 
 struct sw_relay {
@@ -37,6 +55,10 @@ struct sw_relay {
     long max_per_hour;  /* 0: unlimited */
     char *jurisdiction; /* NULL: none declared */
     bool enabled;       /* initial administrative state */
+    struct sw_probe_conf probe;
+    char *host;         /* nexthop host, without brackets and port */
+    int port;           /* nexthop port, 25 if none */
+    bool mx;            /* no brackets: Postfix looks up MX records */
     int line;
 };
 
@@ -93,9 +115,19 @@ struct sw_milter_conf {
     char *group;      /* group of the unix socket (mode 0660), e.g. "postfix" */
 };
 
+/* dns { }: how spillway-routed resolves relay names (c-ares). */
+struct sw_dns_conf {
+    char *resolver; /* "IP" or "IP:PORT" ("[IPv6]:PORT"), NULL: /etc/resolv.conf */
+    long timeout;   /* per query, seconds (3) */
+    long min_ttl;   /* re-resolve no sooner than this (10) */
+    long max_ttl;   /* nor later (3600) */
+};
+
 struct sw_dnsbl_conf {
     struct sw_strv zones;
-    char *resolver;
+    char *resolver; /* as dns.resolver; NULL: dns.resolver */
+    long interval;  /* seconds between checks of one address (900) */
+    bool alternates; /* check the alternates' addresses too (true) */
 };
 
 struct sw_patterns;
@@ -106,6 +138,7 @@ struct sw_conf {
     struct sw_patterns *patterns; /* compiled: shipped file + operator overrides */
     struct sw_routed_conf routed;
     struct sw_milter_conf milter;
+    struct sw_dns_conf dns;
     struct sw_dnsbl_conf dnsbl;
     struct sw_relay *relays;
     size_t nrelays;
@@ -129,6 +162,11 @@ const struct sw_pool *sw_conf_pool(const struct sw_conf *conf, const char *name)
  * destinations match, else the first pool with a primary relay). */
 const struct sw_pool *sw_conf_pool_for(const struct sw_conf *conf, const char *domain);
 void sw_strv_free(struct sw_strv *sv);
+/* Split a Postfix nexthop into host, port (25) and "MX lookup" (no
+ * brackets).  false if it does not fit. */
+bool sw_nexthop_split(const char *nexthop, char *host, size_t size, int *port, bool *mx);
+/* "IP", "IP:PORT", "[IPv6]:PORT": a resolver address for c-ares. */
+bool sw_resolver_valid(const char *s);
 bool sw_strv_has(const struct sw_strv *sv, const char *s);
 bool sw_strv_has_ci(const struct sw_strv *sv, const char *s);
 /* Does a destination pattern ("example.com", "*.gov.uk", "*") match? */

@@ -42,4 +42,11 @@ bool sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path
 config_setting_t *sw_cf_member(struct sw_cfctx *cx, const config_setting_t *g, const char *path,
                                const char *key, int type);
 
+/* conf_health.c: probe { }, dns { }, dnsbl { } */
+void sw_conf_parse_probe(struct sw_cfctx *cx, config_setting_t *relay, const char *path,
+                         struct sw_relay *r);
+void sw_conf_parse_dns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c);
+void sw_conf_parse_dnsbl(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c);
+void sw_conf_free_health(struct sw_conf *c);
+
 #endif

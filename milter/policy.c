@@ -54,6 +54,7 @@ sw_policy_ineligible(const struct sw_policy *p, const struct sw_relay *relay, co
 {
     const struct sw_residency *res;
     size_t idx = (size_t) (relay - p->conf->relays);
+    const char *no;
 
     if (relay->role != SW_ROLE_ALTERNATE)
         return "is a primary relay";
@@ -61,12 +62,23 @@ sw_policy_ineligible(const struct sw_policy *p, const struct sw_relay *relay, co
         return "is disabled";
     if (new_scope && p->admin[idx] == SW_ADMIN_DRAINING)
         return "is draining";
+    if ((no = sw_health_unusable(sw_policy_health(p, relay))) != NULL)
+        return no;
     if (relay->max_per_hour && p->hour && p->hour[idx] >= (unsigned long) relay->max_per_hour)
         return "has used its hourly budget (max_per_hour)";
     if ((res = sw_policy_residency(p->conf, domain)) != NULL
         && (relay->jurisdiction == NULL || !sw_strv_has_ci(&res->allow, relay->jurisdiction)))
         return "is outside the jurisdictions allowed for the destination";
     return NULL;
+}
+
+/* sw_policy_health - a relay's health record */
+const struct sw_relay_health *
+sw_policy_health(const struct sw_policy *p, const struct sw_relay *relay)
+{
+    if (p->health == NULL || relay == NULL)
+        return NULL;
+    return &p->health[relay - p->conf->relays];
 }
 
 /* sticky_hash - FNV-1a, so a destination keeps the same relay */

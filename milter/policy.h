@@ -6,13 +6,14 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "health.h"
 
 /*
  * Eligibility (DESIGN.md 4): a relay is an alternate, administratively
  * enabled (a draining relay keeps what it has but takes nothing new),
  * under its hourly budget (max_per_hour: then even existing diversions
- * wait on the primary), and allowed by the residency policy for the
- * destination.  Pure functions.
+ * wait on the primary), not down or listed by its probes (health.h), and
+ * allowed by the residency policy for the destination.  Pure functions.
  */
 enum sw_relay_admin { SW_ADMIN_ENABLED, SW_ADMIN_DISABLED, SW_ADMIN_DRAINING };
 
@@ -21,7 +22,12 @@ struct sw_policy {
     const struct sw_conf *conf;
     const enum sw_relay_admin *admin;
     const unsigned long *hour; /* deliveries in the last hour per relay, or NULL */
+    const struct sw_relay_health *health; /* per relay, or NULL: all usable */
 };
+
+/* The health of a relay, or NULL if none is known. */
+const struct sw_relay_health *sw_policy_health(const struct sw_policy *p,
+                                               const struct sw_relay *relay);
 
 const char *sw_admin_name(enum sw_relay_admin a);
 bool sw_admin_parse(const char *s, enum sw_relay_admin *a);

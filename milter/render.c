@@ -188,6 +188,31 @@ pattern_sample(const char *pattern, char *key, size_t ksize, char *sample, size_
     return (size_t) snprintf(sample, ssize, "%s", base) < ssize;
 }
 
+/* add_pool_keys - "*" or the pool's destination patterns, as answered */
+static void
+add_pool_keys(const struct sw_policy *p, const struct sw_route *r, const struct sw_pool *pool,
+              struct table *t)
+{
+    const struct sw_relay *relay;
+    char key[SW_RENDER_KEY_MAX + 1], sample[SW_RENDER_KEY_MAX + 1];
+    bool prim_d;
+    size_t k;
+
+    if (pool->destinations.n == 0) {
+        relay = correct(p, r, "*.invalid", &prim_d);
+        if (!prim_d)
+            add(t, "", "*", relay);
+        return;
+    }
+    for (k = 0; k < pool->destinations.n; k++) {
+        if (!pattern_sample(pool->destinations.v[k], key, sizeof(key), sample, sizeof(sample)))
+            continue;
+        relay = correct(p, r, sample, &prim_d);
+        if (!prim_d)
+            add(t, "", key, relay);
+    }
+}
+
 /* add_scope - a destination scope's keys, or a pool scope's patterns */
 static void
 add_scope(const struct sw_policy *p, const struct sw_route *r, const struct sw_scope *s,
@@ -195,9 +220,8 @@ add_scope(const struct sw_policy *p, const struct sw_route *r, const struct sw_s
 {
     const struct sw_pool *pool;
     const struct sw_relay *relay;
-    char key[SW_RENDER_KEY_MAX + 1], sample[SW_RENDER_KEY_MAX + 1];
+    char sample[SW_RENDER_KEY_MAX + 1];
     bool prim_d, prim_sub;
-    size_t k;
 
     if (s->kind == SW_SCOPE_DESTINATION) {
         /* The domain itself, then its subdomains (which residency may
@@ -212,21 +236,8 @@ add_scope(const struct sw_policy *p, const struct sw_route *r, const struct sw_s
             add(t, ".", s->name, relay);
         return;
     }
-    if ((pool = sw_conf_pool(p->conf, s->name)) == NULL)
-        return;
-    if (pool->destinations.n == 0) {
-        relay = correct(p, r, "*.invalid", &prim_d);
-        if (!prim_d)
-            add(t, "", "*", relay);
-        return;
-    }
-    for (k = 0; k < pool->destinations.n; k++) {
-        if (!pattern_sample(pool->destinations.v[k], key, sizeof(key), sample, sizeof(sample)))
-            continue;
-        relay = correct(p, r, sample, &prim_d);
-        if (!prim_d)
-            add(t, "", key, relay);
-    }
+    if ((pool = sw_conf_pool(p->conf, s->name)) != NULL)
+        add_pool_keys(p, r, pool, t);
 }
 
 /* add_held - a destination scope held on the primary (its relay cannot
@@ -293,6 +304,10 @@ sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct 
     for (i = 0; i < n; i++)
         if (v[i]->kind == SW_SCOPE_POOL)
             add_scope(p, r, v[i], &t);
+    /* A partial primary is named for all the rest of its pool's mail. */
+    for (i = 0; i < p->conf->npools; i++)
+        if (sw_answer_primary_partial(p, &p->conf->pools[i]))
+            add_pool_keys(p, r, &p->conf->pools[i], &t);
     for (i = 0; i < n; i++)
         if (v[i]->kind == SW_SCOPE_DESTINATION)
             add_held(p, r, v[i], &t);
@@ -303,12 +318,41 @@ sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct 
     for (i = 0; ok && i < t.n; i++)
         if (strcmp(key_of(&t, i), "*") != 0)
             ok = sw_buf_adds(out, key_of(&t, i)) && sw_buf_addc(out, '\t')
-                 && sw_answer_transport(t.v[i].relay, out) && sw_buf_addc(out, '\n');
+                 && sw_answer_transport(p, t.v[i].relay, out) && sw_buf_addc(out, '\n');
     if (ok && (star = find(&t, "*")) != NULL)
-        ok = sw_buf_adds(out, "*\t") && sw_answer_transport(star->relay, out)
+        ok = sw_buf_adds(out, "*\t") && sw_answer_transport(p, star->relay, out)
              && sw_buf_addc(out, '\n');
     free(t.v);
     free(t.arena);
     free(t.slot);
+    return ok;
+}
+
+/* sw_render_tls_policy - smtp_tls_policy_maps entries for relays reached
+ * by address: a partial relay is named "[192.0.2.1]:587", and Postfix
+ * looks its TLS policy up under that name, so each resolved address of a
+ * relay whose probe verifies its certificate gets "secure" with the
+ * relay's name to match (and to send as SNI). */
+bool
+sw_render_tls_policy(const struct sw_policy *p, struct sw_buf *out)
+{
+    const struct sw_relay *r;
+    const struct sw_relay_health *h;
+    const char *name;
+    bool ok = sw_buf_adds(out, "# spillway: TLS policy for relays reached by address "
+                               "(generated; do not edit)\n");
+    size_t i, k;
+
+    for (i = 0; ok && i < p->conf->nrelays; i++) {
+        r = &p->conf->relays[i];
+        if (!r->probe.starttls || !r->probe.verify || (h = sw_policy_health(p, r)) == NULL)
+            continue;
+        for (k = 0; ok && k < h->naddrs; k++) {
+            name = r->probe.name ? r->probe.name : h->addr[k].name;
+            ok = sw_buf_printf(out, "[%s%s]:%d\tsecure match=%s servername=%s\n",
+                               strchr(h->addr[k].ip, ':') ? "ipv6:" : "", h->addr[k].ip, r->port,
+                               name, name);
+        }
+    }
     return ok;
 }

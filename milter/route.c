@@ -463,9 +463,10 @@ sw_route_divert(struct sw_route *r, enum sw_scope_kind kind, const char *name, c
 
 /* sw_route_hold_ended - diverted scopes whose hold passed start probing */
 size_t
-sw_route_hold_ended(struct sw_route *r, time_t now, void (*fn)(const struct sw_decision *, void *),
-                    void *ctx)
+sw_route_hold_ended(struct sw_route *r, time_t now, sw_route_keep_fn keep,
+                    void (*fn)(const struct sw_decision *, void *), void *ctx)
 {
+    char why[SW_REASON_MAX + 1];
     struct sw_scope *s;
     struct sw_decision d;
     size_t i, n = 0;
@@ -479,6 +480,18 @@ sw_route_hold_ended(struct sw_route *r, time_t now, void (*fn)(const struct sw_d
                 s->until = s->last_evidence + s->hold;
                 if (s->until > now)
                     continue;
+            }
+            if (keep && keep(s, ctx, why, sizeof(why))) {
+                /* Still blamed (a listing): another hold, not doubled. */
+                s->until = now + s->hold;
+                decision(&d, "hold", s, s->relay, s->relay, now);
+                d.until = s->until;
+                d.hold = s->hold;
+                copy_str(d.reason, sizeof(d.reason), why);
+                if (fn)
+                    fn(&d, ctx);
+                n++;
+                continue;
             }
             s->state = SW_STATE_PROBING;
             s->since = now;

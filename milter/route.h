@@ -117,8 +117,12 @@ enum sw_route_status sw_route_divert(struct sw_route *r, enum sw_scope_kind kind
                                      const char *relay, const char *rule, time_t now, long hold,
                                      const struct sw_evidence *ev, size_t nev,
                                      struct sw_decision *d);
-/* Diverted scopes whose hold has passed become probing; fn per decision. */
-size_t sw_route_hold_ended(struct sw_route *r, time_t now,
+/* Diverted scopes whose hold has passed become probing; fn per decision.
+ * keep (may be NULL): true to hold the scope again instead (a "hold"
+ * decision whose reason is what keep wrote), e.g. while the IPs its
+ * evidence blamed are still on a DNSBL. */
+typedef bool (*sw_route_keep_fn)(const struct sw_scope *s, void *ctx, char *why, size_t size);
+size_t sw_route_hold_ended(struct sw_route *r, time_t now, sw_route_keep_fn keep,
                            void (*fn)(const struct sw_decision *, void *), void *ctx);
 /* A probing scope's lookup: true if this address goes to the primary.  A
  * share of the addresses, chosen by a hash salted with the start of the

@@ -24,6 +24,8 @@ struct routed_control;
 struct routed_render;
 struct routed_maillog;
 struct sw_engine;
+struct routed_health;
+struct routed_dnsbl;
 
 struct routed_stats {
     unsigned long lookups;
@@ -58,6 +60,9 @@ struct routed {
     struct routed_evidence *evidence;
     struct sw_engine *engine;
     const unsigned long *hour; /* deliveries per relay in the last hour (engine) */
+    struct routed_health *healthm;
+    struct routed_dnsbl *dnsbl;
+    const struct sw_relay_health *health; /* per relay (routed_health.c), or NULL */
     struct event *flush_timer[2];
     struct event *expire_timer;
     struct event *save_timer;
@@ -88,6 +93,32 @@ void routed_maillog_stop(struct routed_maillog *ml);
 /* routed_evidence.c: records from spillway-milter (DESIGN.md 5.3). */
 struct routed_evidence *routed_evidence_start(struct routed *rd, struct sw_buf *err);
 void routed_evidence_stop(struct routed_evidence *re);
+
+/* routed_health.c: resolve relays, probe their addresses (DESIGN.md 6). */
+struct routed_health *routed_health_start(struct routed *rd);
+void routed_health_reload(struct routed_health *hm, const struct sw_conf *old);
+void routed_health_stop(struct routed_health *hm);
+size_t routed_health_dns_pending(const struct routed_health *hm);
+
+/* routed_dnsbl.c: DNSBL checks of blamed egress IPs and of alternates. */
+struct routed_dnsbl *routed_dnsbl_start(struct routed *rd);
+void routed_dnsbl_reload(struct routed_dnsbl *db);
+void routed_dnsbl_stop(struct routed_dnsbl *db);
+/* Evidence against a pool: remember the egress IPs its text names. */
+void routed_dnsbl_learn(struct routed *rd, const struct sw_evidence *ev);
+/* Is an address listed now?  zone/code of the listing into why. */
+bool routed_dnsbl_listed(const struct routed *rd, const char *ip, char *why, size_t size);
+/* The IPs a scope's evidence blames that are listed now, "IP in ZONE (CODE)". */
+bool routed_dnsbl_scope_listed(const struct routed *rd, const struct sw_scope *s, char *why,
+                               size_t size);
+/* status lines */
+void routed_dnsbl_status(const struct routed *rd, struct sw_buf *out);
+
+/* routed_hstatus.c: health and listings in status and explain. */
+struct sw_answer;
+void routed_health_text(const struct routed *rd, struct sw_buf *out);
+void routed_health_json(const struct routed *rd, size_t relay, struct sw_buf *out);
+void routed_health_explain(const struct routed *rd, const struct sw_answer *a, struct sw_buf *out);
 
 /* routed_persist.c */
 void routed_state_load(struct routed *rd);

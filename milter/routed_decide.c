@@ -20,7 +20,7 @@
 struct sw_policy
 routed_policy(const struct routed *rd)
 {
-    struct sw_policy p = { rd->conf, rd->admin, rd->hour };
+    struct sw_policy p = { rd->conf, rd->admin, rd->hour, rd->health };
 
     return p;
 }
@@ -85,7 +85,7 @@ routed_revalidate(struct routed *rd, time_t now, const char *cause)
 {
     /* Without the hourly budgets: a relay at its budget answers the primary
      * for a while (answer.c), but its scopes must not move or end for it. */
-    struct sw_policy p = { rd->conf, rd->admin, NULL };
+    struct sw_policy p = { rd->conf, rd->admin, NULL, rd->health };
     const struct sw_scope **v;
     const struct sw_relay *relay, *alt;
     struct sw_decision d;
@@ -112,6 +112,13 @@ routed_revalidate(struct routed *rd, time_t now, const char *cause)
         (void) snprintf(reason, sizeof(reason), "%s: relay %s %s", cause, v[i]->relay, no);
         if (alt && sw_route_reroute(rd->route, key, alt->name, now, reason, &d) == SW_ROUTE_OK) {
             routed_record(rd, &d);
+        } else if (strcmp(cause, "health") == 0) {
+            /* A relay that is down may come back: the scope keeps it and
+             * waits on the primary meanwhile (answer.c: held). */
+            sw_warn("%s: no eligible alternate for %s (%s): mail waits on the primary until "
+                    "relay %s is usable",
+                    cause, key, sw_buf_str(&why), v[i]->relay);
+            continue;
         } else {
             sw_warn("%s: no eligible alternate for %s (%s): back to primary", cause, key,
                     sw_buf_str(&why));
@@ -138,6 +145,13 @@ record_cb(const struct sw_decision *d, void *arg)
     routed_record(arg, d);
 }
 
+/* keep_listed - a hold ends only when no IP its evidence blamed is listed */
+static bool
+keep_listed(const struct sw_scope *s, void *arg, char *why, size_t size)
+{
+    return routed_dnsbl_scope_listed(arg, s, why, size);
+}
+
 /* probe_cb - a hold ended: log it with the share of its rule */
 static void
 probe_cb(const struct sw_decision *cd, void *arg)
@@ -146,6 +160,10 @@ probe_cb(const struct sw_decision *cd, void *arg)
     struct sw_decision d = *cd;
     size_t i;
 
+    if (strcmp(d.event, "hold") == 0) {
+        routed_record(rd, &d);
+        return;
+    }
     d.share = 0.05;
     for (i = 0; i < rd->conf->nrules; i++)
         if (strcmp(rd->conf->rules[i].name, d.rule) == 0)
@@ -164,7 +182,7 @@ expire_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     n = sw_route_expire(rd->route, now, record_cb, rd);
-    n += sw_route_hold_ended(rd->route, now, probe_cb, rd);
+    n += sw_route_hold_ended(rd->route, now, keep_listed, probe_cb, rd);
     if (n)
         routed_changed(rd);
     else

@@ -82,6 +82,8 @@ observe(struct routed *rd, const struct sw_outcome *op)
     }
     ob.via_primary = relay->role == SW_ROLE_PRIMARY;
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
+    if (ob.via_primary)
+        routed_dnsbl_learn(rd, &ob.ev);
     p = routed_policy(rd);
     sw_engine_observe(rd->engine, &p, rd->route, &ob, routed_decided, rd);
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);

@@ -175,6 +175,8 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     rd->nallowed_uids = nu;
     rd->allowed_gids = gids;
     rd->nallowed_gids = ng;
+    routed_health_reload(rd->healthm, old);
+    routed_dnsbl_reload(rd->dnsbl);
     sw_conf_free(old);
     sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
             uid, fresh->nrelays, fresh->npools, fresh->nrules);
@@ -274,6 +276,8 @@ main(int argc, char **argv)
                         &rd.nallowed_gids, &err))
         sw_fatal("%s: %s", path, err.len ? sw_buf_str(&err) : "out of memory");
     routed_state_load(&rd);
+    if ((rd.healthm = routed_health_start(&rd)) == NULL || (rd.dnsbl = routed_dnsbl_start(&rd)) == NULL)
+        sw_fatal("out of memory at start-up");
     routed_revalidate(&rd, time(NULL), "start");
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if ((sigev[i] = evsignal_new(rd.base, sigs[i], signal_cb, &rd)) == NULL
@@ -299,6 +303,8 @@ main(int argc, char **argv)
 
     routed_maillog_stop(rd.maillog);
     routed_evidence_stop(rd.evidence);
+    routed_dnsbl_stop(rd.dnsbl);
+    routed_health_stop(rd.healthm);
     routed_sockmap_stop(rd.sockmap);
     routed_control_stop(rd.control);
     routed_flush_free(&rd);

@@ -80,20 +80,22 @@ done:
     return ok;
 }
 
-/* run_postmap - start "postmap TYPE:PATH" */
+/* run_postmap - start "postmap TYPE:PATH TYPE:PATH2" */
 static bool
-run_postmap(struct routed_render *rr, const char *path)
+run_postmap(struct routed_render *rr, const char *path, const char *path2)
 {
     const char *type = rr->rd->conf->routed.render_format;
     const char *confdir = rr->rd->conf->routed.postfix_config;
-    struct sw_buf arg;
-    char *argv[5];
+    struct sw_buf arg, arg2;
+    char *argv[6];
     int argc = 0;
     pid_t pid;
 
     sw_buf_init(&arg, 4096);
-    if (!sw_buf_printf(&arg, "%s:%s", type, path)) {
+    sw_buf_init(&arg2, 4096);
+    if (!sw_buf_printf(&arg, "%s:%s", type, path) || !sw_buf_printf(&arg2, "%s:%s", type, path2)) {
         sw_buf_free(&arg);
+        sw_buf_free(&arg2);
         return false;
     }
     argv[argc++] = (char *) "postmap";
@@ -102,10 +104,12 @@ run_postmap(struct routed_render *rr, const char *path)
         argv[argc++] = (char *) confdir;
     }
     argv[argc++] = arg.data;
+    argv[argc++] = arg2.data;
     argv[argc] = NULL;
     if ((pid = fork()) < 0) {
         sw_error("render: fork: %s", strerror(errno));
         sw_buf_free(&arg);
+        sw_buf_free(&arg2);
         return false;
     }
     if (pid == 0) {
@@ -117,30 +121,37 @@ run_postmap(struct routed_render *rr, const char *path)
         _exit(127);
     }
     sw_buf_free(&arg);
+    sw_buf_free(&arg2);
     rr->child = pid;
     return true;
 }
 
-/* render_now - write the table source and start postmap */
+/* render_now - write the tables' source and start postmap */
 static void
 render_now(struct routed_render *rr)
 {
     struct routed *rd = rr->rd;
     struct sw_policy p = routed_policy(rd);
-    struct sw_buf text, path;
+    struct sw_buf text, tls, path, tpath;
 
     rr->pending = false;
     sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+    sw_buf_init(&tls, SW_RENDER_MAX_SIZE);
     sw_buf_init(&path, 4096);
+    sw_buf_init(&tpath, 4096);
     if (!sw_buf_printf(&path, "%s/transport", rd->conf->routed.render_dir)
-        || !sw_render_transport(&p, rd->route, &text)) {
+        || !sw_buf_printf(&tpath, "%s/tls-policy", rd->conf->routed.render_dir)
+        || !sw_render_transport(&p, rd->route, &text) || !sw_render_tls_policy(&p, &tls)) {
         sw_error("render: cannot build the transport table: the last one stays in use");
         rr->failed = true;
-    } else if (!write_atomic(sw_buf_str(&path), &text) || !run_postmap(rr, sw_buf_str(&path))) {
+    } else if (!write_atomic(sw_buf_str(&path), &text) || !write_atomic(sw_buf_str(&tpath), &tls)
+               || !run_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath))) {
         rr->failed = true;
     }
     sw_buf_free(&text);
+    sw_buf_free(&tls);
     sw_buf_free(&path);
+    sw_buf_free(&tpath);
 }
 
 /* routed_render_filters - dsn-filter.pcre and reply-filter.pcre, from the

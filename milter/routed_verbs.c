@@ -122,6 +122,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
             sw_buf_add_json(out, r->jurisdiction ? r->jurisdiction : "");
             sw_buf_adds(out, ",\"nexthop\":");
             sw_buf_add_json(out, r->nexthop);
+            routed_health_json(rd, i, out);
             sw_buf_addc(out, '}');
         }
         sw_buf_adds(out, "],\"pools\":[");
@@ -161,6 +162,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
                           sw_admin_name(rd->admin[i]), r->priority, r->weight,
                           r->jurisdiction ? r->jurisdiction : "-", r->transport, r->nexthop);
         }
+        routed_health_text(rd, out);
         sw_buf_adds(out, "\npools:\n");
         for (i = 0; i < c->npools; i++) {
             const struct sw_scope *ps = sw_route_get(rd->route, SW_SCOPE_POOL, c->pools[i].name);
@@ -226,7 +228,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     sw_answer_domain(&p, rd->route, domain, &a);
     sw_buf_init(&route, 1024);
     if (a.relay)
-        sw_answer_transport(a.relay, &route);
+        sw_answer_transport(&p, a.relay, &route);
     if (req->json) {
         sw_buf_adds(out, "{\"address\":");
         sw_buf_add_json(out, req->address);
@@ -235,7 +237,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
         sw_buf_adds(out, ",\"pool\":");
         sw_buf_add_json(out, a.pool ? a.pool->name : "");
         sw_buf_adds(out, ",\"route\":");
-        sw_buf_add_json(out, a.relay ? "alternate" : "primary");
+        sw_buf_add_json(out, a.relay && !a.partial ? "alternate" : "primary");
         sw_buf_adds(out, ",\"relay\":");
         sw_buf_add_json(out, a.relay ? a.relay->name : "");
         sw_buf_adds(out, ",\"transport\":");
@@ -251,7 +253,10 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     } else {
         sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", req->address, domain,
                       a.pool ? a.pool->name : "(none)");
-        if (a.relay)
+        if (a.relay && a.partial)
+            sw_buf_printf(out, "route:    primary relay %s, by its up addresses: OK %s\n",
+                          a.relay->name, sw_buf_str(&route));
+        else if (a.relay)
             sw_buf_printf(out, "route:    relay %s: OK %s\n", a.relay->name, sw_buf_str(&route));
         else
             sw_buf_adds(out, "route:    primary: NOTFOUND (the MTA's own configuration "
@@ -268,6 +273,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
                 sw_buf_printf(out, " pool:%s", a.pool->name);
             sw_buf_addc(out, '\n');
         }
+        routed_health_explain(rd, &a, out);
         if (a.why[0])
             sw_buf_printf(out, "note:     %s\n", a.why);
     }

@@ -73,11 +73,12 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
     if (a.relay == NULL)
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     if (a.scope && a.scope->state == SW_STATE_PROBING
-        && sw_route_probe_primary(a.scope, probe_share(p->conf, a.scope), key, klen))
+        && sw_route_probe_primary(a.scope, probe_share(p->conf, a.scope), key, klen)
+        && (a.relay = sw_answer_primary_partial(p, a.pool)) == NULL)
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     if (!sw_buf_adds(reply, "OK ")
-        || !(mailertable ? sw_answer_mailertable(a.relay, reply)
-                         : sw_answer_transport(a.relay, reply)))
+        || !(mailertable ? sw_answer_mailertable(p, a.relay, reply)
+                         : sw_answer_transport(p, a.relay, reply)))
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     return SW_SOCKMAP_FOUND;
 }

@@ -21,7 +21,8 @@
 #
 # API (see each function's comment):
 #   e2e_ports BASE            set PORT_SMTPD..PORT_SOCKMAP = BASE..BASE+4
-#   relay_start NAME PORT [ADDR]  start a test relay (ADDR: 127.0.0.x); relay_stop NAME
+#   relay_start NAME PORT [ADDR [ARGS...]]  start a test relay (ADDR: 127.0.0.x;
+#                             ARGS: more smtprelay.py options); relay_stop NAME
 #   relay_rules NAME LINE...  set its reply rules ("" = accept all)
 #   relay_count NAME          messages in its spool; relay_msgids NAME
 #   pf_setup [main.cf lines]  build the private instance (PF_CHROOT=y|n)
@@ -138,9 +139,12 @@ e2e_kill() {
 # ---------------------------------------------------------------------------
 # test relays
 
-# relay_start NAME PORT : start smtprelay.py on 127.0.0.1:PORT, wait until ready
+# relay_start NAME PORT [ADDR [ARGS...]] : start smtprelay.py on ADDR:PORT
+# (127.0.0.1 by default), wait until ready.  ARGS are passed on to smtprelay.py
+# (e.g. --mode hang-banner; see health.sh's tlsrelay_start).
 relay_start() {
     local name=$1 port=$2 addr=${3:-127.0.0.1} dir
+    shift $(($# < 3 ? $# : 3))
     _e2e_init
     dir="$E2E_DIR/relays/$name"
     mkdir -p "$dir/spool"
@@ -148,7 +152,7 @@ relay_start() {
     : >"$E2E_DIR/logs/relay-$name.log"
     e2e_spawn "relay-$name" "$E2E_PYTHON" "$E2E_LIB_DIR/smtprelay.py" \
         --addr "$addr" --port "$port" --name "$name" --spool "$dir/spool" \
-        --rules "$dir/$name.rules" --pidfile "$E2E_DIR/pids/relay-$name.pid"
+        --rules "$dir/$name.rules" --pidfile "$E2E_DIR/pids/relay-$name.pid" "$@"
     if ! wait_for "grep -q listening '$E2E_DIR/logs/relay-$name.log'" 10; then
         cat "$E2E_DIR/logs/relay-$name.log" >&2
         fail "relay $name did not start on port $port"

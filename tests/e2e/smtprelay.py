@@ -9,8 +9,27 @@ simulate a busy or reputation-blocked relay.
 
 Usage:
     smtprelay.py --port PORT --name NAME --spool DIR [--rules FILE] [--pidfile F]
+                 [--addr 127.0.0.x] [--tls-cert FILE --tls-key FILE] [--mode MODE]
 
 Listens on a loopback address (127.0.0.1 by default, --addr 127.0.0.2 ...).  Standard library only (asyncio).
+
+With --tls-cert/--tls-key the EHLO reply advertises STARTTLS; "STARTTLS" gets
+"220 2.0.0 Ready to start TLS" and the connection is upgraded.  Then, as RFC
+3207 says, the session starts over: the client must send EHLO/HELO again
+before MAIL ("503 5.5.1 Error: send HELO/EHLO first"), and plaintext it had
+pipelined after STARTTLS is discarded.  Without a certificate STARTTLS is not
+advertised and gets 502.  "STARTTLS ok (PROTOCOL CIPHER) from PEER" or "TLS
+handshake with PEER failed: ..." is logged on stderr.
+
+--mode MODE (default normal) makes the relay misbehave, for health probes:
+    normal               as described here
+    no-starttls          never advertise or accept STARTTLS (502), even with a certificate
+    hang-after-ehlo      banner, then no reply to EHLO/HELO nor to anything after it
+    close-after-banner   banner, then close the connection
+    hang-banner          accept the connection and never send anything
+    hang-after-starttls  "220 2.0.0 Ready to start TLS", then no TLS handshake
+A hanging connection reads and discards input until the client closes it or
+HANG_TIMEOUT (120 s) passes.
 
 Spool file format (one file per accepted message, written atomically):
     relay: NAME
@@ -28,20 +47,28 @@ sent and the connection is closed.  Lines starting with '#' and blank lines are
 ignored.  The file is re-read whenever its mtime/size changes (checked on every
 RCPT); a missing file means "accept everything".
 
-Each RCPT reply is also appended to SPOOL/../NAME.rcptlog as "CODE DOMAIN".
+Each RCPT reply is also appended to SPOOL/../NAME.rcptlog as "CODE DOMAIN",
+and each connection (whatever the mode) to SPOOL/../NAME.connlog as
+"EPOCH_SECONDS PEER_IP:PORT" (e.g. "1718000000.123 127.0.0.1:40312").
 """
 
 import argparse
 import asyncio
 import itertools
+import logging
 import os
 import signal
+import ssl
 import sys
 import time
 
 MAX_LINE = 2000                 # bytes, command or data line incl. CRLF
 MAX_MESSAGE = 10 * 1024 * 1024  # bytes of message data
 IDLE_TIMEOUT = 60               # seconds without a complete line
+HANG_TIMEOUT = 120              # seconds a hanging mode keeps a connection
+TLS_HANDSHAKE_TIMEOUT = 30      # seconds
+MODES = ("normal", "no-starttls", "hang-after-ehlo", "close-after-banner",
+         "hang-banner", "hang-after-starttls")
 
 
 class Rules:
@@ -95,6 +122,12 @@ class Relay:
         self.spool = os.path.abspath(args.spool)
         self.rules = Rules(args.rules)
         self.rcptlog = os.path.join(os.path.dirname(self.spool), f"{self.name}.rcptlog")
+        self.connlog = os.path.join(os.path.dirname(self.spool), f"{self.name}.connlog")
+        self.mode = args.mode
+        self.tls = None
+        if args.tls_cert and args.mode != "no-starttls":
+            self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls.load_cert_chain(args.tls_cert, args.tls_key)
         self.seq = itertools.count(1)
         self.conns = set()
 
@@ -104,6 +137,13 @@ class Relay:
         try:
             with open(self.rcptlog, "a", encoding="utf-8") as fh:
                 fh.write(f"{code} {domain or '-'}\n")
+        except OSError:
+            pass
+
+    def log_conn(self, peer):
+        try:
+            with open(self.connlog, "a", encoding="utf-8") as fh:
+                fh.write(f"{time.time():.3f} {peer}\n")
         except OSError:
             pass
 
@@ -132,6 +172,8 @@ class Relay:
             await self._session(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except ssl.SSLError as exc:     # over TLS, after the handshake
+            print(f"smtprelay {self.name}: TLS error: {exc}", file=sys.stderr, flush=True)
         except asyncio.CancelledError:
             pass
         finally:
@@ -141,7 +183,25 @@ class Relay:
             except Exception:
                 pass
 
+    async def _hang(self, reader):
+        """Read and discard input until EOF or HANG_TIMEOUT; never reply."""
+        deadline = time.monotonic() + HANG_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                data = await asyncio.wait_for(reader.read(4096), left)
+            except asyncio.TimeoutError:
+                return
+            if not data:
+                return
+
     async def _session(self, reader, writer):
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        self.log_conn(peer)
+        if self.mode == "hang-banner":
+            await self._hang(reader)
+            return
+
         async def reply(text):
             # Commands are handled strictly in order from the buffered
             # reader, so pipelined input needs nothing special here.
@@ -164,7 +224,11 @@ class Relay:
 
         sender = None
         rcpts = []
+        in_tls = False
+        need_helo = False           # after STARTTLS, until EHLO/HELO
         await reply(f"220 {self.name}.relay.test ESMTP smtprelay")
+        if self.mode == "close-after-banner":
+            return
         while True:
             raw = await readline()
             if raw is None:
@@ -172,14 +236,51 @@ class Relay:
             line = raw.decode("latin-1").rstrip("\r\n")
             verb, _, arg = line.partition(" ")
             verb = verb.upper()
+            if verb in ("EHLO", "HELO") and self.mode == "hang-after-ehlo":
+                await self._hang(reader)
+                return
             if verb == "EHLO":
-                sender, rcpts = None, []
+                sender, rcpts, need_helo = None, [], False
+                tls = "250-STARTTLS\r\n" if self.tls and not in_tls else ""
                 await reply(f"250-{self.name}.relay.test\r\n250-PIPELINING\r\n"
-                            f"250-8BITMIME\r\n250 SIZE {MAX_MESSAGE}")
+                            f"250-8BITMIME\r\n{tls}250 SIZE {MAX_MESSAGE}")
             elif verb == "HELO":
-                sender, rcpts = None, []
+                sender, rcpts, need_helo = None, [], False
                 await reply(f"250 {self.name}.relay.test")
+            elif verb == "STARTTLS" and self.tls:
+                if in_tls:
+                    await reply("503 5.5.1 Error: TLS already active")
+                    continue
+                if arg.strip():
+                    await reply("501 5.5.4 Syntax: STARTTLS")
+                    continue
+                await reply("220 2.0.0 Ready to start TLS")
+                if self.mode == "hang-after-starttls":
+                    await self._hang(reader)
+                    return
+                # Plaintext pipelined after STARTTLS must not be taken as
+                # sent over TLS (the STARTTLS command injection attack).
+                # StreamReader has no public way to look at its buffer.
+                buffered = getattr(reader, "_buffer", None)
+                if buffered:
+                    print(f"smtprelay {self.name}: discarding {len(buffered)} bytes "
+                          f"pipelined after STARTTLS by {peer}", file=sys.stderr, flush=True)
+                    buffered.clear()
+                try:
+                    await writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+                except (ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
+                    print(f"smtprelay {self.name}: TLS handshake with {peer} failed: {exc}",
+                          file=sys.stderr, flush=True)
+                    return
+                sslobj = writer.get_extra_info("ssl_object")
+                print(f"smtprelay {self.name}: STARTTLS ok ({sslobj.version()} "
+                      f"{sslobj.cipher()[0]}) from {peer}", file=sys.stderr, flush=True)
+                in_tls, need_helo = True, True
+                sender, rcpts = None, []
             elif verb == "MAIL":
+                if need_helo:
+                    await reply("503 5.5.1 Error: send HELO/EHLO first")
+                    continue
                 if sender is not None:
                     await reply("503 5.5.1 Nested MAIL command")
                     continue
@@ -309,10 +410,18 @@ async def main():
     ap.add_argument("--spool", required=True)
     ap.add_argument("--rules")
     ap.add_argument("--pidfile")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--mode", default="normal", choices=MODES)
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.exit("smtprelay: --tls-cert and --tls-key go together")
 
     os.makedirs(args.spool, exist_ok=True)
-    relay = Relay(args)
+    try:
+        relay = Relay(args)
+    except (OSError, ssl.SSLError) as exc:
+        sys.exit(f"smtprelay: cannot load the TLS certificate/key: {exc}")
     if not args.addr.startswith("127."):
         sys.exit("smtprelay: --addr must be a loopback address (127.0.0.0/8)")
     server = await asyncio.start_server(relay.session, args.addr, args.port,
@@ -323,11 +432,21 @@ async def main():
             fh.write(f"{os.getpid()}\n")
         os.rename(tmp, args.pidfile)
 
+    # A client that closes right after the TLS handshake can do so before
+    # StreamWriter.start_tls has switched the stream to TLS, and asyncio then
+    # warns that "returning true from eof_received() has no effect when using
+    # ssl".  The connection is closed all the same: drop the noise.
+    logging.getLogger("asyncio").addFilter(
+        lambda rec: "eof_received() has no effect" not in rec.getMessage())
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"smtprelay {args.name}: listening on {args.addr}:{args.port}", file=sys.stderr, flush=True)
+    print(f"smtprelay {args.name}: listening on {args.addr}:{args.port}"
+          + (f" (STARTTLS {os.path.basename(args.tls_cert)})" if relay.tls else "")
+          + (f" mode {args.mode}" if args.mode != "normal" else ""),
+          file=sys.stderr, flush=True)
     await stop.wait()
 
     server.close()

@@ -52,6 +52,7 @@ nonempty(const char *s)
 static void
 check_relays(const struct sw_conf *c)
 {
+    struct sw_policy p = { c, NULL, NULL, NULL };
     struct sw_buf out;
     size_t i;
 
@@ -63,13 +64,14 @@ check_relays(const struct sw_conf *c)
         nonempty(c->relays[i].nexthop);
         nonempty(c->relays[i].transport);
         nonempty(c->relays[i].mailer);
+        nonempty(c->relays[i].host); /* a valid nexthop always splits */
         if (sw_conf_relay(c, c->relays[i].name) != &c->relays[i])
             abort(); /* names are unique */
         sw_buf_reset(&out);
-        if (!sw_answer_transport(&c->relays[i], &out) || out.len == 0)
+        if (!sw_answer_transport(&p, &c->relays[i], &out) || out.len == 0)
             abort();
         sw_buf_reset(&out);
-        if (!sw_answer_mailertable(&c->relays[i], &out) || out.len == 0)
+        if (!sw_answer_mailertable(&p, &c->relays[i], &out) || out.len == 0)
             abort();
     }
     sw_buf_free(&out);

@@ -236,7 +236,7 @@ static const struct error_case {
     { "routed not a group", RELAYS_OK "routed = \"x\";\n", { NAME ":5: routed: must be a group" } },
     { "dnsbl resolver by name",
       RELAYS_OK "dnsbl = { resolver = \"localhost\"; };\n",
-      { NAME ":5: dnsbl.resolver: must be a numeric IP address" } },
+      { NAME ":5: dnsbl.resolver: \"localhost\": expected a numeric IP address" } },
     { "unknown milter key",
       RELAYS_OK "milter = { sock = \"x\"; };\n",
       { NAME ":5: milter.sock: unknown key" } },

@@ -193,7 +193,7 @@ play(const struct engine_case *c, struct fx *f, struct sw_engine *e, struct run 
     memset(r, 0, sizeof(*r));
     for (s = c->steps; s->op != END; s++) {
         if (s->op == HOLD) {
-            (void) sw_route_hold_ended(f->route, T0 + s->at, record, r);
+            (void) sw_route_hold_ended(f->route, T0 + s->at, NULL, record, r);
             continue;
         }
         memset(&ob, 0, sizeof(ob));
