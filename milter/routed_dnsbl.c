@@ -36,6 +36,7 @@ struct zstate {
     bool known, in_flight;
     char code[96];     /* listed: the answer; error: why */
     time_t next, since;
+    char said[100];    /* the last answer logged, "verdict why" */
 };
 
 struct entry {
@@ -152,7 +153,7 @@ answer_cb(const struct routed_dns_answer *a, void *arg)
     struct entry *e;
     struct zstate *z;
     enum sw_dnsbl_verdict v;
-    char why[96];
+    char why[96], said[100];
     time_t now = time(NULL);
 
     if (a->status == DNS_CANCELLED || q->gen != db->gen || (e = find(db, q->ip)) == NULL
@@ -168,7 +169,9 @@ answer_cb(const struct routed_dns_answer *a, void *arg)
                          a->status == DNS_OK ? a->n : 0, why, sizeof(why));
     if (v == SW_DNSBL_ERROR && a->status == DNS_FAILED)
         (void) snprintf(why, sizeof(why), "%s", a->error);
-    if (!z->known || v != z->verdict || strcmp(why, z->code) != 0) {
+    (void) snprintf(said, sizeof(said), "%d %s", (int) v, why);
+    if (strcmp(said, z->said) != 0) {
+        SW_COPY(z->said, said);
         if (v == SW_DNSBL_ERROR)
             sw_warn("dnsbl: ip=%s zone=%s state=error why=\"%s\" kept=%s", e->ip,
                     db->rd->conf->dnsbl.zones.v[q->zone], why,
@@ -187,8 +190,6 @@ answer_cb(const struct routed_dns_answer *a, void *arg)
         SW_COPY(z->code, why);
         if (e->alternate)
             mark_relays(db, e);
-    } else if (!z->known) {
-        SW_COPY(z->code, why);
     }
     free(q);
 }

@@ -196,9 +196,11 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
             SW_COPY(h->dns_error, rt->error);
             return;
         }
-        changed = h->naddrs > 0 || !h->resolved || strcmp(h->dns_error, rt->error) != 0;
+        const char *error = rt->nx ? "NXDOMAIN" : rt->error[0] ? rt->error : "no address";
+
+        changed = h->naddrs > 0 || !h->resolved || strcmp(h->dns_error, error) != 0;
         (void) sw_health_set_addrs(h, NULL, NULL, 0, 0, now);
-        SW_COPY(h->dns_error, rt->nx ? "NXDOMAIN" : rt->error[0] ? rt->error : "no address");
+        SW_COPY(h->dns_error, error);
     }
     if (!changed)
         return;
