@@ -129,11 +129,12 @@ sw_health_set_addrs(struct sw_relay_health *h, const char (*ips)[SW_IP_MAX + 1],
 enum sw_rstate
 sw_health_state(const struct sw_relay_health *h, size_t *up)
 {
-    size_t i, nup = 0, ndown = 0;
+    size_t i, nup = 0, ndown = 0, nunknown = 0;
 
     for (i = 0; i < h->naddrs; i++) {
         nup += h->addr[i].state == SW_HSTATE_UP;
         ndown += h->addr[i].state == SW_HSTATE_DOWN;
+        nunknown += h->addr[i].state == SW_HSTATE_UNKNOWN;
     }
     if (up)
         *up = nup;
@@ -143,8 +144,10 @@ sw_health_state(const struct sw_relay_health *h, size_t *up)
         return SW_RSTATE_DOWN; /* the name resolves to nothing */
     if (nup && ndown)
         return SW_RSTATE_PARTIAL;
-    if (ndown)
+    if (ndown && nunknown == 0)
         return SW_RSTATE_DOWN;
+    /* Down only once every address is known: the first probe to fail at
+     * start must not make an alternate ineligible for a second. */
     return nup ? SW_RSTATE_UP : SW_RSTATE_UNKNOWN;
 }
 

@@ -20,7 +20,7 @@
  * A relay is: unprobed (no probe configured: usable), unknown (nothing
  * known yet: usable, since nothing says otherwise), up, partial (some
  * addresses up, some down: answers name the up ones), down (resolution
- * failed, or no address up while one is down: not usable), and listed
+ * failed, or every address probed and down: not usable), and listed
  * (one of its addresses is on a DNSBL: not usable as an alternate).
  *
  * Nothing here reads a clock, logs or does I/O.  The arrays are fixed:

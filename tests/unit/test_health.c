@@ -78,6 +78,9 @@ test_addresses_and_relay_state(void **state)
     assert_int_equal(h.addr[2].next, T0);
     assert_int_equal(sw_health_state(&h, NULL), SW_RSTATE_UNKNOWN);
     (void) sw_health_result(&h.addr[0], &pc, false, "RCPT: 451 4.3.0 no", T0);
+    /* one address down, three not probed yet: not down */
+    assert_int_equal(sw_health_state(&h, NULL), SW_RSTATE_UNKNOWN);
+    assert_null(sw_health_unusable(&h));
     (void) sw_health_result(&h.addr[1], &pc, false, "RCPT: 451 4.3.0 no", T0);
     (void) sw_health_result(&h.addr[2], &pc, true, NULL, T0);
     assert_int_equal(sw_health_state(&h, &up), SW_RSTATE_PARTIAL);
