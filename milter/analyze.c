@@ -54,6 +54,13 @@ sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const cha
     for (i = 0; i < a->b.nips; i++)
         ips[i] = a->b.ips[i];
     a->pool = sw_attrib_named_pool(conf, hosts, a->b.nhosts, ips, a->b.nips);
+    /* The egress IP it names is what a DNSBL check of the pool needs. */
+    for (i = 0; a->pool && !a->egress[0] && i < a->b.nips; i++)
+        for (n = 0; n < a->pool->egress.n; n++)
+            if (sw_cidr_match(a->pool->egress.v[n], a->b.ips[i])) {
+                SW_COPY(a->egress, a->b.ips[i]);
+                break;
+            }
     for (i = 0; i < a->b.nrcpt; i++) {
         f = &a->f[a->n++];
         f->r = &a->b.rcpt[i];
@@ -91,6 +98,7 @@ sw_analysis_evrec(const struct sw_analysis *a, size_t i, time_t now, const char 
     SW_COPY(r->ev.dsn, f->r->status);
     if (f->v.name)
         SW_COPY(r->ev.pattern, f->v.name);
+    SW_COPY(r->ev.egress, a->egress);
     (void) sw_bounce_reason(f->r, reason, sizeof(reason));
     SW_COPY(r->ev.text, reason);
     SW_COPY(r->tag, sw_tag_state_name(a->tag));

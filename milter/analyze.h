@@ -37,6 +37,7 @@ struct sw_analysis {
     struct sw_bounce b; /* about 60 KB: allocate, do not put on a thread's stack */
     enum sw_tag_state tag;
     const struct sw_pool *pool; /* named by the bounce, or NULL */
+    char egress[48];            /* the first IP it names in the pool's egress CIDRs */
     size_t n;
     struct sw_finding f[SW_BOUNCE_RCPTS_MAX];
 };

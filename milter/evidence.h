@@ -29,6 +29,8 @@ struct sw_evidence {
     char id[64]; /* queue id or message id */
     char dsn[16];
     char pattern[SW_EV_NAME_MAX + 1]; /* the pattern that classified it */
+    char egress[48]; /* bounces: an IP of the named pool's egress CIDRs that
+                        the bounce names (Received chain, text), or "" */
     char text[SW_EV_TEXT_MAX + 1];
 };
 

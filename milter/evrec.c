@@ -1,6 +1,7 @@
 /* evrec.c - the evidence channel's record: encode and parse */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,23 @@ sw_evrec_encode(const struct sw_evrec *r, struct sw_buf *out)
         ok &= sw_kv_add(out, "tag", r->tag);
     if (r->client[0])
         ok &= sw_kv_add(out, "client", r->client);
+    if (e->egress[0])
+        ok &= sw_kv_add(out, "egress", e->egress);
     if (e->text[0])
         ok &= sw_kv_add(out, "text", e->text);
     return ok && out->len <= SW_EVREC_MAX;
+}
+
+/* numeric_ip - an IPv4 or IPv6 address, copied */
+static bool
+numeric_ip(const char *v, char *dst, size_t size)
+{
+    unsigned char b[16];
+
+    if (strlen(v) >= size || (inet_pton(AF_INET, v, b) != 1 && inet_pton(AF_INET6, v, b) != 1))
+        return false;
+    memcpy(dst, v, strlen(v) + 1);
+    return true;
 }
 
 /* copy - a bounded field; false when too long or containing control bytes */
@@ -178,5 +193,9 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
         copy_text(r->ev.text, sizeof(r->ev.text), v);
     OPT("tag", r->tag);
     OPT("client", r->client);
+    if ((v = sw_kv_get(&kv, "egress")) != NULL && !numeric_ip(v, r->ev.egress, sizeof(r->ev.egress))) {
+        *why = "bad egress (a numeric IP address)";
+        return false;
+    }
     return true;
 }

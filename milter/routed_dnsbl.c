@@ -328,13 +328,15 @@ routed_dnsbl_stop(struct routed_dnsbl *db)
 /* blamed_ips - the addresses an evidence text blames, within the pool's
  * egress CIDRs when it has any */
 static size_t
-blamed_ips(const struct sw_conf *c, const char *pool_name, const char *text,
+blamed_ips(const struct sw_conf *c, const char *pool_name, const char *text, const char *egress,
            char (*out)[SW_IP_MAX + 1], size_t max)
 {
     char ips[8][SW_IP_MAX + 1];
     const struct sw_pool *pool = sw_conf_pool(c, pool_name);
-    size_t n = sw_text_ips(text, ips, 8), i, k, m = 0;
+    size_t n = sw_text_ips(text, ips, 7), i, k, m = 0;
 
+    if (egress && egress[0] && n < 8)
+        memcpy(ips[n++], egress, strlen(egress) + 1); /* from the Received chain */
     for (i = 0; i < n && m < max; i++) {
         bool inside = pool == NULL || pool->egress.n == 0;
 
@@ -357,7 +359,7 @@ routed_dnsbl_learn(struct routed *rd, const struct sw_evidence *ev)
     if (rd->dnsbl == NULL || rd->conf->dnsbl.zones.n == 0 || ev->success
         || !(ev->cls & (SW_CLASS_REPUTATION | SW_CLASS_THROTTLE)))
         return;
-    n = blamed_ips(rd->conf, ev->pool, ev->text, ips, 4);
+    n = blamed_ips(rd->conf, ev->pool, ev->text, ev->egress, ips, 4);
     for (i = 0; i < n; i++)
         if ((e = add(rd->dnsbl, ips[i], ev->time)) != NULL && !e->blamed) {
             e->blamed = true;
@@ -385,7 +387,7 @@ routed_dnsbl_scope_listed(const struct routed *rd, const struct sw_scope *s, cha
     size_t k, n, i;
 
     for (k = 0; rd->dnsbl && k < s->nev; k++) {
-        n = blamed_ips(rd->conf, s->ev[k].pool, s->ev[k].text, ips, 4);
+        n = blamed_ips(rd->conf, s->ev[k].pool, s->ev[k].text, s->ev[k].egress, ips, 4);
         for (i = 0; i < n; i++)
             if (routed_dnsbl_listed(rd, ips[i], why, size))
                 return true;

@@ -196,6 +196,8 @@ test_no_keys_and_records(void **state)
     assert_string_equal(r.tag, "valid");
     assert_string_equal(r.client, "192.0.2.7");
     assert_non_null(strstr(r.ev.text, "banned sending IP"));
+    /* the pool's egress IP it names, for the DNSBL checks */
+    assert_string_equal(r.ev.egress, "40.107.3.4");
     sw_buf_init(&json, 8192);
     sw_analysis_json(an, 0, "f.eml", &json);
     assert_non_null(strstr(sw_buf_str(&json), "\"recipient\":\"carol@bigcorp.example\""));

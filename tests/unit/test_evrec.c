@@ -34,6 +34,7 @@ sample(void)
     strcpy(r.ev.text, "550 5.7.606 Access denied, banned sending IP [40.107.1.2]\tand a tab");
     strcpy(r.tag, "valid");
     strcpy(r.client, "192.0.2.7");
+    strcpy(r.ev.egress, "40.107.1.2");
     return r;
 }
 
@@ -66,6 +67,7 @@ test_round_trip(void **state)
                         "550 5.7.606 Access denied, banned sending IP [40.107.1.2] and a tab");
     assert_string_equal(out.tag, "valid");
     assert_string_equal(out.client, "192.0.2.7");
+    assert_string_equal(out.ev.egress, "40.107.1.2");
     sw_buf_free(&b);
 }
 
@@ -90,6 +92,8 @@ static const struct {
     { "v=1\tsource=dsn\ttime=1\tdomain=x.example\tclass=reputation\ttrusted=1\tpool="
       "0123456789012345678901234567890123456789012345678901234567890123456789",
       "too long" },
+    { "v=1\tsource=dsn\ttime=1\tdomain=x.example\tclass=reputation\ttrusted=1\tegress=40.107.1",
+      "bad egress" },
 };
 
 static void
