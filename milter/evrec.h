@@ -15,7 +15,8 @@
  *   v=1  source=dsn  time=1763812345  pool=m365  domain=bigcorp.example
  *   rcpt=u@bigcorp.example  id=<msgid@ourorg>  code=550  dsn=5.7.606
  *   class=reputation  pattern=m365-banned-ip  trusted=1  tag=valid
- *   client=192.0.2.7  text=550 5.7.606 Access denied, banned sending IP ...
+ *   client=192.0.2.7  egress=40.107.1.2
+ *   text=550 5.7.606 Access denied, banned sending IP ...
  *
  * v, source, time, domain, class and trusted are required; unknown keys
  * are ignored (a newer milter may add some); a record of another version
