@@ -1,6 +1,7 @@
 /* answer.c - the route for a destination, as the MTA is told it */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,23 +99,40 @@ sw_answer_primary(const struct sw_conf *conf, const struct sw_pool *pool)
     return NULL;
 }
 
-/* up_addresses - "[ip]:port" of each up address, joined by sep */
-static bool
-up_addresses(const struct sw_relay_health *h, const struct sw_relay *relay, bool with_port,
-             char sep, struct sw_buf *out)
+/* rotation - where a destination's list of up addresses starts: Postfix
+ * tries a nexthop list in order, so without this one address would take
+ * all the mail (FNV-1a, stable per destination) */
+static size_t
+rotation(const char *sticky, size_t n)
 {
-    const struct sw_haddr *ad;
-    bool first = true;
-    size_t i;
+    uint32_t h = 2166136261U;
 
-    for (i = 0; i < h->naddrs; i++) {
-        ad = &h->addr[i];
-        if (ad->state != SW_HSTATE_UP)
-            continue;
-        if (!first && !sw_buf_addc(out, sep))
-            return false;
-        first = false;
-        if (!sw_buf_printf(out, "[%s%s]", strchr(ad->ip, ':') ? "ipv6:" : "", ad->ip)
+    if (sticky == NULL || n == 0)
+        return 0;
+    for (; *sticky; sticky++) {
+        h ^= (unsigned char) *sticky;
+        h *= 16777619U;
+    }
+    return h % n;
+}
+
+/* up_addresses - "[ip]:port" of each up address from the rotation's
+ * start, joined by sep */
+static bool
+up_addresses(const struct sw_relay_health *h, const struct sw_relay *relay, const char *sticky,
+             bool with_port, char sep, struct sw_buf *out)
+{
+    const struct sw_haddr *up[SW_HEALTH_ADDRS], *ad;
+    size_t i, n = 0, start;
+
+    for (i = 0; i < h->naddrs; i++)
+        if (h->addr[i].state == SW_HSTATE_UP)
+            up[n++] = &h->addr[i];
+    start = rotation(sticky, n);
+    for (i = 0; i < n; i++) {
+        ad = up[(start + i) % n];
+        if ((i && !sw_buf_addc(out, sep))
+            || !sw_buf_printf(out, "[%s%s]", strchr(ad->ip, ':') ? "ipv6:" : "", ad->ip)
             || (with_port && !sw_buf_printf(out, ":%d", relay->port)))
             return false;
     }
@@ -123,25 +141,29 @@ up_addresses(const struct sw_relay_health *h, const struct sw_relay *relay, bool
 
 /* sw_answer_transport - Postfix transport:nexthop */
 bool
-sw_answer_transport(const struct sw_policy *p, const struct sw_relay *relay, struct sw_buf *out)
+sw_answer_transport(const struct sw_policy *p, const struct sw_relay *relay, const char *sticky,
+                    struct sw_buf *out)
 {
     const struct sw_relay_health *h = sw_policy_health(p, relay);
 
     if (sw_health_pinned(h))
-        return sw_buf_printf(out, "%s:", relay->transport) && up_addresses(h, relay, true, ',', out);
+        return sw_buf_printf(out, "%s:", relay->transport)
+               && up_addresses(h, relay, sticky, true, ',', out);
     return sw_buf_printf(out, "%s:%s", relay->transport, relay->nexthop);
 }
 
 /* sw_answer_mailertable - Sendmail mailer:host, without the port */
 bool
-sw_answer_mailertable(const struct sw_policy *p, const struct sw_relay *relay, struct sw_buf *out)
+sw_answer_mailertable(const struct sw_policy *p, const struct sw_relay *relay, const char *sticky,
+                      struct sw_buf *out)
 {
     const struct sw_relay_health *h = sw_policy_health(p, relay);
     const char *nh = relay->nexthop, *end;
     size_t n;
 
     if (sw_health_pinned(h))
-        return sw_buf_printf(out, "%s:", relay->mailer) && up_addresses(h, relay, false, ':', out);
+        return sw_buf_printf(out, "%s:", relay->mailer)
+               && up_addresses(h, relay, sticky, false, ':', out);
     if (*nh == '[') {
         end = strchr(nh, ']');
         n = (size_t) (end - nh) + 1;

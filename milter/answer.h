@@ -43,13 +43,15 @@ void sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const
 const struct sw_relay *sw_answer_primary_partial(const struct sw_policy *p,
                                                  const struct sw_pool *pool);
 /* "smtp:[alt.example.net]:587" for Postfix transport_maps; for a partial
- * relay the up addresses, "smtp:[192.0.2.1]:587,[192.0.2.2]:587". */
+ * relay the up addresses, "smtp:[192.0.2.1]:587,[192.0.2.2]:587", the
+ * list starting at a place chosen by a hash of sticky (the destination;
+ * NULL: the first), since Postfix tries the list in order. */
 bool sw_answer_transport(const struct sw_policy *p, const struct sw_relay *relay,
-                         struct sw_buf *out);
+                         const char *sticky, struct sw_buf *out);
 /* "relay:[alt.example.net]" for Sendmail's mailertable (ports are ignored
  * there: MTA-FACTS.md; use one mailer per port); for a partial relay
  * "relay:[192.0.2.1]:[192.0.2.2]". */
 bool sw_answer_mailertable(const struct sw_policy *p, const struct sw_relay *relay,
-                           struct sw_buf *out);
+                           const char *sticky, struct sw_buf *out);
 
 #endif

@@ -318,9 +318,10 @@ sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct 
     for (i = 0; ok && i < t.n; i++)
         if (strcmp(key_of(&t, i), "*") != 0)
             ok = sw_buf_adds(out, key_of(&t, i)) && sw_buf_addc(out, '\t')
-                 && sw_answer_transport(p, t.v[i].relay, out) && sw_buf_addc(out, '\n');
+                 && sw_answer_transport(p, t.v[i].relay, key_of(&t, i), out)
+                 && sw_buf_addc(out, '\n');
     if (ok && (star = find(&t, "*")) != NULL)
-        ok = sw_buf_adds(out, "*\t") && sw_answer_transport(p, star->relay, out)
+        ok = sw_buf_adds(out, "*\t") && sw_answer_transport(p, star->relay, NULL, out)
              && sw_buf_addc(out, '\n');
     free(t.v);
     free(t.arena);

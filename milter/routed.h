@@ -132,6 +132,10 @@ void routed_render_soon(struct routed_render *rr);
 void routed_render_child_exited(struct routed_render *rr);
 void routed_render_filters(struct routed *rd);
 
+/* Event priorities (routed_main.c): lookups before everything else. */
+#define ROUTED_PRIO_LOOKUP 0
+#define ROUTED_PRIO_OTHER  1
+
 /* routed_sockmap.c */
 struct routed_sockmap *routed_sockmap_start(struct routed *rd, struct sw_buf *err);
 void routed_sockmap_stop(struct routed_sockmap *sm);

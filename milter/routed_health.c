@@ -8,7 +8,8 @@
  * then routing follows: scopes leave an alternate that went down (if
  * another is eligible; else they wait on the primary, held), and the
  * tables are rendered again (a partial relay is named by its up
- * addresses).  Lookups never wait on any of this: they read rd->health.
+ * addresses).  Lookups never wait on any of this: they read rd->health,
+ * and the loop serves them before probe steps (routed_main.c, new_base).
  *
  * Owns: the health array (rd->health points to it, indexed like
  * conf->relays and rebuilt on reload), the DNS channel for relay names,
@@ -19,6 +20,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,25 @@ apply(struct routed_health *hm)
 
 /* ---------------------------------------------------------------- DNS */
 
+/* spread - seconds before a new address's first probe, at random within
+ * the interval (at most 5 s): probes started in one tick would otherwise
+ * stay in lock step, and a batch of TLS handshakes is CPU the loop's
+ * other work waits for */
+static time_t
+spread(const struct sw_probe_conf *pc)
+{
+    long span = pc->interval < 5 ? pc->interval : 5;
+
+    return span > 1 ? (time_t) arc4random_uniform((uint32_t) span) : 0;
+}
+
+/* jitter - up to a tenth of the interval added to the next probe */
+static time_t
+jitter(const struct sw_probe_conf *pc)
+{
+    return pc->interval >= 10 ? (time_t) arc4random_uniform((uint32_t) (pc->interval / 10 + 1)) : 0;
+}
+
 /* finish_round - every query of a resolution has answered */
 static void
 finish_round(struct routed_health *hm, size_t i, time_t now)
@@ -184,6 +205,9 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
         changed = sw_health_set_addrs(h, (const char (*)[SW_IP_MAX + 1]) rt->ips,
                                       (const char (*)[SW_HOST_MAX + 1]) rt->names, rt->n, now + ttl,
                                       now);
+        for (k = 0; k < h->naddrs; k++)
+            if (h->addr[k].last == 0 && !h->addr[k].in_flight)
+                h->addr[k].next = now + spread(&c->relays[i].probe);
         h->dns_error[0] = '\0';
         rt->next_resolve = now + ttl;
     } else {
@@ -389,6 +413,7 @@ probe_cb(const struct routed_probe_result *res, void *arg)
     struct sw_relay_health *h;
     struct sw_haddr *a = NULL;
     enum sw_hstate was;
+    bool changed;
     size_t k;
 
     unlink_probe(hm, f);
@@ -406,8 +431,10 @@ probe_cb(const struct routed_probe_result *res, void *arg)
             memcpy(a->ms, res->ms, sizeof(a->ms));
             SW_COPY(a->tls, res->tls);
         }
-        if (sw_health_result(a, &hm->rd->conf->relays[f->relay].probe, res->ok, res->why,
-                             time(NULL))) {
+        changed = sw_health_result(a, &hm->rd->conf->relays[f->relay].probe, res->ok, res->why,
+                                   time(NULL));
+        a->next += jitter(&hm->rd->conf->relays[f->relay].probe);
+        if (changed) {
             log_address(hm, f->relay, a, was, res);
             (void) log_relay_state(hm, f->relay);
             apply(hm);

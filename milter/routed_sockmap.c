@@ -196,6 +196,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
             (void) close(fd);
             continue;
         }
+        (void) event_priority_set(c->ev, ROUTED_PRIO_LOOKUP);
         c->rd = rd;
         c->fd = fd;
         c->want = EV_READ;
@@ -235,7 +236,8 @@ routed_sockmap_start(struct routed *rd, struct sw_buf *err)
             goto fail;
         (void) snprintf(sm->l[i].spec, sizeof(sm->l[i].spec), "%s", specs->v[i]);
         sm->l[i].ev = event_new(rd->base, sm->l[i].fd, EV_READ | EV_PERSIST, accept_cb, rd);
-        if (sm->l[i].ev == NULL || event_add(sm->l[i].ev, NULL) < 0) {
+        if (sm->l[i].ev == NULL || event_priority_set(sm->l[i].ev, ROUTED_PRIO_LOOKUP) != 0
+            || event_add(sm->l[i].ev, NULL) < 0) {
             sw_buf_adds(err, "cannot add the listener to the event loop");
             goto fail;
         }

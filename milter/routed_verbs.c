@@ -228,7 +228,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     sw_answer_domain(&p, rd->route, domain, &a);
     sw_buf_init(&route, 1024);
     if (a.relay)
-        sw_answer_transport(&p, a.relay, &route);
+        sw_answer_transport(&p, a.relay, domain, &route);
     if (req->json) {
         sw_buf_adds(out, "{\"address\":");
         sw_buf_add_json(out, req->address);

@@ -77,8 +77,8 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
         && (a.relay = sw_answer_primary_partial(p, a.pool)) == NULL)
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     if (!sw_buf_adds(reply, "OK ")
-        || !(mailertable ? sw_answer_mailertable(p, a.relay, reply)
-                         : sw_answer_transport(p, a.relay, reply)))
+        || !(mailertable ? sw_answer_mailertable(p, a.relay, domain, reply)
+                         : sw_answer_transport(p, a.relay, domain, reply)))
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     return SW_SOCKMAP_FOUND;
 }

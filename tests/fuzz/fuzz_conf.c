@@ -68,10 +68,10 @@ check_relays(const struct sw_conf *c)
         if (sw_conf_relay(c, c->relays[i].name) != &c->relays[i])
             abort(); /* names are unique */
         sw_buf_reset(&out);
-        if (!sw_answer_transport(&p, &c->relays[i], &out) || out.len == 0)
+        if (!sw_answer_transport(&p, &c->relays[i], NULL, &out) || out.len == 0)
             abort();
         sw_buf_reset(&out);
-        if (!sw_answer_mailertable(&p, &c->relays[i], &out) || out.len == 0)
+        if (!sw_answer_mailertable(&p, &c->relays[i], NULL, &out) || out.len == 0)
             abort();
     }
     sw_buf_free(&out);

@@ -161,11 +161,39 @@ test_routing(void **state)
     assert_non_null(a.relay);
     assert_true(a.partial);
     assert_string_equal(a.relay->name, "m365");
-    assert_true(sw_answer_transport(&f.policy, a.relay, &out));
+    assert_true(sw_answer_transport(&f.policy, a.relay, NULL, &out));
     assert_string_equal(sw_buf_str(&out), "smtp:[127.0.0.13]:25001,[127.0.0.14]:25001");
     sw_buf_reset(&out);
-    assert_true(sw_answer_mailertable(&f.policy, a.relay, &out));
+    assert_true(sw_answer_mailertable(&f.policy, a.relay, NULL, &out));
     assert_string_equal(sw_buf_str(&out), "relay:[127.0.0.13]:[127.0.0.14]");
+    /* Postfix tries the list in order: destinations start at different
+     * up addresses, each always at the same one. */
+    {
+        char dom[32];
+        int starts[2] = { 0, 0 };
+
+        for (int i = 0; i < 20; i++) {
+            (void) snprintf(dom, sizeof(dom), "d%d.example", i);
+            sw_buf_reset(&out);
+            assert_true(sw_answer_transport(&f.policy, a.relay, dom, &out));
+            if (strcmp(sw_buf_str(&out), "smtp:[127.0.0.14]:25001,[127.0.0.13]:25001") == 0)
+                starts[1]++;
+            else
+                assert_string_equal(sw_buf_str(&out), "smtp:[127.0.0.13]:25001,[127.0.0.14]:25001");
+            starts[0]++;
+        }
+        assert_true(starts[1] > 0 && starts[1] < starts[0]);
+        sw_buf_reset(&out);
+        assert_true(sw_answer_transport(&f.policy, a.relay, "d1.example", &out));
+        {
+            struct sw_buf again;
+
+            sw_buf_init(&again, 1024);
+            assert_true(sw_answer_transport(&f.policy, a.relay, "d1.example", &again));
+            assert_string_equal(sw_buf_str(&again), sw_buf_str(&out));
+            sw_buf_free(&again);
+        }
+    }
     /* ... and the fail-static table says the same for every destination */
     sw_buf_reset(&out);
     assert_true(sw_render_transport(&f.policy, f.route, &out));
