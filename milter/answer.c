@@ -101,19 +101,11 @@ sw_answer_primary(const struct sw_conf *conf, const struct sw_pool *pool)
 
 /* rotation - where a destination's list of up addresses starts: Postfix
  * tries a nexthop list in order, so without this one address would take
- * all the mail (FNV-1a, stable per destination) */
+ * all the mail (sw_sticky_hash: stable per destination) */
 static size_t
 rotation(const char *sticky, size_t n)
 {
-    uint32_t h = 2166136261U;
-
-    if (sticky == NULL || n == 0)
-        return 0;
-    for (; *sticky; sticky++) {
-        h ^= (unsigned char) *sticky;
-        h *= 16777619U;
-    }
-    return h % n;
+    return sticky && n ? sw_sticky_hash(sticky) % n : 0;
 }
 
 /* up_addresses - "[ip]:port" of each up address from the rotation's

@@ -81,9 +81,9 @@ sw_policy_health(const struct sw_policy *p, const struct sw_relay *relay)
     return &p->health[relay - p->conf->relays];
 }
 
-/* sticky_hash - FNV-1a, so a destination keeps the same relay */
-static uint32_t
-sticky_hash(const char *s)
+/* sw_sticky_hash - FNV-1a, so a destination keeps the same choice */
+uint32_t
+sw_sticky_hash(const char *s)
 {
     uint32_t h = 2166136261U;
 
@@ -125,7 +125,7 @@ sw_policy_choose(const struct sw_policy *p, const char *domain, const char *stic
             sw_buf_adds(why, "no alternate relay is configured");
         return NULL;
     }
-    pick = sticky_hash(sticky) % total;
+    pick = sw_sticky_hash(sticky) % total;
     for (i = 0; i < c->nrelays; i++) {
         r = &c->relays[i];
         if (r->priority != best || sw_policy_ineligible(p, r, domain, true))

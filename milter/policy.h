@@ -3,6 +3,7 @@
 #define SW_POLICY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -24,6 +25,10 @@ struct sw_policy {
     const unsigned long *hour; /* deliveries in the last hour per relay, or NULL */
     const struct sw_relay_health *health; /* per relay, or NULL: all usable */
 };
+
+/* A stable hash of a destination (FNV-1a): the same one always makes the
+ * same choice among equals. */
+uint32_t sw_sticky_hash(const char *s);
 
 /* The health of a relay, or NULL if none is known. */
 const struct sw_relay_health *sw_policy_health(const struct sw_policy *p,
