@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/e2e/lib.sh - shared rig for spillway's end-to-end tests.
 #
-# Sourced by the test scripts tests/e2e/t*.sh, which run as root with
+# Sourced by the test scripts tests/e2e/tNN-*.sh, which run as root with
 # `set -euo pipefail`.  It drives a REAL private Postfix instance on 127.0.0.1
 # plus small test relays (smtprelay.py) that count what they receive.
 #
