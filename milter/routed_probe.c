@@ -43,7 +43,13 @@ struct routed_probe {
     long timeout;
     routed_probe_cb cb;
     void *arg;
+    struct routed_probe *prev, *next; /* every live probe */
 };
+
+/* Every probe not yet freed, also those past their report (saying QUIT),
+ * which no caller holds any more: routed_probe_cancel_all frees them at
+ * exit.  Single-threaded: the loop's thread only. */
+static struct routed_probe *live;
 
 static void read_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
@@ -63,6 +69,12 @@ elapsed(const struct routed_probe *p)
 static void
 destroy(struct routed_probe *p)
 {
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (live == p)
+        live = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
     if (p->bev)
         bufferevent_free(p->bev);
     if (p->timer)
@@ -355,6 +367,10 @@ routed_probe_start(struct event_base *base, const char *ip, int port, const char
         return NULL;
     }
     p->base = base;
+    p->next = live;
+    if (live)
+        live->prev = p;
+    live = p;
     p->cb = cb;
     p->arg = arg;
     p->timeout = pc->timeout;
@@ -382,6 +398,14 @@ routed_probe_start(struct event_base *base, const char *ip, int port, const char
         return NULL;
     }
     return p;
+}
+
+/* routed_probe_cancel_all - at exit: every probe, reported or not */
+void
+routed_probe_cancel_all(void)
+{
+    while (live)
+        destroy(live);
 }
 
 /* routed_probe_cancel - stop without a callback */

@@ -34,5 +34,8 @@ struct routed_probe *routed_probe_start(struct event_base *base, const char *ip,
                                         const struct sw_probe_conf *pc, SSL_CTX *ctx,
                                         routed_probe_cb cb, void *arg);
 void routed_probe_cancel(struct routed_probe *p);
+/* At exit, after the callers' own cancels: free also the probes that
+ * have reported and are only saying QUIT. */
+void routed_probe_cancel_all(void);
 
 #endif
