@@ -72,8 +72,11 @@ sw_answer_domain(const struct sw_policy *p, const struct sw_route *r, const char
 const struct sw_relay *
 sw_answer_primary_partial(const struct sw_policy *p, const struct sw_pool *pool)
 {
-    const struct sw_relay *prim = sw_answer_primary(p->conf, pool);
+    const struct sw_relay *prim;
 
+    if (p->health == NULL) /* nothing probed: the common case, on every lookup */
+        return NULL;
+    prim = sw_answer_primary(p->conf, pool);
     return prim && sw_health_pinned(sw_policy_health(p, prim)) ? prim : NULL;
 }
 

@@ -93,7 +93,7 @@ find_ip(const struct sw_relay_health *h, const char *ip)
 /* sw_health_set_addrs - merge a fresh resolution */
 bool
 sw_health_set_addrs(struct sw_relay_health *h, const char (*ips)[SW_IP_MAX + 1],
-                    const char (*names)[SW_HOST_MAX + 1], size_t n, time_t expires, time_t now)
+                    const char (*names)[SW_HOST_MAX + 1], size_t n, time_t now)
 {
     struct sw_haddr next[SW_HEALTH_ADDRS];
     size_t i, k, m = 0;
@@ -113,7 +113,6 @@ sw_health_set_addrs(struct sw_relay_health *h, const char (*ips)[SW_IP_MAX + 1],
             next[m].next = now;
         }
         SW_COPY(next[m].name, names[i]);
-        next[m].expires = expires;
         m++;
     }
     changed = m != h->naddrs;

@@ -47,7 +47,6 @@ struct sw_haddr {
     time_t next;         /* next probe due */
     time_t changed;      /* last change of state (0: never) */
     time_t last;         /* last probe result */
-    time_t expires;      /* DNS TTL end: dropped unless resolved again */
     bool in_flight;      /* a probe is running */
     char why[SW_HEALTH_WHY_MAX + 1]; /* last failure, "EHLO: timeout after 10s" */
     long ms[SW_MARKS];   /* last good probe */
@@ -74,8 +73,7 @@ bool sw_health_result(struct sw_haddr *a, const struct sw_probe_conf *pc, bool o
  * addresses still present keep their state, new ones are due now.  true
  * if the set changed. */
 bool sw_health_set_addrs(struct sw_relay_health *h, const char (*ips)[SW_IP_MAX + 1],
-                         const char (*names)[SW_HOST_MAX + 1], size_t n, time_t expires,
-                         time_t now);
+                         const char (*names)[SW_HOST_MAX + 1], size_t n, time_t now);
 /* The relay's state, and how many addresses are up. */
 enum sw_rstate sw_health_state(const struct sw_relay_health *h, size_t *up);
 /* NULL if the relay may carry mail, else a constant reason ("is down",

@@ -18,10 +18,4 @@
  */
 bool sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out);
 
-/* smtp_tls_policy_maps source: "[ADDR]:PORT secure match=NAME
- * servername=NAME" for every resolved address of every relay whose probe
- * verifies TLS, so mail sent to a partial relay's addresses still checks
- * the relay's name. */
-bool sw_render_tls_policy(const struct sw_policy *p, struct sw_buf *out);
-
 #endif

@@ -76,7 +76,10 @@ struct sw_policy routed_policy(const struct routed *rd);
 /* routed_decide.c: what every state change goes through. */
 void routed_record(struct routed *rd, const struct sw_decision *d);
 void routed_changed(struct routed *rd);
-void routed_revalidate(struct routed *rd, time_t now, const char *cause);
+/* Move scopes off relays that can no longer take them; with no eligible
+ * alternate a scope goes back to primary if release, else it keeps its
+ * relay and waits on the primary (held) until the relay is usable. */
+void routed_revalidate(struct routed *rd, time_t now, const char *cause, bool release);
 void routed_schedule_expiry(struct routed *rd);
 /* The engine's decision callback (ctx: struct routed). */
 void routed_decided(const struct sw_decision *d, void *ctx);
@@ -98,16 +101,15 @@ void routed_evidence_stop(struct routed_evidence *re);
 struct routed_health *routed_health_start(struct routed *rd);
 void routed_health_reload(struct routed_health *hm, const struct sw_conf *old);
 void routed_health_stop(struct routed_health *hm);
-size_t routed_health_dns_pending(const struct routed_health *hm);
 
 /* routed_dnsbl.c: DNSBL checks of blamed egress IPs and of alternates. */
 struct routed_dnsbl *routed_dnsbl_start(struct routed *rd);
 void routed_dnsbl_reload(struct routed_dnsbl *db);
 void routed_dnsbl_stop(struct routed_dnsbl *db);
+/* A relay's address set changed: check the alternates' new addresses. */
+void routed_dnsbl_relays_changed(struct routed *rd);
 /* Evidence against a pool: remember the egress IPs its text names. */
 void routed_dnsbl_learn(struct routed *rd, const struct sw_evidence *ev);
-/* Is an address listed now?  zone/code of the listing into why. */
-bool routed_dnsbl_listed(const struct routed *rd, const char *ip, char *why, size_t size);
 /* The IPs a scope's evidence blames that are listed now, "IP in ZONE (CODE)". */
 bool routed_dnsbl_scope_listed(const struct routed *rd, const struct sw_scope *s, char *why,
                                size_t size);

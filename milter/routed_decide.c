@@ -81,7 +81,7 @@ scope_domain(const struct sw_scope *s)
 
 /* routed_revalidate - move scopes off relays that can no longer take them */
 void
-routed_revalidate(struct routed *rd, time_t now, const char *cause)
+routed_revalidate(struct routed *rd, time_t now, const char *cause, bool release)
 {
     /* Without the hourly budgets: a relay at its budget answers the primary
      * for a while (answer.c), but its scopes must not move or end for it. */
@@ -112,7 +112,7 @@ routed_revalidate(struct routed *rd, time_t now, const char *cause)
         (void) snprintf(reason, sizeof(reason), "%s: relay %s %s", cause, v[i]->relay, no);
         if (alt && sw_route_reroute(rd->route, key, alt->name, now, reason, &d) == SW_ROUTE_OK) {
             routed_record(rd, &d);
-        } else if (strcmp(cause, "health") == 0) {
+        } else if (!release) {
             /* A relay that is down may come back: the scope keeps it and
              * waits on the primary meanwhile (answer.c: held). */
             sw_warn("%s: no eligible alternate for %s (%s): mail waits on the primary until "

@@ -290,10 +290,3 @@ routed_dns_query(struct routed_dns *d, const char *name, int type, routed_dns_cb
     ares_query(d->channel, name, 1 /* C_IN */, type, answer_cb, q);
     arm_timer(d);
 }
-
-/* routed_dns_pending - for status */
-size_t
-routed_dns_pending(const struct routed_dns *d)
-{
-    return d ? d->pending : 0;
-}

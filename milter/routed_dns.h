@@ -40,7 +40,5 @@ void routed_dns_free(struct routed_dns *d);
 /* type: 1 (A), 28 (AAAA) or 15 (MX). */
 void routed_dns_query(struct routed_dns *d, const char *name, int type, routed_dns_cb cb,
                       void *arg);
-/* Queries not yet answered. */
-size_t routed_dns_pending(const struct routed_dns *d);
 
 #endif

@@ -139,7 +139,7 @@ mark_relays(struct routed_dnsbl *db, const struct entry *e)
         }
     }
     if (changed) {
-        routed_revalidate(rd, time(NULL), "health");
+        routed_revalidate(rd, time(NULL), "health", false);
         routed_changed(rd);
     }
 }
@@ -214,24 +214,31 @@ check(struct routed_dnsbl *db, struct entry *e, size_t zone)
     routed_dns_query(db->dns, name, 1, answer_cb, q);
 }
 
-/* watch_alternates - the alternates' current addresses are in the table */
-static void
-watch_alternates(struct routed_dnsbl *db, time_t now)
+/* routed_dnsbl_relays_changed - the alternates' current addresses are
+ * the ones checked (called when a relay's address set changes) */
+void
+routed_dnsbl_relays_changed(struct routed *rd)
 {
-    const struct sw_relay_health *h = db->rd->health;
+    struct routed_dnsbl *db = rd->dnsbl;
+    const struct sw_relay_health *h = rd->health;
+    time_t now = time(NULL);
     struct entry *e;
     size_t i, k;
 
-    if (!db->rd->conf->dnsbl.alternates || h == NULL)
+    if (db == NULL)
         return;
     for (i = 0; i < db->n; i++)
         db->e[i].alternate = false;
-    for (i = 0; i < db->rd->conf->nrelays; i++) {
-        if (db->rd->conf->relays[i].role != SW_ROLE_ALTERNATE)
+    if (!rd->conf->dnsbl.alternates || rd->conf->dnsbl.zones.n == 0 || h == NULL)
+        return;
+    for (i = 0; i < rd->conf->nrelays; i++) {
+        if (rd->conf->relays[i].role != SW_ROLE_ALTERNATE)
             continue;
         for (k = 0; k < h[i].naddrs; k++)
-            if ((e = add(db, h[i].addr[k].ip, now)) != NULL)
+            if ((e = add(db, h[i].addr[k].ip, now)) != NULL) {
                 e->alternate = true;
+                mark_relays(db, e); /* an address already known listed */
+            }
     }
 }
 
@@ -247,7 +254,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     (void) what;
     if (db->dns == NULL || nz == 0)
         return;
-    watch_alternates(db, now);
     for (i = 0; i < db->n; i++) {
         if (!db->e[i].blamed && !db->e[i].alternate)
             continue;
@@ -309,6 +315,7 @@ routed_dnsbl_reload(struct routed_dnsbl *db)
     for (i = 0; i < db->n; i++)
         memset(db->e[i].z, 0, sizeof(db->e[i].z));
     open_dns(db);
+    routed_dnsbl_relays_changed(db->rd);
 }
 
 /* routed_dnsbl_stop - free */
@@ -369,9 +376,9 @@ routed_dnsbl_learn(struct routed *rd, const struct sw_evidence *ev)
         }
 }
 
-/* routed_dnsbl_listed - is an address listed now? */
-bool
-routed_dnsbl_listed(const struct routed *rd, const char *ip, char *why, size_t size)
+/* ip_listed - is an address listed now? */
+static bool
+ip_listed(const struct routed *rd, const char *ip, char *why, size_t size)
 {
     const struct entry *e = find(rd->dnsbl, ip);
 
@@ -389,7 +396,7 @@ routed_dnsbl_scope_listed(const struct routed *rd, const struct sw_scope *s, cha
     for (k = 0; rd->dnsbl && k < s->nev; k++) {
         n = blamed_ips(rd->conf, s->ev[k].pool, s->ev[k].text, s->ev[k].egress, ips, 4);
         for (i = 0; i < n; i++)
-            if (routed_dnsbl_listed(rd, ips[i], why, size))
+            if (ip_listed(rd, ips[i], why, size))
                 return true;
     }
     return false;

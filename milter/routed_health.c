@@ -125,7 +125,7 @@ routed_health_apply(struct routed_health *hm)
 {
     struct routed *rd = hm->rd;
 
-    routed_revalidate(rd, time(NULL), "health");
+    routed_revalidate(rd, time(NULL), "health", false);
     routed_changed(rd);
 }
 
@@ -409,11 +409,4 @@ routed_health_stop(struct routed_health *hm)
     free(hm->h);
     free(hm->rt);
     free(hm);
-}
-
-/* routed_health_dns_pending - for status */
-size_t
-routed_health_dns_pending(const struct routed_health *hm)
-{
-    return hm ? routed_dns_pending(hm->dns) : 0;
 }

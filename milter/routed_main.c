@@ -180,7 +180,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     sw_conf_free(old);
     sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
             uid, fresh->nrelays, fresh->npools, fresh->nrules);
-    routed_revalidate(rd, time(NULL), "reload");
+    routed_revalidate(rd, time(NULL), "reload", true);
     routed_render_filters(rd);
     routed_changed(rd);
     return true;
@@ -305,7 +305,7 @@ main(int argc, char **argv)
     routed_state_load(&rd);
     if ((rd.healthm = routed_health_start(&rd)) == NULL || (rd.dnsbl = routed_dnsbl_start(&rd)) == NULL)
         sw_fatal("out of memory at start-up");
-    routed_revalidate(&rd, time(NULL), "start");
+    routed_revalidate(&rd, time(NULL), "start", true);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if ((sigev[i] = evsignal_new(rd.base, sigs[i], signal_cb, &rd)) == NULL
             || event_add(sigev[i], NULL) < 0)

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "render.h"
 #include "render_filter.h"
+#include "render_tls.h"
 #include "routed.h"
 
 #define SW_RENDER_DELAY_MS 50

@@ -46,8 +46,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
 
     if (rt->n > 0) {
         changed = sw_health_set_addrs(h, (const char (*)[SW_IP_MAX + 1]) rt->ips,
-                                      (const char (*)[SW_HOST_MAX + 1]) rt->names, rt->n, now + ttl,
-                                      now);
+                                      (const char (*)[SW_HOST_MAX + 1]) rt->names, rt->n, now);
         for (k = 0; k < h->naddrs; k++)
             if (h->addr[k].last == 0 && !h->addr[k].in_flight)
                 h->addr[k].next = now + routed_health_spread(&c->relays[i].probe);
@@ -66,7 +65,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
         const char *error = rt->nx ? "NXDOMAIN" : rt->error[0] ? rt->error : "no address";
 
         changed = h->naddrs > 0 || !h->resolved || strcmp(h->dns_error, error) != 0;
-        (void) sw_health_set_addrs(h, NULL, NULL, 0, 0, now);
+        (void) sw_health_set_addrs(h, NULL, NULL, 0, now);
         SW_COPY(h->dns_error, error);
     }
     if (!changed)
@@ -82,6 +81,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
                 h->dns_error);
     sw_buf_free(&line);
     (void) routed_health_log_state(hm, i);
+    routed_dnsbl_relays_changed(hm->rd);
     routed_health_apply(hm);
 }
 

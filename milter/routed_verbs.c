@@ -380,7 +380,7 @@ verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struc
     d.uid = (long) uid;
     rd->admin[idx] = req->admin;
     routed_record(rd, &d);
-    routed_revalidate(rd, now, "operator");
+    routed_revalidate(rd, now, "operator", true);
     routed_changed(rd);
     sw_buf_adds(out, "ok\n");
     sw_decision_format(&d, out);

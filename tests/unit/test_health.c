@@ -12,6 +12,7 @@
 #include "fixture.h"
 #include "health.h"
 #include "render.h"
+#include "render_tls.h"
 
 #define T0 1700000000
 
@@ -73,7 +74,7 @@ test_addresses_and_relay_state(void **state)
     h.probed = true;
     assert_int_equal(sw_health_state(&h, NULL), SW_RSTATE_UNKNOWN);
     assert_null(sw_health_unusable(&h));
-    assert_true(sw_health_set_addrs(&h, ips4, names4, 4, T0 + 30, T0));
+    assert_true(sw_health_set_addrs(&h, ips4, names4, 4, T0));
     assert_int_equal(h.naddrs, 4);
     assert_int_equal(h.addr[2].next, T0);
     assert_int_equal(sw_health_state(&h, NULL), SW_RSTATE_UNKNOWN);
@@ -92,11 +93,11 @@ test_addresses_and_relay_state(void **state)
     /* the same set again, reordered: no change, states kept */
     {
         const char again[3][SW_IP_MAX + 1] = { "127.0.0.13", "127.0.0.11", "127.0.0.13" };
-        assert_true(sw_health_set_addrs(&h, again, names4, 3, T0 + 60, T0 + 30));
+        assert_true(sw_health_set_addrs(&h, again, names4, 3, T0 + 30));
         assert_int_equal(h.naddrs, 2); /* duplicate dropped, .12 and .14 gone */
         assert_int_equal(h.addr[0].state, SW_HSTATE_UP);
         assert_int_equal(h.addr[1].state, SW_HSTATE_DOWN);
-        assert_false(sw_health_set_addrs(&h, again, names4, 2, T0 + 90, T0 + 60));
+        assert_false(sw_health_set_addrs(&h, again, names4, 2, T0 + 60));
     }
     /* every address down: not usable */
     (void) sw_health_result(&h.addr[0], &pc, false, "x", T0 + 100);
@@ -104,10 +105,10 @@ test_addresses_and_relay_state(void **state)
     assert_int_equal(sw_health_state(&h, NULL), SW_RSTATE_DOWN);
     assert_string_equal(sw_health_unusable(&h), "is down (every address fails its probe)");
     /* the name stops resolving */
-    assert_true(sw_health_set_addrs(&h, NULL, NULL, 0, 0, T0 + 200));
+    assert_true(sw_health_set_addrs(&h, NULL, NULL, 0, T0 + 200));
     assert_string_equal(sw_health_unusable(&h), "is down (its name does not resolve)");
     /* a listing makes an up relay unusable */
-    assert_true(sw_health_set_addrs(&h, ips4, names4, 1, T0 + 300, T0 + 200));
+    assert_true(sw_health_set_addrs(&h, ips4, names4, 1, T0 + 200));
     (void) sw_health_result(&h.addr[0], &pc, true, NULL, T0 + 200);
     assert_null(sw_health_unusable(&h));
     SW_COPY(h.addr[0].listed, "127.0.0.11 listed in bl.test (127.0.0.2)");
@@ -126,7 +127,7 @@ partial(struct sw_relay_health *h, size_t idx)
     struct sw_relay_health *r = &h[idx];
 
     r->probed = true;
-    (void) sw_health_set_addrs(r, ips4, names4, 4, T0 + 30, T0);
+    (void) sw_health_set_addrs(r, ips4, names4, 4, T0);
     (void) sw_health_result(&r->addr[0], &pc, false, "RCPT: 451", T0);
     (void) sw_health_result(&r->addr[1], &pc, false, "RCPT: 451", T0);
     (void) sw_health_result(&r->addr[2], &pc, true, NULL, T0);
@@ -206,7 +207,7 @@ test_routing(void **state)
     /* The alternate down: not eligible; the scope waits on the (partial)
      * primary, and a new diversion picks another alternate. */
     h[eu].probed = true;
-    (void) sw_health_set_addrs(&h[eu], ips4, names4, 1, T0 + 30, T0);
+    (void) sw_health_set_addrs(&h[eu], ips4, names4, 1, T0);
     (void) sw_health_result(&h[eu].addr[0], &pc, false, "connect: Connection refused", T0);
     assert_string_equal(sw_policy_ineligible(&f.policy, &f.conf->relays[eu], "example.com", true),
                         "is down (every address fails its probe)");
