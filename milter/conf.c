@@ -44,7 +44,7 @@ static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
-    "control_groups", "history",        NULL
+    "control_groups", "history",        "metrics", NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
                                            "user",   "group",    NULL };
@@ -201,6 +201,14 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_strv(cx, g, "routed", "control_users", false, &r->control_users);
         sw_cf_strv(cx, g, "routed", "control_groups", false, &r->control_groups);
         sw_cf_int(cx, g, "routed", "history", 10, 1000000, &r->history);
+        sw_cf_str(cx, g, "routed", "metrics", false, &r->metrics);
+    }
+    if (r->metrics) {
+        sw_buf_init(&e, 1024);
+        if (!sw_endpoint_parse(r->metrics, &ep, &e))
+            sw_cf_error(cx, config_setting_get_member(g, "metrics"), "routed.metrics", "%s",
+                        e.len ? sw_buf_str(&e) : "bad endpoint");
+        sw_buf_free(&e);
     }
     for (i = 0; i < r->socketmap.n; i++) {
         sw_buf_init(&e, 1024);
@@ -768,6 +776,7 @@ sw_conf_free(struct sw_conf *c)
     free(c->routed.render_format);
     free(c->routed.postfix_config);
     free(c->routed.maillog);
+    free(c->routed.metrics);
     sw_strv_free(&c->routed.flush);
     sw_strv_free(&c->routed.control_users);
     sw_strv_free(&c->routed.control_groups);

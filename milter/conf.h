@@ -104,6 +104,7 @@ struct sw_routed_conf {
     struct sw_strv control_users;
     struct sw_strv control_groups;
     long history; /* decisions kept for "history" */
+    char *metrics; /* Prometheus endpoint, unix:/path or inet:ADDR:PORT; NULL: none */
 };
 
 struct sw_milter_conf {

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "evidence.h"
 #include "history.h"
 #include "policy.h"
 #include "route.h"
@@ -26,6 +27,16 @@ struct routed_maillog;
 struct sw_engine;
 struct routed_health;
 struct routed_dnsbl;
+struct routed_metrics;
+
+/* A counter per name (decision events, relays), for the metrics. */
+#define ROUTED_NAMED_MAX  64
+#define ROUTED_EV_SOURCES (SW_EV_OPERATOR + 1)
+#define ROUTED_EV_CLASSES 3 /* other, reputation, throttle */
+struct routed_named {
+    char name[72];
+    unsigned long n;
+};
 
 struct routed_stats {
     unsigned long lookups;
@@ -40,6 +51,12 @@ struct routed_stats {
     unsigned long evidence_trusted; /* of which trusted */
     unsigned long evidence_bad;     /* unparsable */
     unsigned long evidence_refused; /* from a user that may not send */
+    /* failed deliveries and bounces by source and class (routed_metrics.c) */
+    unsigned long evidence_by[ROUTED_EV_SOURCES][ROUTED_EV_CLASSES];
+    struct routed_named decisions[ROUTED_NAMED_MAX]; /* by event */
+    size_t ndecisions;
+    struct routed_named delivered[ROUTED_NAMED_MAX]; /* successes in the log, by relay */
+    size_t ndelivered;
 };
 
 struct routed {
@@ -62,6 +79,7 @@ struct routed {
     const unsigned long *hour; /* deliveries per relay in the last hour (engine) */
     struct routed_health *healthm;
     struct routed_dnsbl *dnsbl;
+    struct routed_metrics *metrics;
     const struct sw_relay_health *health; /* per relay (routed_health.c), or NULL */
     struct event *flush_timer[2];
     struct event *expire_timer;
@@ -115,6 +133,15 @@ bool routed_dnsbl_scope_listed(const struct routed *rd, const struct sw_scope *s
                                size_t size);
 /* status lines */
 void routed_dnsbl_status(const struct routed *rd, struct sw_buf *out);
+
+/* routed_metrics.c: the Prometheus endpoint (routed.metrics) and its
+ * counters.  start returns NULL with err empty when none is configured. */
+struct routed_metrics *routed_metrics_start(struct routed *rd, struct sw_buf *err);
+void routed_metrics_stop(struct routed_metrics *m);
+void routed_count_evidence(struct routed *rd, const struct sw_evidence *ev);
+void routed_count_decision(struct routed *rd, const char *event);
+/* The whole exposition (tests and the endpoint). */
+bool routed_metrics_render(const struct routed *rd, struct sw_buf *out);
 
 /* routed_hstatus.c: health and listings in status and explain. */
 struct sw_answer;

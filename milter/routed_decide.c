@@ -38,6 +38,7 @@ routed_record(struct routed *rd, const struct sw_decision *d)
         sw_warn("decision for %s too long to log", d->scope);
     sw_buf_free(&line);
     sw_history_add(rd->history, d);
+    routed_count_decision(rd, d->event);
 }
 
 /* routed_decided - an automatic decision: record it, and after a switch
@@ -55,6 +56,7 @@ routed_decided(const struct sw_decision *d, void *ctx)
             sw_warn("%s", sw_buf_str(&line));
         sw_buf_free(&line);
         sw_history_add(rd->history, d);
+        routed_count_decision(rd, d->event);
         return;
     }
     routed_record(rd, d);

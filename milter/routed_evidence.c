@@ -74,6 +74,7 @@ take(struct routed *rd, const struct sw_evrec *r)
     sw_debug("evidence: dsn domain=%s class=%s pool=%s tag=%s %s", ob.ev.domain,
              sw_class_name(ob.ev.cls), ob.ev.pool[0] ? ob.ev.pool : "none",
              r->tag[0] ? r->tag : "none", ob.ev.trusted ? "trusted" : "untrusted");
+    routed_count_evidence(rd, &ob.ev);
     if (ob.ev.trusted)
         routed_dnsbl_learn(rd, &ob.ev);
     p = routed_policy(rd);

@@ -81,6 +81,7 @@ observe(struct routed *rd, const struct sw_outcome *op)
             SW_COPY(ev->pattern, v.name);
     }
     ob.via_primary = relay->role == SW_ROLE_PRIMARY;
+    routed_count_evidence(rd, &ob.ev);
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
     if (ob.via_primary)
         routed_dnsbl_learn(rd, &ob.ev);

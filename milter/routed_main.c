@@ -106,6 +106,22 @@ resolve_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids, 
     return true;
 }
 
+/* log_relays - one "config:" line per relay at start and after a reload,
+ * so that a reader of the log (spillway-report) can name the MTA's
+ * relay=host[ip]:port by the relay it belongs to */
+static void
+log_relays(const struct sw_conf *c)
+{
+    size_t i;
+    const struct sw_relay *r;
+
+    for (i = 0; i < c->nrelays; i++) {
+        r = &c->relays[i];
+        sw_info("config: relay=%s role=%s nexthop=%s priority=%d", r->name,
+                r->role == SW_ROLE_PRIMARY ? "primary" : "alternate", r->nexthop, r->priority);
+    }
+}
+
 /* routed_reload - build a new generation and swap it in */
 bool
 routed_reload(struct routed *rd, long uid, struct sw_buf *err)
@@ -148,6 +164,9 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
         for (i = 0; i < fresh->routed.socketmap.n; i++)
             if (strcmp(old->routed.socketmap.v[i], fresh->routed.socketmap.v[i]) != 0)
                 sw_warn("reload: socketmap listener changes take effect at the next restart");
+    if ((old->routed.metrics == NULL) != (fresh->routed.metrics == NULL)
+        || (old->routed.metrics && strcmp(old->routed.metrics, fresh->routed.metrics) != 0))
+        sw_warn("reload: metrics listener changes take effect at the next restart");
     /* Keep the running paths: the listeners and files are bound to them. */
     for (i = 0; i < fresh->routed.socketmap.n && i < old->routed.socketmap.n; i++) {
         char *t = fresh->routed.socketmap.v[i];
@@ -165,6 +184,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     SW_KEEP(render_dir);
     SW_KEEP(maillog);
     SW_KEEP(evidence);
+    SW_KEEP(metrics);
 #undef SW_KEEP
     free(rd->admin);
     free(rd->allowed_uids);
@@ -180,6 +200,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     sw_conf_free(old);
     sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
             uid, fresh->nrelays, fresh->npools, fresh->nrules);
+    log_relays(fresh);
     routed_revalidate(rd, time(NULL), "reload", true);
     routed_render_filters(rd);
     routed_changed(rd);
@@ -322,12 +343,16 @@ main(int argc, char **argv)
         sw_warn("%s: bounce evidence from spillway-milter is not received", sw_buf_str(&err));
         sw_buf_reset(&err);
     }
+    if ((rd.metrics = routed_metrics_start(&rd, &err)) == NULL && err.len)
+        sw_fatal("%s", sw_buf_str(&err));
     routed_schedule_expiry(&rd);
     sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu", path, rd.conf->nrelays,
             rd.conf->npools, sw_route_count(rd.route));
+    log_relays(rd.conf);
 
     (void) event_base_dispatch(rd.base);
 
+    routed_metrics_stop(rd.metrics);
     routed_maillog_stop(rd.maillog);
     routed_evidence_stop(rd.evidence);
     routed_dnsbl_stop(rd.dnsbl);
