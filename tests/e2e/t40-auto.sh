@@ -70,6 +70,44 @@ delivered_all() {
     expect_eq "bounced" "$(pf_bounced_count)" 0
 }
 
+# report_check SCOPE : scripts/spillway-report on this run's logs (Postfix's
+# maillog and spillway-routed's log) has the divert and the return of SCOPE,
+# a time diverted between those two lines' times, and per relay as many
+# delivered messages as the relays themselves received, none bounced.
+report_check() {
+    local scope=$1 out="$E2E_DIR/report.txt" json="$E2E_DIR/report.json" opts=() t0 t1 secs
+    local rlog="$E2E_DIR/logs/routed.log" name relay got want
+    # Relays are named from spillway-routed's config: lines; without them
+    # (an older spillway-routed), by --relay.
+    grep -q 'spillway-routed\[[0-9]*\]: config: relay=' "$rlog" ||
+        opts=(--relay "primary=127.0.0.1:$PORT_PRIMARY" --relay "alt-eu=127.0.0.2:$PORT_ALT1"
+              --relay "alt-us=127.0.0.3:$PORT_ALT2")
+    "$SW_TOP_SRC/scripts/spillway-report" "${opts[@]}" "$PF_LOG" "$rlog" >"$out" ||
+        fail "spillway-report failed"
+    "$SW_TOP_SRC/scripts/spillway-report" --json "${opts[@]}" "$PF_LOG" "$rlog" >"$json" ||
+        fail "spillway-report --json failed"
+    log "spillway-report:"$'\n'"$(cat "$out")"
+    grep -qE "^  [0-9-]{10} [0-9:]{8}  divert   $scope primary -> alt-eu rule=" "$out" ||
+        fail "the report's timeline has no divert of $scope"
+    grep -qE "^  [0-9-]{10} [0-9:]{8}  return   $scope alt-eu -> primary " "$out" ||
+        fail "the report's timeline has no return of $scope"
+    # Time diverted: from the first divert line to the return line.
+    t0=$(date -d "$(grep -m1 " divert: scope=$scope " "$rlog" | cut -d' ' -f1)" +%s)
+    t1=$(date -d "$(grep -m1 " return: scope=$scope " "$rlog" | cut -d' ' -f1)" +%s)
+    secs=$(grep -o "\"scope\":\"$scope\",\"seconds_diverted\":[0-9]*" "$json" | grep -o '[0-9]*$')
+    [[ -n $secs ]] && ((secs > 0 && secs >= t1 - t0 - 1 && secs <= t1 - t0 + 1)) ||
+        fail "time diverted ${secs:-?}s, want $((t1 - t0))s (divert to return)"
+    # Messages per relay: the report's delivered count = the relay's own count.
+    for relay in primary:primary alt-eu:alt1 alt-us:alt2; do
+        name=${relay%%:*}
+        want=$(relay_count "${relay#*:}")
+        got=$(awk -v n="$name" '$1 == n && $3 ~ /^[0-9]+$/ { print $3 }' \
+            <(sed -n '/^Messages per relay/,/^  total/p' "$out"))
+        expect_eq "report: delivered through $name" "${got:-0}" "$want"
+    done
+    grep -qE '^  total +[0-9]+ +[0-9]+ +0$' "$out" || fail "the report counts bounces"
+}
+
 case $scenario in
 reputation)
     setup "$DEST_RULE"
@@ -153,6 +191,7 @@ recovery)
     send_mail after@fo.example 2 after
     delivered_all
     (($(relay_msgids primary | grep -c '^<after-') == 2)) || fail "mail after the return did not go to the primary"
+    report_check destination:fo.example
     ;;
 residency)
     setup "$DEST_RULE"
