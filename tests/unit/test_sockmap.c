@@ -627,6 +627,108 @@ test_regression_sendmail_residency_fallthrough(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* probe_all - every diverted scope of f starts probing */
+static void
+probe_all(struct fx *f, const char *const *dest, const char *pool)
+{
+    struct sw_decision d;
+    size_t i;
+
+    for (i = 0; dest && dest[i]; i++)
+        assert_int_equal(sw_route_divert(f->route, SW_SCOPE_DESTINATION, dest[i], "alt-eu", "r",
+                                         1000, 60, NULL, 0, &d),
+                         SW_ROUTE_OK);
+    if (pool)
+        assert_int_equal(
+            sw_route_divert(f->route, SW_SCOPE_POOL, pool, "alt-eu", "r", 1000, 60, NULL, 0, &d),
+            SW_ROUTE_OK);
+    assert_true(sw_route_hold_ended(f->route, 2000, NULL, NULL, NULL) > 0);
+}
+
+/* Probing with Sendmail: its key names a host, the same for every
+ * recipient of a destination.  Drawn by that key alone, a probing
+ * destination sent all of its mail to the primary or none of it, for the
+ * whole probing period: most destinations never came back.  Each lookup
+ * is drawn on its own now, and a draw for the primary names it, so that
+ * Sendmail's walk does not go on to a probing pool's ".parent" and ".". */
+static void
+test_regression_sendmail_probing(void **state)
+{
+    static const char *const dest[] = { "d0.example", "d1.example", "d2.example",
+                                        "d3.example", "d4.example", "d5.example",
+                                        "d6.example", "d7.example", NULL };
+    char got[256], host[64], req[128];
+    size_t i, k, n = 400, primary, alt, other;
+    struct sw_buf reply;
+    struct fx f;
+    int failed = 0;
+
+    (void) state;
+    sw_buf_init(&reply, 1024);
+    /* Destination scopes: the default recover.share is 0.05. */
+    fx_init_text(&f, sendmail_conf);
+    probe_all(&f, dest, NULL);
+    for (i = 0; dest[i]; i++) {
+        primary = alt = other = 0;
+        for (k = 0; k < n; k++) {
+            (void) snprintf(host, sizeof(host), k % 2 ? "mx.%s" : "%s", dest[i]);
+            sendmail_route(&f, host, got, sizeof(got));
+            if (strcmp(got, "OK prim:[10.0.0.1]") == 0)
+                primary++;
+            else if (strcmp(got, "OK alteu:[10.0.0.2]") == 0)
+                alt++;
+            else
+                other++;
+        }
+        /* 20 expected; all or nothing was the bug */
+        if (primary < 5 || primary > 45 || other != 0) {
+            print_error("REGRESSION probing %s: %zu of %zu lookups to the primary, %zu to "
+                        "alt-eu, %zu elsewhere\n",
+                        dest[i], primary, n, alt, other);
+            failed++;
+        }
+    }
+    /* Postfix keeps one answer per address (its two lookups must agree). */
+    for (i = 0; i < 2; i++) {
+        const char *want = NULL;
+
+        for (k = 0; k < 50; k++) {
+            (void) snprintf(req, sizeof(req), "transport u%zu@d0.example", i);
+            assert_int_not_equal(sw_sockmap_answer(&f.policy, f.route, req, strlen(req), &reply),
+                                 SW_SOCKMAP_MALFORMED);
+            if (want == NULL)
+                want = strdup(sw_buf_str(&reply));
+            assert_non_null(want);
+            assert_string_equal(sw_buf_str(&reply), want);
+        }
+        free((void *) want);
+    }
+    fx_free(&f);
+
+    /* A probing pool: before, a draw for the primary answered NOTFOUND and
+     * the ".parent" and "." lookups drew again (share to the power of the
+     * walk's length). */
+    fx_init_text(&f, sendmail_conf);
+    probe_all(&f, NULL, "m365");
+    primary = alt = 0;
+    for (k = 0; k < 2000; k++) {
+        (void) snprintf(host, sizeof(host), "mx%zu.d%zu.example", k % 7, k % 13);
+        sendmail_route(&f, host, got, sizeof(got));
+        if (strcmp(got, "OK prim:[10.0.0.1]") == 0)
+            primary++;
+        else if (strcmp(got, "OK alteu:[10.0.0.2]") == 0)
+            alt++;
+    }
+    if (primary < 60 || primary > 140 || primary + alt != 2000) {
+        print_error("REGRESSION probing pool: %zu of 2000 walks to the primary, %zu to alt-eu\n",
+                    primary, alt);
+        failed++;
+    }
+    fx_free(&f);
+    sw_buf_free(&reply);
+    assert_int_equal(failed, 0);
+}
+
 int
 main(void)
 {
@@ -641,6 +743,7 @@ main(void)
         cmocka_unit_test(test_admin_names),
         cmocka_unit_test(test_sendmail_walk),
         cmocka_unit_test(test_regression_sendmail_residency_fallthrough),
+        cmocka_unit_test(test_regression_sendmail_probing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
