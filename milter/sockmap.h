@@ -21,7 +21,9 @@ enum sw_sockmap_result {
 /*
  * Answer one request payload "<map> <key>" (DESIGN.md 5.1) into reply
  * (the payload of the reply netstring: "OK smtp:[alt]:587" or "NOTFOUND ").
- * A probing scope sends a share of its addresses to the primary (NOTFOUND).
+ * A probing scope sends a share of its addresses to the primary (NOTFOUND,
+ * or the primary named when partial); for Sendmail's mailertable, a share
+ * of the lookups, drawn one by one, with the primary named (sockmap.c).
  * Every failure answers NOTFOUND: static routing is always safe, while a
  * TEMP or a hang stalls Postfix's address resolution (MTA-FACTS.md).
  */
