@@ -14,7 +14,8 @@
  * first "TAG[PID]: " in the first SW_MAILLOG_MAX_PREFIX bytes.  A tag with
  * a slash is Postfix (syslog_name/service, any service: smtp, lmtp, relay,
  * local, error, a custom transport); one without is Sendmail (sm-mta,
- * sendmail, whatever -L set).  Every other line is ignored cheaply: the
+ * sendmail, whatever -L set; not sm-msp-queue, the submission program,
+ * whose relay is the local MTA).  Every other line is ignored cheaply: the
  * tag, a queue ID and "to=" must come first.
  *
  * Hostile input: the recipient and the reply text come from outside.  Each
@@ -699,6 +700,10 @@ sw_maillog_parse_rcpt(const char *line, size_t len, size_t index, struct sw_outc
     if (!find_tag(line, end, &tag, &body))
         return SW_MAILLOG_IGNORED;
     postfix = memchr(tag.p, '/', tag.n) != NULL;
+    /* Sendmail's submission program hands mail to the local MTA: its
+     * relay=[127.0.0.1] lines say nothing about a relay's health. */
+    if (SPAN_IS(tag, "sm-msp-queue"))
+        return SW_MAILLOG_IGNORED;
 
     /* "QUEUEID: to=" */
     for (p = body; p < end && (is_digit(*p) || is_alpha(*p)) && p - body <= SW_OUTCOME_QUEUE_ID_MAX;

@@ -490,6 +490,10 @@ static const char *const ignored_lines[] = {
     "Nov 22 11:06:00 host sm-mta[2216]: 5AMBf6xx002216: to=<z@later.example>, delay=00:00:00, "
     "mailer=esmtp, pri=30000, stat=queued",
     "Nov 22 11:06:00 host sm-mta[2217]: NOQUEUE: to=<z@later.example>, stat=queued",
+    /* Sendmail's submission program: its relay is the local MTA. */
+    "Nov 22 18:30:01 mta sm-msp-queue[4410]: 5AMIU1xx004410: to=root, ctladdr=root (0/0), "
+    "delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30040, relay=[127.0.0.1] [127.0.0.1], "
+    "dsn=2.0.0, stat=Sent (5AMIU1yy004411 Message accepted for delivery)",
     "to=<a@b.example>, relay=none, dsn=2.0.0, status=sent (x)",
     "Nov 22 12:00:00 mta postfix/smtp: 5D6E7F8093: to=<a@b.example>, relay=none, status=sent (x)",
     "Nov 22 12:00:00 mta postfix/smtp[12a]: 5D6E7F8093: to=<a@b.example>, relay=none, status=sent "
