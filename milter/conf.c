@@ -27,13 +27,13 @@
 #define SW_NAME_MAX       64 /* relay, pool and rule names */
 
 /* Defaults (DESIGN.md 5.6). */
-#define SW_DEF_SOCKETMAP  "unix:/var/spool/postfix/private/spillway"
+#define SW_DEF_SOCKETMAP  "unix:/var/spool/postfix/spillway/socketmap"
 #define SW_DEF_CONTROL    "/run/spillway/control.sock"
 #define SW_DEF_EVIDENCE   "/run/spillway/evidence.sock"
 #define SW_DEF_STATE      "/var/lib/spillway/state"
 #define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
 #define SW_DEF_PATTERNS   SW_SYSCONFDIR "/spillway/patterns.conf"
-#define SW_DEF_MILTER     "unix:/run/spillway/milter.sock"
+#define SW_DEF_MILTER     "unix:/var/spool/postfix/spillway-milter/milter.sock"
 #define SW_DEF_TAG_AGE    (7L * 86400L) /* past Postfix's 5-day maximal_queue_lifetime */
 #define SW_DEF_RATE       30            /* evidence records per minute per client */
 

@@ -77,28 +77,67 @@ socket_path(const char *conn)
     return NULL;
 }
 
-/* open_socket - before privileges are dropped (libmilter sets no mode) */
+/* open_socket - before privileges are dropped (libmilter sets no mode)
+ *
+ * The socket is given to milter.user and milter.group, changing only what
+ * differs: started by systemd as milter.user, the milter owns the socket
+ * already, and in the shipped layout its directory is set-gid postfix
+ * (tmpfiles), so the group is right too and no chown is needed (a
+ * non-root process may only chown to a group it is in). */
 static void
 open_socket(const struct sw_conf *c, uid_t uid, gid_t gid)
 {
     const char *path = socket_path(c->milter.socket);
+    struct stat st;
     mode_t old;
 
     if (smfi_setconn(c->milter.socket) != MI_SUCCESS)
         sw_fatal("milter.socket \"%s\": not a socket libmilter understands", c->milter.socket);
     old = umask(0117);
     if (smfi_opensocket(true) != MI_SUCCESS)
-        sw_fatal("cannot open milter.socket \"%s\" (does its directory exist?)", c->milter.socket);
+        sw_fatal("cannot open milter.socket \"%s\" (does its directory exist, and may %s write "
+                 "there?)",
+                 c->milter.socket, c->milter.user ? c->milter.user : "this user");
     umask(old);
-    if (path && (chown(path, uid, gid) < 0 || chmod(path, 0660) < 0))
+    if (path == NULL)
+        return;
+    if (stat(path, &st) < 0)
+        sw_fatal("%s: %s", path, strerror(errno));
+    if (uid == st.st_uid)
+        uid = (uid_t) -1;
+    if (gid == st.st_gid)
+        gid = (gid_t) -1;
+    if ((uid != (uid_t) -1 || gid != (gid_t) -1) && chown(path, uid, gid) < 0)
+        sw_fatal("%s: cannot give the socket to milter.user/milter.group: %s (not root: make "
+                 "the socket's directory set-gid milter.group, as spillway's tmpfiles.d file "
+                 "does)",
+                 path, strerror(errno));
+    if (chmod(path, 0660) < 0)
         sw_fatal("%s: %s", path, strerror(errno));
 }
 
-/* drop_privileges - to milter.user, after the socket is open */
+/* check_user - not root: only milter.user itself may run the milter
+ *
+ * spillway-routed trusts evidence from milter.user (and root, and itself):
+ * a milter running as anyone else would see every record refused.  Only
+ * root can switch users; a service manager that starts the milter as
+ * milter.user (spillway-milter.service) leaves nothing to switch. */
+static void
+check_user(const struct passwd *pw)
+{
+    if (pw == NULL || getuid() == 0)
+        return;
+    if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
+        sw_fatal("running as uid %ld, not as milter.user %s (uid %ld): only root can switch "
+                 "users; start spillway-milter as root or as %s",
+                 (long) geteuid(), pw->pw_name, (long) pw->pw_uid, pw->pw_name);
+}
+
+/* drop_privileges - root: to milter.user, after the socket is open */
 static void
 drop_privileges(const struct passwd *pw)
 {
-    if (pw == NULL)
+    if (pw == NULL || getuid() != 0)
         return;
     if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
         sw_fatal("cannot become user %s: %s", pw->pw_name, strerror(errno));
@@ -203,12 +242,13 @@ main(int argc, char **argv)
     if ((sw_milter.evidence_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
         sw_fatal("socket: %s", strerror(errno));
     pw = socket_owner(g->conf, &uid, &gid);
+    check_user(pw);
     if (smfi_register(milter_desc) != MI_SUCCESS)
         sw_fatal("smfi_register failed");
     (void) smfi_setmaxdatasize(MILTER_MDS_1M);
     (void) snprintf(listening, sizeof(listening), "%s", g->conf->milter.socket);
     open_socket(g->conf, uid, gid);
-    drop_privileges(getuid() == 0 ? pw : NULL);
+    drop_privileges(pw);
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
     sw_info("started: socket %s, %zu tag key%s, evidence to %s", g->conf->milter.socket, g->keys.n,

@@ -5,9 +5,13 @@
 # with a config written for the private Postfix instance of lib.sh:
 #   sw_config WIRING    write $E2E_DIR/sw/spillway.conf; WIRING is
 #                       "socketmap" (Postfix asks spillway over
-#                       socketmap:unix:private/spillway, chroot-safe) or
+#                       socketmap:unix:spillway/socketmap, chroot-safe) or
 #                       "table" (Postfix reads the rendered lmdb table)
-#   sw_main_cf WIRING   the main.cf lines for that wiring (to pf_setup)
+#   sw_main_cf WIRING   the main.cf lines for that wiring (to pf_setup), taken
+#                       from the shipped conf/postfix-main.cf ("tls-policy":
+#                       its smtp_tls_policy_maps line)
+#   SW_SOCKMAP, SW_MILTER_SOCK   the sockets those shipped lines name, under
+#                       this test's queue directory
 #   sw_start / sw_stop / sw_kill9 / swctl ARGS...
 #   sw_wait_table_has KEY [TIMEOUT]   wait until postmap -q sees KEY
 #   sw_wait_table_lacks KEY [TIMEOUT]
@@ -21,30 +25,66 @@ SW_CTL=$SW_BUILDDIR/spillwayctl
 SW_DIR=$E2E_DIR/sw
 SW_CONF=$SW_DIR/spillway.conf
 
-# sw_main_cf WIRING : print the transport_maps line for pf_setup
+SW_MAIN_CF=$SW_TOP_SRC/conf/postfix-main.cf
+
+# sw_shipped_cf KEY VALUE-PREFIX : the line "KEY = VALUE-PREFIX..." of the
+# shipped conf/postfix-main.cf, commented out or not, verbatim but for
+# spillway's render directory (/var/lib/spillway/postfix), replaced by this
+# test's.  The socket paths in it are relative to the queue directory and
+# stay as shipped: this test's daemons listen at the same relative paths.
+sw_shipped_cf() {
+    local line
+    line=$(grep -E -m 1 "^#?$1 = $2" "$SW_MAIN_CF") ||
+        fail "conf/postfix-main.cf has no '$1 = $2...' line"
+    line=${line#\#}
+    printf '%s\n' "${line//\/var\/lib\/spillway\/postfix/$SW_DIR/render}"
+}
+
+# _sw_queue_path KEY VALUE-PREFIX SED-RE : the queue-relative socket path
+# (SED-RE's \1) in a shipped line
+_sw_queue_path() {
+    local rel
+    rel=$(sw_shipped_cf "$1" "$2" | sed -n "s|$3|\\1|p")
+    [[ -n $rel && $rel != /* ]] || fail "conf/postfix-main.cf: no queue-relative socket in its $1 line"
+    printf '%s\n' "$rel"
+}
+SW_SOCKMAP=$PF_SPOOL/$(_sw_queue_path transport_maps socketmap: '.*socketmap:unix:\([^:]*\):transport.*')
+SW_MILTER_SOCK=$PF_SPOOL/$(_sw_queue_path smtpd_milters '{' '.*{ *unix:\([^, ]*\),.*')
+
+# sw_main_cf WIRING : print the main.cf line for pf_setup
 sw_main_cf() {
     case $1 in
-    socketmap) echo "transport_maps = socketmap:unix:private/spillway:transport" ;;
-    table) echo "transport_maps = lmdb:$SW_DIR/render/transport" ;;
+    socketmap) sw_shipped_cf transport_maps socketmap: ;;
+    table) sw_shipped_cf transport_maps lmdb: ;;
+    tls-policy) sw_shipped_cf smtp_tls_policy_maps lmdb: ;;
     *) fail "sw_main_cf: unknown wiring $1" ;;
     esac
 }
 
 # sw_config [EXTRA-ROUTED-LINES] : write the config (after pf_setup: it needs
-# the queue directory for the private/ socket)
-# _sw_dirs : spillway's directories, and Postfix's own layout for private/
-# (postfix start would create it so): spillway-routed (root here) creates
-# its socket inside
+# the queue directory for the socket directories)
+# _sw_dirs : spillway's directories; the socket directories under the queue
+# directory with the mode and group that conf/spillway.tmpfiles gives them
+# (owner root: the daemons run as root here), so Postfix reaches the
+# sockets through group postfix only, as it must in production
 _sw_dirs() {
+    local sock dir mode group
     mkdir -p "$SW_DIR/render"
-    install -d -o postfix -g root -m 700 "$PF_SPOOL/private"
+    for sock in "$SW_SOCKMAP" "$SW_MILTER_SOCK"; do
+        mode=
+        dir=${sock%/*}
+        read -r mode group < <(awk -v d="/var/spool/postfix/${dir#"$PF_SPOOL"/}" \
+            '$1 == "d" && $2 == d {print $3, $5}' "$SW_TOP_SRC/conf/spillway.tmpfiles") || true
+        [[ -n $mode ]] || fail "conf/spillway.tmpfiles makes no directory for ${dir#"$PF_SPOOL"/}"
+        install -d -o root -g "$group" -m "$mode" "$dir"
+    done
 }
 
 # _sw_routed EXTRA-LINES : the routed { } group every test's config shares
 _sw_routed() {
     cat <<CONF
 routed: {
-    socketmap = ["unix:$PF_SPOOL/private/spillway", "inet:127.0.0.1:$PORT_SOCKMAP"];
+    socketmap = ["unix:$SW_SOCKMAP", "inet:127.0.0.1:$PORT_SOCKMAP"];
     control = "$SW_DIR/control.sock";
     evidence = "$SW_DIR/evidence.sock";
     state = "$SW_DIR/state";
@@ -122,8 +162,8 @@ expect_eq() {
 
 # sw_main_cf_auto : main.cf lines: socketmap routing + the dsn filter first
 sw_main_cf_auto() {
-    echo "transport_maps = socketmap:unix:private/spillway:transport"
-    echo "smtp_delivery_status_filter = pcre:$SW_DIR/render/dsn-filter.pcre"
+    sw_main_cf socketmap
+    sw_shipped_cf smtp_delivery_status_filter pcre:
 }
 
 # sw_config_auto RULES [RELAY-OPTIONS-ALT1] [RELAY-OPTIONS-ALT2] [EXTRA]

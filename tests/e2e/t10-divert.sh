@@ -5,7 +5,7 @@
 # alternate while other domains stay on the primary; mail the primary
 # deferred with a 4xx reaches the alternate after the divert; release and
 # --for expiry bring the domain back.  Two passes, one per wiring:
-#   socketmap: transport_maps = socketmap:unix:private/spillway (chrooted
+#   socketmap: transport_maps = socketmap:unix:spillway/socketmap (chrooted
 #              Postfix, the socket under the queue directory);
 #   table:     transport_maps = lmdb:RENDERED (spillway's fail-static table).
 # Every message is counted at the relays: delivered exactly once, none bounced.

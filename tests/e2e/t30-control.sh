@@ -100,8 +100,8 @@ expect_eq "non-digit length" "$(smc "$inet" 'raw:1x:a,')" closed
 expect_eq "missing comma" "$(smc "$inet" 'raw:3:abc;')" closed
 expect_eq "oversized length" "$(smc "$inet" 'raw:99999999:')" closed
 expect_eq "truncated request waits" "$(smc "$inet" 'raw:20:transport a@')" open
-expect_eq "unknown map" "$(smc "unix:$PF_SPOOL/private/spillway" "virtual a@x.example")" "NOTFOUND "
-expect_eq "still answering" "$(smc "unix:$PF_SPOOL/private/spillway" "transport a@x.example")" "OK smtp:[127.0.0.1]:2599"
+expect_eq "unknown map" "$(smc "unix:$SW_SOCKMAP" "virtual a@x.example")" "NOTFOUND "
+expect_eq "still answering" "$(smc "unix:$SW_SOCKMAP" "transport a@x.example")" "OK smtp:[127.0.0.1]:2599"
 log "socketmap listeners: ok"
 sw_stop
 echo "t30-control: ok"

@@ -38,11 +38,10 @@ relay_start alt2 "$PORT_ALT2" 127.0.0.3
 milter_line=$(grep '^smtpd_milters' "$SW_TOP_SRC/conf/postfix-main.cf") ||
     fail "conf/postfix-main.cf has no smtpd_milters line"
 # Bounces for our own sender are read by the milter, then discarded here.
-pf_setup "transport_maps = inline:{org.example=discard:}, socketmap:unix:private/spillway:transport" \
-    "$milter_line"
+pf_setup "$(sw_main_cf socketmap | sed 's/= /= inline:{org.example=discard:}, /')" "$milter_line"
 sw_config_auto '{ name = "bounce-reputation"; classes = ["reputation"]; scope = "destination";
                   threshold = { events = 3; window = "10m"; }; hold = "1h"; }' "" "" \
-    "milter: { socket = \"unix:$PF_SPOOL/private/spillway-milter\"; tag_keys = \"$KEYS\";
+    "milter: { socket = \"unix:$SW_MILTER_SOCK\"; tag_keys = \"$KEYS\";
                group = \"postfix\"; tag_max_age = \"7d\"; rate = 100; };"
 # The pool is named by its provider's hosts and egress addresses.
 sed -i 's|pools = ( { name = "m365"; relays = \["primary"\]; } );|pools = ( { name = "m365"; relays = ["primary"]; hosts = ["*.protection.outlook.test"]; egress = ["40.107.0.0/16"]; } );|' "$SW_CONF"
@@ -53,7 +52,7 @@ chmod 600 "$KEYS"
 
 milter_start() {
     e2e_spawn milter "$SW_MILTER" -e -c "$SW_CONF"
-    wait_for "[[ -S $PF_SPOOL/private/spillway-milter ]] && grep -q 'started:' '$E2E_DIR/logs/milter.log'" 10 ||
+    wait_for "[[ -S $SW_MILTER_SOCK ]] && grep -q 'started:' '$E2E_DIR/logs/milter.log'" 10 ||
         fail "spillway-milter did not start: $(tail -5 "$E2E_DIR/logs/milter.log")"
 }
 sw_start

@@ -141,7 +141,7 @@ pf_setup "relayhost = [$GEO]:$P" \
     "smtp_host_lookup = dns" \
     "smtp_tls_security_level = may" \
     "smtp_tls_CAfile = $TESTCA_DIR/ca.crt" \
-    "smtp_tls_policy_maps = lmdb:$SW_DIR/render/tls-policy" \
+    "$(sw_main_cf tls-policy)" \
     "smtp_tls_loglevel = 1" \
     "$(sw_main_cf socketmap)"
 pf_master_add "tlsmgr    unix  -       -       y       1000?   1       tlsmgr"

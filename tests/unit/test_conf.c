@@ -476,7 +476,8 @@ test_defaults(void **state)
     (void) state;
     c = must_load("relays = ( { name = \"x\"; nexthop = \"relay.example\"; } );\n");
     assert_int_equal(c->routed.socketmap.n, 1);
-    assert_string_equal(c->routed.socketmap.v[0], "unix:/var/spool/postfix/private/spillway");
+    assert_string_equal(c->routed.socketmap.v[0], "unix:/var/spool/postfix/spillway/socketmap");
+    assert_string_equal(c->milter.socket, "unix:/var/spool/postfix/spillway-milter/milter.sock");
     assert_string_equal(c->routed.control, "/run/spillway/control.sock");
     assert_string_equal(c->routed.evidence, "/run/spillway/evidence.sock");
     assert_string_equal(c->routed.state, "/var/lib/spillway/state");
