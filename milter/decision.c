@@ -44,7 +44,7 @@ sw_decision_format(const struct sw_decision *d, struct sw_buf *out)
         if (ok && d->n_log)
             ok = sw_buf_printf(out, "log:%ld", d->n_log);
         if (ok && d->n_dsn)
-            ok = sw_buf_printf(out, "%sdsn:%ld", d->n_log ? " " : "", d->n_dsn);
+            ok = sw_buf_printf(out, "%sdsn:%ld", d->n_log ? "," : "", d->n_dsn);
     }
     if (ok && d->first[0])
         ok = sw_buf_adds(out, " first=\"") && sw_buf_add_escaped(out, d->first, SW_LOG_VALUE_MAX)

@@ -122,6 +122,19 @@ log_relays(const struct sw_conf *c)
     }
 }
 
+/* log_refused - a reload that did not happen, and why (quoted, escaped) */
+static void
+log_refused(const struct routed *rd, long uid, const char *why)
+{
+    struct sw_buf q;
+
+    sw_buf_init(&q, 4096);
+    (void) sw_buf_add_escaped(&q, why, 2000);
+    sw_error("reload: config=%s uid=%ld result=refused reason=\"%s\"", rd->conf_path, uid,
+             sw_buf_str(&q));
+    sw_buf_free(&q);
+}
+
 /* routed_reload - build a new generation and swap it in */
 bool
 routed_reload(struct routed *rd, long uid, struct sw_buf *err)
@@ -134,16 +147,14 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     const struct sw_relay *r;
 
     if (fresh == NULL) {
-        sw_error("reload: config=%s uid=%ld result=refused: %s", rd->conf_path, uid,
-                 sw_buf_str(err));
+        log_refused(rd, uid, sw_buf_str(err));
         return false;
     }
     if ((admin = calloc(fresh->nrelays + 1, sizeof(*admin))) == NULL
         || !resolve_access(fresh, &uids, &nu, &gids, &ng, err)) {
         free(admin);
         sw_conf_free(fresh);
-        sw_error("reload: config=%s uid=%ld result=refused: %s", rd->conf_path, uid,
-                 err->len ? sw_buf_str(err) : "out of memory");
+        log_refused(rd, uid, err->len ? sw_buf_str(err) : "out of memory");
         return false;
     }
     /* Administrative states follow relays by name; new relays start as

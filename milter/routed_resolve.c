@@ -57,7 +57,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
         if (rt->failed && h->naddrs > 0) {
             /* A resolver error is not an answer: the old addresses stay. */
             if (strcmp(h->dns_error, rt->error) != 0)
-                sw_warn("dns: relay=%s name=%s error=%s keeping=%zu", c->relays[i].name, name,
+                sw_warn("dns: relay=%s name=%s error=\"%s\" keeping=%zu", c->relays[i].name, name,
                         rt->error, h->naddrs);
             SW_COPY(h->dns_error, rt->error);
             return;
@@ -77,7 +77,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
         sw_info("dns: relay=%s name=%s addresses=%s ttl=%ld", c->relays[i].name, name,
                 sw_buf_str(&line), ttl);
     else
-        sw_warn("dns: relay=%s name=%s addresses=none error=%s", c->relays[i].name, name,
+        sw_warn("dns: relay=%s name=%s addresses=none error=\"%s\"", c->relays[i].name, name,
                 h->dns_error);
     sw_buf_free(&line);
     (void) routed_health_log_state(hm, i);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
 #include "route.h"
 
 /* The fake clock: plain time_t values. */
@@ -519,6 +520,40 @@ test_many_scopes(void **state)
     assert_int_equal(sw_route_count(r), 0);
 }
 
+/* A decision line is key=value with no bare words: the evidence of two
+ * sources is one value ("log:2,dsn:1"), and quoted texts are escaped. */
+static void
+test_decision_line(void **state)
+{
+    struct sw_decision d;
+    struct sw_buf b;
+
+    (void) state;
+    memset(&d, 0, sizeof(d));
+    d.event = "divert";
+    (void) snprintf(d.scope, sizeof(d.scope), "destination:example.com");
+    (void) snprintf(d.from, sizeof(d.from), "primary");
+    (void) snprintf(d.to, sizeof(d.to), "alt-eu");
+    (void) snprintf(d.rule, sizeof(d.rule), "pool-reputation");
+    (void) snprintf(d.pool, sizeof(d.pool), "m365");
+    (void) snprintf(d.first, sizeof(d.first), "550 \"quoted\"");
+    d.uid = SW_UID_NONE;
+    d.events = 3;
+    d.window = 600;
+    d.ratio = 1.0;
+    d.hold = 1800;
+    d.n_log = 2;
+    d.n_dsn = 1;
+    sw_buf_init(&b, 4096);
+    assert_true(sw_decision_format(&d, &b));
+    assert_non_null(strstr(sw_buf_str(&b), " evidence=log:2,dsn:1 first=\"550 \\\"quoted\\\"\""));
+    sw_buf_reset(&b);
+    d.n_log = 0;
+    assert_true(sw_decision_format(&d, &b));
+    assert_non_null(strstr(sw_buf_str(&b), " evidence=dsn:1 first="));
+    sw_buf_free(&b);
+}
+
 static void
 test_names(void **state)
 {
@@ -565,6 +600,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_scopes, setup, teardown),
+        cmocka_unit_test(test_decision_line),
         cmocka_unit_test(test_names),
     };
 
