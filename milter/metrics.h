@@ -20,7 +20,7 @@
  * bytes; other control bytes become '?'.  Label names and metric names
  * are the program's own constants.  Nothing here does I/O.
  */
-#define SW_METRICS_LABEL_MAX 256
+#define SW_METRICS_LABEL_MAX 320 /* a scope key: "destination:" + 253 */
 
 enum sw_metric_type { SW_METRIC_COUNTER, SW_METRIC_GAUGE };
 
