@@ -265,9 +265,11 @@ done
 
 # ------------------------------------------------------------ 1. installed files
 make -C "$BUILD" install DESTDIR="$R" >"$T/install.log" 2>&1 || { tail -20 "$T/install.log"; fail "make install"; }
-for f in "$sbindir"/spillway-routed "$sbindir"/spillway-milter "$sbindir"/spillwayctl; do
+for f in "$sbindir"/spillway-routed "$sbindir"/spillway-milter "$sbindir"/spillwayctl \
+    "$sbindir"/spillway-report; do
     [[ -x $R$f ]] || fail "not installed: $f"
 done
+"$R$sbindir/spillway-report" /dev/null >/dev/null || fail "the installed spillway-report does not run"
 for f in "$unitdir"/spillway-routed.service "$unitdir"/spillway-milter.service \
     "$sysusersdir"/spillway.conf "$tmpfilesdir"/spillway.conf \
     "$sysconfdir"/spillway/spillway.conf "$sysconfdir"/spillway/patterns.conf \
@@ -276,8 +278,9 @@ for f in "$unitdir"/spillway-routed.service "$unitdir"/spillway-milter.service \
     [[ -f $R$f ]] || fail "not installed: $f"
 done
 mans=$(find "$R$mandir" -name 'spillway*.[58]' | wc -l)
-((mans >= 4)) || fail "$mans man pages installed"
-for m in man8/spillway-routed.8 man8/spillway-milter.8 man8/spillwayctl.8 man5/spillway.conf.5; do
+((mans >= 5)) || fail "$mans man pages installed"
+for m in man8/spillway-routed.8 man8/spillway-milter.8 man8/spillwayctl.8 man5/spillway.conf.5 \
+    man8/spillway-report.8; do
     [[ -f $R$mandir/$m ]] || fail "not installed: $mandir/$m"
 done
 cmp -s "$SRC/conf/spillway.sysusers" "$R$sysusersdir/spillway.conf" || fail "sysusers.d file differs"
