@@ -44,7 +44,7 @@ static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
-    "control_groups", "history",        "metrics", NULL
+    "control_groups", "history",        "metrics", "metrics_scopes", NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
                                            "user",   "group",    NULL };
@@ -187,6 +187,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     size_t i;
     char *end;
 
+    r->metrics_scopes = -1; /* absent: the default, below */
     if (g) {
         sw_cf_check_keys(cx, g, "routed", routed_keys);
         sw_cf_strv(cx, g, "routed", "socketmap", false, &r->socketmap);
@@ -202,6 +203,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_strv(cx, g, "routed", "control_groups", false, &r->control_groups);
         sw_cf_int(cx, g, "routed", "history", 10, 1000000, &r->history);
         sw_cf_str(cx, g, "routed", "metrics", false, &r->metrics);
+        sw_cf_int(cx, g, "routed", "metrics_scopes", 0, 1000000, &r->metrics_scopes);
     }
     if (r->metrics) {
         sw_buf_init(&e, 1024);
@@ -277,6 +279,8 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
         default_strv(cx, &r->control_users, "root");
     if (r->history == 0)
         r->history = 1000;
+    if (r->metrics_scopes < 0)
+        r->metrics_scopes = 1000;
 }
 
 /* valid_milter_socket - libmilter's forms; "inet:127.0.0.1:25" would be

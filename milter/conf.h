@@ -105,6 +105,7 @@ struct sw_routed_conf {
     struct sw_strv control_groups;
     long history; /* decisions kept for "history" */
     char *metrics; /* Prometheus endpoint, unix:/path or inet:ADDR:PORT; NULL: none */
+    long metrics_scopes; /* per-scope series at most (1000); the rest are counted */
 };
 
 struct sw_milter_conf {

@@ -13,22 +13,32 @@ sw_metrics_family(struct sw_buf *b, const char *name, enum sw_metric_type type, 
                          type == SW_METRIC_COUNTER ? "counter" : "gauge");
 }
 
-/* add_label_value - escaped and capped (the format: \\ \" \n) */
+/* add_label_value - escaped and capped (the format: \\ \" \n); runs of
+ * plain bytes are appended at once */
 static bool
 add_label_value(struct sw_buf *b, const char *v)
 {
-    size_t i;
+    size_t i = 0, run;
+    unsigned char c;
     bool ok = sw_buf_addc(b, '"');
 
-    for (i = 0; ok && v[i] && i < SW_METRICS_LABEL_MAX; i++) {
-        unsigned char c = (unsigned char) v[i];
-
+    while (ok && v[i] && i < SW_METRICS_LABEL_MAX) {
+        for (run = i; v[run] && run < SW_METRICS_LABEL_MAX; run++) {
+            c = (unsigned char) v[run];
+            if (c == '\\' || c == '"' || c < 0x20 || c == 0x7f)
+                break;
+        }
+        ok = sw_buf_add(b, v + i, run - i);
+        if (!ok || !v[run] || run >= SW_METRICS_LABEL_MAX)
+            break;
+        c = (unsigned char) v[run];
         if (c == '\\' || c == '"')
             ok = sw_buf_addc(b, '\\') && sw_buf_addc(b, (char) c);
         else if (c == '\n')
             ok = sw_buf_adds(b, "\\n");
         else
-            ok = sw_buf_addc(b, c < 0x20 || c == 0x7f ? '?' : (char) c);
+            ok = sw_buf_addc(b, '?');
+        i = run + 1;
     }
     return ok && sw_buf_addc(b, '"');
 }

@@ -226,6 +226,19 @@ sw_route_find_destination(const struct sw_route *r, const char *domain)
     return NULL;
 }
 
+/* sw_route_each - every scope, in table order */
+void
+sw_route_each(const struct sw_route *r, bool (*fn)(const struct sw_scope *s, void *ctx), void *ctx)
+{
+    const struct sw_scope *s;
+    size_t i;
+
+    for (i = 0; i < r->nbuckets; i++)
+        for (s = r->bucket[i]; s; s = s->next)
+            if (!fn(s, ctx))
+                return;
+}
+
 /* sw_route_count - scopes off the primary route */
 size_t
 sw_route_count(const struct sw_route *r)

@@ -93,6 +93,10 @@ const struct sw_scope *sw_route_get(const struct sw_route *r, enum sw_scope_kind
  * the nearest parent with a scope.  NULL: primary. */
 const struct sw_scope *sw_route_find_destination(const struct sw_route *r, const char *domain);
 size_t sw_route_count(const struct sw_route *r);
+/* Every scope in table order (no sort: for counting); fn returns false
+ * to stop the walk. */
+void sw_route_each(const struct sw_route *r, bool (*fn)(const struct sw_scope *s, void *ctx),
+                   void *ctx);
 /* All scopes sorted by key (caller frees the array, not the scopes). */
 const struct sw_scope **sw_route_sorted(const struct sw_route *r, size_t *n);
 

@@ -11,6 +11,8 @@
 #               diverted scope, evidence by class and source equal to
 #               Postfix's deferrals, deliveries per relay equal to the
 #               relays' own counts, the budget's use, lookups, decisions
+#   cap         routed.metrics_scopes bounds the per-scope series; the
+#               rest are counted
 #   milter      an evidence datagram counts as source dsn
 #   http        404 for other paths, POST refused
 # Run as root.  About 30 s.
@@ -38,7 +40,8 @@ PF_CHROOT=y pf_setup "$(sw_main_cf_auto | head -n 1)" "$(sw_main_cf_auto | tail 
 sw_config_auto "$RULE" \
     'max_per_hour = 50; probe = { interval = "2s"; timeout = "1s"; fall = 1; rise = 1; };'
 # The endpoint is the only difference from t40's configuration.
-sed -i "s|^routed: {|routed: {\n    metrics = \"inet:127.0.0.1:$PORT_METRICS\";|" "$SW_CONF"
+# metrics_scopes = 2: at most two per-scope series, so the cap is seen.
+sed -i "s|^routed: {|routed: {\n    metrics = \"inet:127.0.0.1:$PORT_METRICS\"; metrics_scopes = 2;|" "$SW_CONF"
 "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "config with metrics does not validate"
 sw_start
 grep -q "metrics: listening on inet:127.0.0.1:$PORT_METRICS" "$E2E_DIR/logs/routed.log" ||
@@ -155,6 +158,18 @@ status_lookups=$(swctl status | sed -n 's/.*lookups=\([0-9]*\).*/\1/p' | head -n
     fail "status says $status_lookups lookups, metrics $((found + notfound))"
 lines=$(metric 'spillway_maillog_lines_total{result="outcome"}')
 ((lines >= 10)) || fail "only $lines outcomes read from the mail log"
+
+log "per-scope series are capped (metrics_scopes = 2)"
+expect_eq "nothing omitted yet" "$(metric 'spillway_scope_series_omitted')" 0
+for d in x1.example x2.example; do
+    swctl divert "$d" --to alt-eu --for 1h --reason "t35 cap" >/dev/null || fail "divert $d"
+done
+expect_metric 'spillway_scopes{state="pinned"}' 2
+expect_eq "scopes diverted" "$(metric 'spillway_scopes{state="diverted"}')" 1
+expect_eq "series omitted" "$(metric 'spillway_scope_series_omitted')" 1
+expect_eq "scope series" "$(grep -c '^spillway_scope_diverted{' "$SCRAPE")" 2
+expect_eq "seconds series" "$(grep -c '^spillway_scope_diverted_seconds{' "$SCRAPE")" 2
+swctl release x1.example >/dev/null && swctl release x2.example >/dev/null || fail "release"
 
 log "operator and health changes"
 swctl relay disable alt-us >/dev/null
