@@ -195,10 +195,8 @@ put_scope(const struct sw_scope *s, void *arg)
 
     if (s->state == SW_STATE_PRIMARY)
         return true;
-    if (w->left <= 0) {
-        w->omitted++;
-        return true;
-    }
+    if (w->left <= 0)
+        return false; /* the cap: the rest are only counted */
     w->left--;
     w->ok = w->seconds ? s1(w->b, "spillway_scope_diverted_seconds", "scope", s->key,
                             (double) (w->now > s->since ? w->now - s->since : 0))
@@ -211,9 +209,14 @@ static bool
 put_scopes(const struct routed *rd, struct sw_buf *b, time_t now)
 {
     struct scope_walk w = { .b = b, .now = now, .ok = true };
-    size_t i;
+    size_t i, off;
     bool ok;
 
+    sw_route_each(rd->route, count_scope, &w);
+    off = w.count[SW_STATE_DIVERTED] + w.count[SW_STATE_PROBING] + w.count[SW_STATE_PINNED];
+    w.omitted = off > (size_t) rd->conf->routed.metrics_scopes
+                    ? off - (size_t) rd->conf->routed.metrics_scopes
+                    : 0;
     ok = FAM(b, "spillway_scope_diverted", GAUGE,
              "1 for each scope not on the primary path, with its relay and state.");
     w.left = rd->conf->routed.metrics_scopes;
@@ -223,14 +226,12 @@ put_scopes(const struct routed *rd, struct sw_buf *b, time_t now)
                 "Seconds since each scope not on the primary path entered its state.");
     w.left = rd->conf->routed.metrics_scopes;
     w.seconds = true;
-    w.omitted = 0;
     sw_route_each(rd->route, put_scope, &w);
     ok = ok && w.ok
          && FAM(b, "spillway_scope_series_omitted", GAUGE,
                 "Scopes off the primary path left out of the two series above "
                 "(routed.metrics_scopes).")
          && s0(b, "spillway_scope_series_omitted", (double) w.omitted);
-    sw_route_each(rd->route, count_scope, &w);
     ok = ok && FAM(b, "spillway_scopes", GAUGE, "Scopes in the routing table, by state.");
     for (i = 0; ok && i <= SW_STATE_PINNED; i++)
         ok = s1(b, "spillway_scopes", "state", sw_state_name((enum sw_state) i),
