@@ -36,6 +36,7 @@
 #define SW_DEF_MILTER     "unix:/var/spool/postfix/spillway-milter/milter.sock"
 #define SW_DEF_TAG_AGE    (7L * 86400L) /* past Postfix's 5-day maximal_queue_lifetime */
 #define SW_DEF_RATE       30            /* evidence records per minute per client */
+#define SW_DEF_METRICS_SCOPES 1000      /* per-scope series in the metrics */
 
 static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
                                         "residency", "dnsbl",  "classify", "patterns", "dns",
@@ -187,7 +188,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     size_t i;
     char *end;
 
-    r->metrics_scopes = -1; /* absent: the default, below */
+    r->metrics_scopes = SW_DEF_METRICS_SCOPES; /* sw_cf_int keeps it when absent */
     if (g) {
         sw_cf_check_keys(cx, g, "routed", routed_keys);
         sw_cf_strv(cx, g, "routed", "socketmap", false, &r->socketmap);
@@ -279,8 +280,6 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
         default_strv(cx, &r->control_users, "root");
     if (r->history == 0)
         r->history = 1000;
-    if (r->metrics_scopes < 0)
-        r->metrics_scopes = 1000;
 }
 
 /* valid_milter_socket - libmilter's forms; "inet:127.0.0.1:25" would be

@@ -135,36 +135,13 @@ log_refused(const struct routed *rd, long uid, const char *why)
     sw_buf_free(&q);
 }
 
-/* routed_reload - build a new generation and swap it in */
-bool
-routed_reload(struct routed *rd, long uid, struct sw_buf *err)
+/* keep_running_paths - listeners and files stay bound to the paths they
+ * were opened with: a reload says so when they changed, and keeps them */
+static void
+keep_running_paths(struct sw_conf *old, struct sw_conf *fresh)
 {
-    struct sw_conf *fresh = sw_conf_load(rd->conf_path, err), *old = rd->conf;
-    enum sw_relay_admin *admin;
-    uid_t *uids;
-    gid_t *gids;
-    size_t i, nu, ng;
-    const struct sw_relay *r;
+    size_t i;
 
-    if (fresh == NULL) {
-        log_refused(rd, uid, sw_buf_str(err));
-        return false;
-    }
-    if ((admin = calloc(fresh->nrelays + 1, sizeof(*admin))) == NULL
-        || !resolve_access(fresh, &uids, &nu, &gids, &ng, err)) {
-        free(admin);
-        sw_conf_free(fresh);
-        log_refused(rd, uid, err->len ? sw_buf_str(err) : "out of memory");
-        return false;
-    }
-    /* Administrative states follow relays by name; new relays start as
-     * their config says. */
-    for (i = 0; i < fresh->nrelays; i++) {
-        r = sw_conf_relay(old, fresh->relays[i].name);
-        admin[i] = r                          ? rd->admin[r - old->relays]
-                   : fresh->relays[i].enabled ? SW_ADMIN_ENABLED
-                                              : SW_ADMIN_DISABLED;
-    }
     if (old->routed.socketmap.n != fresh->routed.socketmap.n
         || strcmp(old->routed.control, fresh->routed.control) != 0
         || strcmp(old->routed.state, fresh->routed.state) != 0
@@ -197,6 +174,39 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     SW_KEEP(evidence);
     SW_KEEP(metrics);
 #undef SW_KEEP
+}
+
+/* routed_reload - build a new generation and swap it in */
+bool
+routed_reload(struct routed *rd, long uid, struct sw_buf *err)
+{
+    struct sw_conf *fresh = sw_conf_load(rd->conf_path, err), *old = rd->conf;
+    enum sw_relay_admin *admin;
+    uid_t *uids;
+    gid_t *gids;
+    size_t i, nu, ng;
+    const struct sw_relay *r;
+
+    if (fresh == NULL) {
+        log_refused(rd, uid, sw_buf_str(err));
+        return false;
+    }
+    if ((admin = calloc(fresh->nrelays + 1, sizeof(*admin))) == NULL
+        || !resolve_access(fresh, &uids, &nu, &gids, &ng, err)) {
+        free(admin);
+        sw_conf_free(fresh);
+        log_refused(rd, uid, err->len ? sw_buf_str(err) : "out of memory");
+        return false;
+    }
+    /* Administrative states follow relays by name; new relays start as
+     * their config says. */
+    for (i = 0; i < fresh->nrelays; i++) {
+        r = sw_conf_relay(old, fresh->relays[i].name);
+        admin[i] = r                          ? rd->admin[r - old->relays]
+                   : fresh->relays[i].enabled ? SW_ADMIN_ENABLED
+                                              : SW_ADMIN_DISABLED;
+    }
+    keep_running_paths(old, fresh);
     free(rd->admin);
     free(rd->allowed_uids);
     free(rd->allowed_gids);

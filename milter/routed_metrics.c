@@ -246,6 +246,7 @@ put_relays(const struct routed *rd, struct sw_buf *b)
     static const char *const admins[] = { "enabled", "disabled", "draining" };
     const struct sw_conf *c = rd->conf;
     const struct sw_relay_health *h;
+    const struct sw_policy p = routed_policy(rd);
     enum sw_rstate rs;
     size_t i, j, up;
     bool ok;
@@ -267,13 +268,10 @@ put_relays(const struct routed *rd, struct sw_buf *b)
     ok = ok && FAM(b, "spillway_relay_usable", GAUGE,
                    "1 if the alternate may take a new diversion now (enabled, not down, not "
                    "listed, within its budget).");
-    for (i = 0; ok && i < c->nrelays; i++) {
-        struct sw_policy p = routed_policy(rd);
-
+    for (i = 0; ok && i < c->nrelays; i++)
         if (c->relays[i].role == SW_ROLE_ALTERNATE)
             ok = s1(b, "spillway_relay_usable", "relay", c->relays[i].name,
                     sw_policy_ineligible(&p, &c->relays[i], NULL, true) == NULL ? 1 : 0);
-    }
     ok = ok && FAM(b, "spillway_relay_sent_last_hour", GAUGE,
                    "Deliveries through the relay in the last hour (the max_per_hour budget's use).");
     for (i = 0; ok && i < c->nrelays; i++)

@@ -29,6 +29,7 @@
 #   pf_master_add LINE...     append service lines to its master.cf
 #   pf_start/pf_stop/pf_reload/pf_flush, pf_postmap ARGS...
 #   pf_queue_count, pf_wait_empty TIMEOUT, pf_bounced_count, pf_log_count REGEX
+#   wait_drained COUNT-FN RUN-FN TIMEOUT WHAT   (any MTA's queue)
 #   send_mail RCPT [COUNT] [TAG]
 #   assert_exactly_once
 #   e2e_spawn NAME CMD...     run a helper in the background, tracked
@@ -435,22 +436,26 @@ pf_queue_count() {
     echo "$n"
 }
 
-# pf_wait_empty TIMEOUT : flush every 5 s until the queue is empty; 1 on timeout
-pf_wait_empty() {
-    local timeout=${1:-60} start=$SECONDS last_flush=$SECONDS
-    while (($(pf_queue_count) > 0)); do
+# wait_drained COUNT-FN RUN-FN TIMEOUT WHAT : call RUN-FN (a queue run) every
+# 5 s until COUNT-FN prints 0; 1 on timeout (any MTA: Postfix, Sendmail)
+wait_drained() {
+    local count=$1 run=$2 timeout=$3 what=$4 start=$SECONDS last=$SECONDS
+    while (($($count) > 0)); do
         if ((SECONDS - start >= timeout)); then
-            log "queue not empty after ${timeout}s: $(pf_queue_count) message(s)"
+            log "$what not empty after ${timeout}s: $($count) message(s)"
             return 1
         fi
-        if ((SECONDS - last_flush >= 5)); then
-            pf_flush || true
-            last_flush=$SECONDS
+        if ((SECONDS - last >= 5)); then
+            $run || true
+            last=$SECONDS
         fi
         sleep 0.3
     done
     return 0
 }
+
+# pf_wait_empty TIMEOUT : flush every 5 s until the queue is empty; 1 on timeout
+pf_wait_empty() { wait_drained pf_queue_count pf_flush "${1:-60}" queue; }
 
 # pf_log_count REGEX : number of maillog lines matching the extended REGEX
 pf_log_count() {

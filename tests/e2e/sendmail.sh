@@ -365,20 +365,7 @@ sm_queue_count() {
 }
 
 # sm_wait_empty TIMEOUT : run the queue every 5 s until it is empty
-sm_wait_empty() {
-    local timeout=${1:-60} start=$SECONDS last=$SECONDS
-    while (($(sm_queue_count) > 0)); do
-        if ((SECONDS - start >= timeout)); then
-            log "sendmail queue not empty after ${timeout}s: $(sm_queue_count) message(s)"
-            return 1
-        fi
-        if ((SECONDS - last >= 5)); then
-            sm_cmd -q || true
-            last=$SECONDS
-        fi
-        sleep 0.3
-    done
-}
+sm_wait_empty() { wait_drained sm_queue_count "sm_cmd -q" "${1:-60}" "sendmail queue"; }
 
 # sm_log_count REGEX : lines of the sendmail log matching the extended REGEX
 sm_log_count() {
