@@ -32,8 +32,8 @@
  * Single-threaded; CPU time is process CPU time.
  *
  * Build (from the top directory, after ./configure):
- *   cc -O2 -I. -Imilter bench/classify_bench.c milter/classify.c milter/buf.c \
- *      milter/conf_get.c milter/duration.c \
+ *   cc -O2 -I. -Imilter bench/classify_bench.c milter/global/classify.c milter/util/buf.c \
+ *      milter/global/conf_get.c milter/util/duration.c \
  *      $(pkg-config --cflags --libs libpcre2-8 libconfig) -o bench/classify_bench
  */
 #include "config.h"
@@ -49,8 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "classify.h"
+#include "util/buf.h"
+#include "global/classify.h"
 
 #define BENCH_MAX_TEXTS 4096
 #define BENCH_MIX       2000

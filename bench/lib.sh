@@ -59,7 +59,7 @@ bench_steal_ticks() { awk '$1 == "cpu" { print $9 }' /proc/stat; }
 
 # bench_gen_state FILE N [RELAY]: a state file with N pinned destinations
 # d000.example, d001.example, ... on RELAY (default alt-eu), in the format of
-# milter/statefile.h, expiring in a day.
+# milter/global/statefile.h, expiring in a day.
 bench_gen_state() {
     local file=$1 n=$2 relay=${3:-alt-eu} now
     now=$(date +%s)

@@ -21,8 +21,8 @@
  * measurements; the temporary file is removed unless -k.
  *
  * Build (from the top directory, after ./configure):
- *   cc -O2 -I. -Imilter -include config.h bench/maillog_bench.c milter/maillog.c \
- *      milter/follow.c milter/buf.c -o bench/maillog_bench
+ *   cc -O2 -I. -Imilter -include config.h bench/maillog_bench.c milter/util/maillog.c \
+ *      milter/util/follow.c milter/util/buf.c -o bench/maillog_bench
  */
 #include "config.h"
 
@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "follow.h"
-#include "maillog.h"
+#include "util/buf.h"
+#include "util/follow.h"
+#include "util/maillog.h"
 
 #define BENCH_MAX_LINES   20000000UL
 #define BENCH_MAX_SECONDS 600

@@ -1,11 +1,11 @@
 #!/bin/bash
 # bench/run-metrics.sh - the cost of spillway-routed's Prometheus endpoint
-# (routed.metrics; spillway-routed(8), METRICS; milter/routed_metrics.c).
+# (routed.metrics; spillway-routed(8), METRICS; milter/spillway-routed/routed_metrics.c).
 #
 # spillway-routed with 20 relays (r01 primary, r02..r20 alternates on
 # 127.0.3.1..20, not probed: nothing listens there and nothing is sent to
 # them) and N pinned destinations dNNN.example spread over the alternates,
-# restored from a state file in the format of milter/statefile.h (as
+# restored from a state file in the format of milter/global/statefile.h (as
 # run-sockmap.sh does; `spillwayctl divert` one by one would take minutes
 # for 10,000 and render the table each time).  The endpoint on
 # inet:127.0.0.1:BENCH_PORT, the socketmap on a unix socket.

@@ -46,31 +46,31 @@ options() {
         tr -d ':' | fold -w1 | sort -u
 }
 
-mapfile -t conf_keys < <(keys "$src/conf.c" "$src/conf_health.c" "$src/classify.c")
+mapfile -t conf_keys < <(keys "$src/global/conf.c" "$src/global/conf_health.c" "$src/global/classify.c")
 need spillway.conf.5 "config key" "${conf_keys[@]}"
 
-for o in $(options "$src/routed_main.c"); do need spillway-routed.8 option "\\\\-$o"; done
-for o in $(options "$src/milter_main.c"); do need spillway-milter.8 option "\\\\-$o"; done
-for o in $(options "$src/spillwayctl.c"); do need spillwayctl.8 option "\\\\-$o"; done
-mapfile -t long_opts < <(sed -n '/struct option opts\[\]/,/};/p' "$src/spillwayctl.c" |
+for o in $(options "$src/spillway-routed/routed_main.c"); do need spillway-routed.8 option "\\\\-$o"; done
+for o in $(options "$src/spillway-milter/milter_main.c"); do need spillway-milter.8 option "\\\\-$o"; done
+for o in $(options "$src/spillwayctl/spillwayctl.c"); do need spillwayctl.8 option "\\\\-$o"; done
+mapfile -t long_opts < <(sed -n '/struct option opts\[\]/,/};/p' "$src/spillwayctl/spillwayctl.c" |
     grep -oE '\{ *"[a-z-]+"' | grep -oE '[a-z-]+')
 for o in "${long_opts[@]}"; do need spillwayctl.8 "long option" "\\\\-\\\\-$o"; done
 
-mapfile -t verbs < <(sed -n '/verbs\[\] = {/,/};/p' "$src/ctl.c" | grep -oE '"[a-z-]+"' | tr -d '"')
+mapfile -t verbs < <(sed -n '/verbs\[\] = {/,/};/p' "$src/global/ctl.c" | grep -oE '"[a-z-]+"' | tr -d '"')
 need spillwayctl.8 verb "${verbs[@]}"
 
 # Log events: the routing helper's files and the shared modules it runs
 # go to spillway-routed(8); the milter's to spillway-milter(8).
-mapfile -t routed_events < <(events "$src"/routed_*.c "$src"/follow.c "$src"/engine.c)
+mapfile -t routed_events < <(events "$src"/spillway-routed/*.c "$src"/util/follow.c "$src"/global/engine.c)
 need spillway-routed.8 "log event" "${routed_events[@]}"
-mapfile -t decision_events < <(grep -hoE 'decision\(&?d, "[a-z]+"|event = "[a-z]+"' "$src"/*.c |
+mapfile -t decision_events < <(grep -hoE 'decision\(&?d, "[a-z]+"|event = "[a-z]+"' "$src"/*/*.c |
     grep -oE '"[a-z]+"' | tr -d '"' | sort -u)
 ((${#decision_events[@]} >= 5)) || { echo "found only ${#decision_events[@]} decision events" >&2; exit 1; }
 need spillway-routed.8 "decision event" "${decision_events[@]}"
-mapfile -t milter_events < <(events "$src"/milter_*.c)
+mapfile -t milter_events < <(events "$src"/spillway-milter/*.c)
 need spillway-milter.8 "log event" "${milter_events[@]}"
 
-mapfile -t metrics < <(grep -oE '"spillway_[a-z_]+"' "$src/routed_metrics.c" | tr -d '"' | sort -u)
+mapfile -t metrics < <(grep -oE '"spillway_[a-z_]+"' "$src/spillway-routed/routed_metrics.c" | tr -d '"' | sort -u)
 ((${#metrics[@]} >= 10)) || { echo "found only ${#metrics[@]} metric names" >&2; exit 1; }
 need spillway-routed.8 metric "${metrics[@]}"
 

@@ -38,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "classify.h"
+#include "util/buf.h"
+#include "global/classify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
-#include "conf.h"
-#include "policy.h"
+#include "global/answer.h"
+#include "global/conf.h"
+#include "global/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "duration.h"
-#include "kv.h"
-#include "route.h"
+#include "global/ctl.h"
+#include "util/duration.h"
+#include "util/kv.h"
+#include "global/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

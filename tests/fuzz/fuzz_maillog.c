@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maillog.h"
+#include "util/maillog.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsbl.h"
+#include "global/dnsbl.h"
 #include "fuzz_check.h"
-#include "smtpreply.h"
+#include "util/smtpreply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,11 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "conf.h"
-#include "netstring.h"
-#include "policy.h"
-#include "route.h"
-#include "sockmap.h"
+#include "global/conf.h"
+#include "util/netstring.h"
+#include "global/policy.h"
+#include "global/route.h"
+#include "global/sockmap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

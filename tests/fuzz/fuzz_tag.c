@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tag.h"
+#include "global/tag.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,127 @@
+/* sockmap.c - answers to socketmap requests (Postfix and Sendmail) */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/addr.h"
+#include "global/answer.h"
+#include "global/sockmap.h"
+
+/*
+ * Probing and Sendmail.  Postfix asks with the recipient's address, so a
+ * hash of the key sends a share of the addresses to the primary, and both
+ * of Postfix's lookups of one recipient agree.  A mailertable key names a
+ * host: every recipient of a destination sends the same key, and a hash of
+ * it would send all of the destination's mail to the primary or none of it
+ * for the whole probing period; with recover.share 0.05, 19 destinations
+ * in 20 would never reach recover.successes and stay diverted for good.
+ * So each mailertable lookup of a probing scope is drawn on its own, the
+ * key salted with a count of such draws.  Sendmail needs no agreement
+ * between lookups: it delivers by the route it resolved, and a queue run
+ * resolves again.  spillway-routed answers from one thread; this count is
+ * the module's only state, and no answer depends on it but the draw.
+ */
+static uint64_t mailertable_draws;
+
+/* probe_primary - does this lookup of a probing scope go to the primary? */
+static bool
+probe_primary(const struct sw_scope *s, double share, bool mailertable, const char *key,
+              size_t klen)
+{
+    char salted[SW_DOMAIN_MAX + 32]; /* ".", "domain" or ".domain", maybe a dot, "#N" */
+    int n;
+
+    if (!mailertable)
+        return sw_route_probe_primary(s, share, key, klen);
+    if (klen > SW_DOMAIN_MAX + 2) /* not a key sw_addr_mailertable_key() took */
+        return false;
+    n = snprintf(salted, sizeof(salted), "%.*s#%llu", (int) klen, key,
+                 (unsigned long long) ++mailertable_draws);
+    if (n < 0 || (size_t) n >= sizeof(salted))
+        return false;
+    return sw_route_probe_primary(s, share, salted, (size_t) n);
+}
+
+/* notfound - the safe answer; the space is part of the protocol */
+static enum sw_sockmap_result
+notfound(struct sw_buf *reply, enum sw_sockmap_result why)
+{
+    sw_buf_reset(reply);
+    (void) sw_buf_adds(reply, "NOTFOUND ");
+    return why;
+}
+
+/* probe_share - the recover.share of the scope's rule */
+static double
+probe_share(const struct sw_conf *c, const struct sw_scope *s)
+{
+    size_t i;
+
+    for (i = 0; s->rule && i < c->nrules; i++)
+        if (strcmp(c->rules[i].name, s->rule) == 0)
+            return c->rules[i].recover_share;
+    return 0.05;
+}
+
+/* sw_sockmap_answer - one request */
+enum sw_sockmap_result
+sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const char *payload,
+                  size_t len, struct sw_buf *reply)
+{
+    char domain[SW_DOMAIN_MAX + 1], sample[SW_DOMAIN_MAX + 3];
+    const char *sp, *key;
+    struct sw_answer a;
+    enum sw_key_kind kind;
+    size_t mlen, klen;
+    bool mailertable;
+
+    sw_buf_reset(reply);
+    if (len > SW_SOCKMAP_MAX_REQUEST || (sp = memchr(payload, ' ', len)) == NULL)
+        return notfound(reply, SW_SOCKMAP_MALFORMED);
+    mlen = (size_t) (sp - payload);
+    key = sp + 1;
+    klen = len - mlen - 1;
+    if (mlen == 9 && memcmp(payload, "transport", 9) == 0)
+        mailertable = false;
+    else if (mlen == 11 && memcmp(payload, "mailertable", 11) == 0)
+        mailertable = true;
+    else
+        return notfound(reply, SW_SOCKMAP_BADMAP);
+
+    kind = mailertable ? sw_addr_mailertable_key(key, klen, domain, sizeof(domain))
+                       : sw_addr_transport_key(key, klen, domain, sizeof(domain));
+    if (kind == SW_KEY_NONE)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    if (kind == SW_KEY_SUBDOMAINS && !sw_answer_subdomain_sample(domain, sample, sizeof(sample)))
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    sw_answer_domain(p, r,
+                     kind == SW_KEY_ROOT         ? NULL
+                     : kind == SW_KEY_SUBDOMAINS ? sample
+                                                 : domain,
+                     &a);
+    /* Sendmail goes on to ".parent" and "." after a NOTFOUND, where a
+     * broader scope would answer: a destination held on the primary by
+     * policy (residency) is answered with the primary, by name.  Postfix
+     * asks only for the full address (and "*", always NOTFOUND). */
+    if (a.relay == NULL && a.held && mailertable)
+        a.relay = sw_answer_primary(p->conf, a.pool);
+    if (a.relay == NULL)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    if (a.scope && a.scope->state == SW_STATE_PROBING
+        && probe_primary(a.scope, probe_share(p->conf, a.scope), mailertable, key, klen)) {
+        a.relay = sw_answer_primary_partial(p, a.pool);
+        /* Sendmail: the primary by name, or its walk goes on to ".parent"
+         * and ".", where a probing pool scope would draw again. */
+        if (a.relay == NULL && mailertable)
+            a.relay = sw_answer_primary(p->conf, a.pool);
+        if (a.relay == NULL)
+            return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    }
+    if (!sw_buf_adds(reply, "OK ")
+        || !(mailertable ? sw_answer_mailertable(p, a.relay, domain, reply)
+                         : sw_answer_transport(p, a.relay, domain, reply)))
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    return SW_SOCKMAP_FOUND;
+}

@@ -1,0 +1,33 @@
+/* sockmap.h - answers to socketmap requests (Postfix and Sendmail) */
+#ifndef SW_SOCKMAP_H
+#define SW_SOCKMAP_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "global/policy.h"
+#include "global/route.h"
+
+/* Longest request payload accepted ("transport " + an address). */
+#define SW_SOCKMAP_MAX_REQUEST 10000
+
+enum sw_sockmap_result {
+    SW_SOCKMAP_FOUND,    /* OK <route> */
+    SW_SOCKMAP_NOTFOUND, /* NOTFOUND: the MTA's static route */
+    SW_SOCKMAP_BADMAP,   /* unknown map name: NOTFOUND, logged */
+    SW_SOCKMAP_MALFORMED /* no "name key" shape: NOTFOUND, logged */
+};
+
+/*
+ * Answer one request payload "<map> <key>" (DESIGN.md 5.1) into reply
+ * (the payload of the reply netstring: "OK smtp:[alt]:587" or "NOTFOUND ").
+ * A probing scope sends a share of its addresses to the primary (NOTFOUND,
+ * or the primary named when partial); for Sendmail's mailertable, a share
+ * of the lookups, drawn one by one, with the primary named (sockmap.c).
+ * Every failure answers NOTFOUND: static routing is always safe, while a
+ * TEMP or a hang stalls Postfix's address resolution (MTA-FACTS.md).
+ */
+enum sw_sockmap_result sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r,
+                                         const char *payload, size_t len, struct sw_buf *reply);
+
+#endif

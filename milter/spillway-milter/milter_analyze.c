@@ -1,0 +1,147 @@
+/* milter_analyze.c - spillway-milter --analyze: the milter's reading of bounce files */
+
+/*
+ * For operators and tests: each FILE is read as the milter would have
+ * received it and goes through exactly the milter's code (sw_analyze), and
+ * each recipient found is printed as one JSON object per line.  Nothing is
+ * sent to spillway-routed.  Exit 0 when every file was read, 1 otherwise,
+ * 2 for a usage error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "global/analyze.h"
+#include "milter.h"
+
+#define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
+
+/* read_file - at most SW_BOUNCE_KEEP_MAX bytes (what the milter keeps) */
+static ssize_t
+read_file(const char *path, char *buf, size_t size)
+{
+    size_t len = 0;
+    ssize_t n;
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    while (len < size && (n = read(fd, buf + len, size - len)) > 0)
+        len += (size_t) n;
+    (void) close(fd);
+    return (ssize_t) len;
+}
+
+/* load_conf - -c FILE, --patterns FILE, or the default configuration */
+static struct sw_conf *
+load_conf(const char *conf_path, const char *patterns, struct sw_buf *err)
+{
+    struct sw_buf text;
+    struct sw_conf *c;
+
+    if (conf_path)
+        return sw_conf_load(conf_path, err);
+    if (patterns == NULL && access(SW_DEF_CONF, F_OK) == 0)
+        return sw_conf_load(SW_DEF_CONF, err);
+    sw_buf_init(&text, 8192);
+    /* A configuration needs a relay; analysis does not use it. */
+    sw_buf_adds(&text, "milter: { };\nrelays = ( { name = \"analyze\"; nexthop = \"[127.0.0.1]\"; "
+                       "role = \"primary\"; } );\n");
+    if (patterns) {
+        sw_buf_adds(&text, "classify: { patterns = ");
+        sw_buf_add_json(&text, patterns); /* a quoted string libconfig reads */
+        sw_buf_adds(&text, "; };\n");
+    }
+    c = sw_conf_load_string(sw_buf_str(&text), "--patterns", err);
+    sw_buf_free(&text);
+    return c;
+}
+
+static int
+analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, int nfiles, char **files)
+{
+    struct sw_analysis *a = malloc(sizeof(*a));
+    char *msg = malloc(SW_BOUNCE_KEEP_MAX);
+    struct sw_buf out;
+    int i, rc = 0;
+    size_t j;
+    ssize_t len;
+
+    if (a == NULL || msg == NULL) {
+        fprintf(stderr, "spillway-milter: out of memory\n");
+        free(a);
+        free(msg);
+        return 1;
+    }
+    sw_buf_init(&out, 64 * 1024);
+    for (i = 0; i < nfiles; i++) {
+        if ((len = read_file(files[i], msg, SW_BOUNCE_KEEP_MAX)) < 0) {
+            fprintf(stderr, "spillway-milter: %s: %s\n", files[i], strerror(errno));
+            rc = 1;
+            continue;
+        }
+        sw_analyze(conf, keys, msg, (size_t) len, time(NULL), a);
+        for (j = 0; j < a->n; j++) {
+            sw_buf_reset(&out);
+            sw_analysis_json(a, j, files[i], &out);
+            puts(sw_buf_str(&out));
+        }
+    }
+    sw_buf_free(&out);
+    free(a);
+    free(msg);
+    return fflush(stdout) == 0 ? rc : 1;
+}
+
+/* milter_analyze_files - argv: "--analyze" [-c FILE | --patterns FILE] FILE... */
+int
+milter_analyze_files(const char *conf_path, int argc, char **argv)
+{
+    const char *patterns = NULL;
+    struct sw_tag_keys keys;
+    struct sw_conf *conf;
+    struct sw_buf err;
+    int i = 1, rc;
+
+    for (; i < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (i + 1 >= argc)
+            goto usage;
+        if (strcmp(argv[i], "-c") == 0)
+            conf_path = argv[i + 1];
+        else if (strcmp(argv[i], "--patterns") == 0)
+            patterns = argv[i + 1];
+        else
+            goto usage;
+    }
+    if (i >= argc || (conf_path && patterns))
+        goto usage;
+    sw_buf_init(&err, 16384);
+    if ((conf = load_conf(conf_path, patterns, &err)) == NULL) {
+        fprintf(stderr, "%s\n", sw_buf_str(&err));
+        sw_buf_free(&err);
+        return 1;
+    }
+    memset(&keys, 0, sizeof(keys));
+    if (conf->milter.tag_keys && !sw_tag_keys_load(conf->milter.tag_keys, &keys, &err)) {
+        fprintf(stderr, "%s\n", sw_buf_str(&err));
+        sw_buf_free(&err);
+        sw_conf_free(conf);
+        return 1;
+    }
+    sw_buf_free(&err);
+    rc = analyze(conf, keys.n ? &keys : NULL, argc - i, argv + i);
+    sw_conf_free(conf);
+    return rc;
+usage:
+    fprintf(stderr, "usage: spillway-milter --analyze [-c FILE | --patterns FILE] BOUNCE...\n");
+    return 2;
+}

@@ -1,0 +1,291 @@
+/* milter_cb.c - the libmilter callbacks: tag outbound mail, read bounces */
+
+/*
+ * Negotiates only what it needs: the client address (connect), the
+ * envelope sender (MAIL), the headers and, for bounces only, the body.
+ * Replies the MTA does not have to wait for are declined (SMFIP_NR_*),
+ * bodies of ordinary mail are skipped (SMFIS_SKIP), and large packets are
+ * accepted (SMFIP_MDS_1M), so an ordinary message costs two round trips
+ * (first body chunk, end of message).
+ *
+ * Never rejects, delays or changes a bounce; every internal failure
+ * answers "continue" (DESIGN.md 2).  Outbound mail (a non-null sender that
+ * is not a delivery report) gets the X-Spillway-Tag header at the end of
+ * the message.
+ */
+#include "config.h"
+
+#define _FFR_MDS_NEGOTIATE 1
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "global/analyze.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "milter.h"
+
+/* Steps spillway asks the MTA to leave out, or not to wait for. */
+#define WANT_STEPS                                                                                \
+    (SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_MAIL \
+     | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_MDS_1M)
+
+/* Over TCP these cost more than they save: the MTA then writes several
+ * small packets without waiting, Nagle's algorithm holds each until the
+ * last is acknowledged, and the milter's delayed ACK adds about 40 ms per
+ * message (measured with Postfix: 0.5 of a milter that replies to every
+ * step).  On a unix socket there is no such delay. */
+#define NO_REPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH)
+
+struct session {
+    unsigned long steps; /* negotiated protocol flags */
+    char client[64];
+    bool null_sender;
+    bool report; /* Content-Type multipart/report */
+    bool failed; /* something went wrong: just continue */
+    char message_id[SW_TAG_MAX * 2];
+    struct sw_buf msg; /* headers, and the body of a bounce, capped */
+};
+
+/* reply - NOREPLY where the MTA was told not to wait for one */
+static sfsistat
+reply(const struct session *s, unsigned long nr)
+{
+    return s && (s->steps & nr) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static struct session *
+session(SMFICTX *ctx)
+{
+    return smfi_getpriv(ctx);
+}
+
+static bool
+is_bounce(const struct session *s)
+{
+    return s->null_sender || s->report;
+}
+
+static void
+message_reset(struct session *s)
+{
+    s->null_sender = s->report = s->failed = false;
+    s->message_id[0] = '\0';
+    sw_buf_reset(&s->msg);
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    struct session *s = calloc(1, sizeof(*s));
+
+    (void) f2;
+    (void) f3;
+    if (s == NULL) {
+        milter_stat_add(&sw_milter.stats.failures, 1);
+        return SMFIS_ALL_OPTS; /* libmilter's defaults; the callbacks cope */
+    }
+    sw_buf_init(&s->msg, SW_BOUNCE_KEEP_MAX + 2 * SW_BOUNCE_HEADER_MAX);
+    s->steps = f1 & WANT_STEPS;
+    if (sw_milter.tcp) /* see NO_REPLY_STEPS */
+        s->steps &= ~NO_REPLY_STEPS;
+    (void) smfi_setpriv(ctx, s);
+    *pf0 = f0 & SMFIF_ADDHDRS;
+    *pf1 = s->steps;
+    *pf2 = *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+    struct session *s = session(ctx);
+
+    (void) host;
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    (void) snprintf(s->client, sizeof(s->client), "unknown");
+    if (sa && sa->sa_family == AF_INET)
+        (void) inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr, s->client,
+                         sizeof(s->client));
+    else if (sa && sa->sa_family == AF_INET6)
+        (void) inet_ntop(AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr, s->client,
+                         sizeof(s->client));
+    else if (sa)
+        (void) snprintf(s->client, sizeof(s->client), "local");
+    return reply(s, SMFIP_NR_CONN);
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct session *s = session(ctx);
+    const char *from = argv && argv[0] ? argv[0] : "";
+
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    message_reset(s);
+    s->null_sender = strcmp(from, "<>") == 0 || *from == '\0';
+    return reply(s, SMFIP_NR_MAIL);
+}
+
+/* add_header - "Name: value" with CRLF line ends, into the kept copy */
+static void
+add_header(struct session *s, const char *name, const char *value)
+{
+    const char *p = value, *nl;
+
+    sw_buf_adds(&s->msg, name);
+    sw_buf_adds(&s->msg, ": ");
+    /* Copied a line at a time: this runs for every header of every message. */
+    while ((nl = strchr(p, '\n')) != NULL) {
+        sw_buf_add(&s->msg, p, (size_t) (nl - p));
+        if (nl == value || nl[-1] != '\r')
+            sw_buf_addc(&s->msg, '\r');
+        sw_buf_addc(&s->msg, '\n');
+        p = nl + 1;
+    }
+    sw_buf_adds(&s->msg, p);
+    sw_buf_adds(&s->msg, "\r\n");
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct session *s = session(ctx);
+
+    if (s == NULL || name == NULL || value == NULL)
+        return reply(s, SMFIP_NR_HDR);
+    if (s->message_id[0] == '\0' && strcasecmp(name, "Message-ID") == 0)
+        (void) snprintf(s->message_id, sizeof(s->message_id), "%s", value);
+    if (strcasecmp(name, "Content-Type") == 0 && strcasestr(value, "multipart/report"))
+        s->report = true;
+    add_header(s, name, value);
+    return reply(s, SMFIP_NR_HDR);
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+    struct session *s = session(ctx);
+
+    if (s)
+        sw_buf_adds(&s->msg, "\r\n");
+    return reply(s, SMFIP_NR_EOH);
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct session *s = session(ctx);
+    size_t room;
+
+    if (s == NULL || !is_bounce(s))
+        return s && (s->steps & SMFIP_SKIP) ? SMFIS_SKIP : SMFIS_CONTINUE;
+    room = s->msg.len < SW_BOUNCE_KEEP_MAX ? SW_BOUNCE_KEEP_MAX - s->msg.len : 0;
+    (void) sw_buf_add(&s->msg, chunk, len < room ? len : room);
+    if (len >= room && (s->steps & SMFIP_SKIP))
+        return SMFIS_SKIP; /* kept what the parser looks at */
+    return SMFIS_CONTINUE;
+}
+
+/* tag - the header on outbound mail */
+static void
+tag(SMFICTX *ctx, struct session *s, const struct milter_gen *g)
+{
+    char value[SW_TAG_MAX + 1];
+
+    if (g->keys.n == 0)
+        return;
+    if (!sw_tag_make(&g->keys, time(NULL), s->message_id, value, sizeof(value))
+        || smfi_addheader(ctx, SW_TAG_HEADER, value) != MI_SUCCESS) {
+        milter_stat_add(&sw_milter.stats.failures, 1);
+        sw_warn("could not add %s: mail goes out untagged", SW_TAG_HEADER);
+        return;
+    }
+    milter_stat_add(&sw_milter.stats.tagged, 1);
+}
+
+/* read_bounce - analyse and hand the evidence on */
+static void
+read_bounce(SMFICTX *ctx, struct session *s, const struct milter_gen *g)
+{
+    struct sw_analysis *a = malloc(sizeof(*a));
+    const char *qid = smfi_getsymval(ctx, "i");
+
+    if (a == NULL) {
+        milter_stat_add(&sw_milter.stats.failures, 1);
+        return;
+    }
+    sw_analyze(g->conf, g->keys.n ? &g->keys : NULL, s->msg.data ? s->msg.data : "", s->msg.len,
+               time(NULL), a);
+    milter_stat_add(&sw_milter.stats.bounces, 1);
+    if (a->b.kind != SW_BOUNCE_NONE)
+        milter_evidence(g, a, s->client, qid);
+    else
+        sw_debug("%s: null sender, not a bounce spillway can read", qid ? qid : "NOQUEUE");
+    free(a);
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+    struct session *s = session(ctx);
+    struct milter_gen *g;
+
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    milter_stat_add(&sw_milter.stats.messages, 1);
+    if ((g = milter_gen_get()) != NULL) {
+        if (is_bounce(s))
+            read_bounce(ctx, s, g);
+        else
+            tag(ctx, s, g);
+        milter_gen_put(g);
+    }
+    message_reset(s);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+    struct session *s = session(ctx);
+
+    if (s)
+        message_reset(s);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+    struct session *s = session(ctx);
+
+    if (s) {
+        sw_buf_free(&s->msg);
+        free(s);
+        (void) smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc milter_desc = {
+    .xxfi_name = "spillway",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS,
+    .xxfi_connect = cb_connect,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_negotiate = cb_negotiate,
+};

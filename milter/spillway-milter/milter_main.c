@@ -1,0 +1,267 @@
+/* milter_main.c - spillway-milter: options, start-up, privileges, reload */
+#include "config.h"
+
+#define _FFR_MDS_NEGOTIATE 1
+#include <errno.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "milter.h"
+
+#define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
+
+struct milter sw_milter = { .lock = PTHREAD_MUTEX_INITIALIZER, .evidence_fd = -1 };
+static char listening[4096]; /* milter.socket at start: a reload does not move it */
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
+                    "       spillway-milter --analyze [-c FILE | --patterns FILE] BOUNCE...\n");
+    exit(2);
+}
+
+/* reload - SIGUSR1: a new generation, or the old one stays */
+static void
+reload(void)
+{
+    struct sw_buf err;
+    struct milter_gen *g;
+
+    sw_buf_init(&err, 16384);
+    if ((g = milter_gen_load(sw_milter.conf_path, &err)) == NULL) {
+        sw_error("reload refused, the running configuration stays: %s", sw_buf_str(&err));
+    } else {
+        if (strcmp(g->conf->milter.socket, listening) != 0)
+            sw_warn("reload: milter.socket changes take effect at the next restart");
+        milter_gen_swap(g);
+        sw_info("reloaded %s (%zu tag key%s)", sw_milter.conf_path, g->keys.n,
+                g->keys.n == 1 ? "" : "s");
+    }
+    sw_buf_free(&err);
+}
+
+/* signal_thread - SIGUSR1 reloads (libmilter's own thread treats SIGHUP
+ * like SIGTERM, see MTA-FACTS.md) */
+static void *
+signal_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+
+    for (;;)
+        if (sigwait(set, &sig) == 0 && sig == SIGUSR1)
+            reload();
+    return NULL;
+}
+
+/* socket_path - the file of a unix:/local: socket, or NULL */
+static const char *
+socket_path(const char *conn)
+{
+    if (strncmp(conn, "unix:", 5) == 0)
+        return conn + 5;
+    if (strncmp(conn, "local:", 6) == 0)
+        return conn + 6;
+    return NULL;
+}
+
+/* open_socket - before privileges are dropped (libmilter sets no mode)
+ *
+ * The socket is given to milter.user and milter.group, changing only what
+ * differs: started by systemd as milter.user, the milter owns the socket
+ * already, and in the shipped layout its directory is set-gid postfix
+ * (tmpfiles), so the group is right too and no chown is needed (a
+ * non-root process may only chown to a group it is in). */
+static void
+open_socket(const struct sw_conf *c, uid_t uid, gid_t gid)
+{
+    const char *path = socket_path(c->milter.socket);
+    struct stat st;
+    mode_t old;
+
+    if (smfi_setconn(c->milter.socket) != MI_SUCCESS)
+        sw_fatal("milter.socket \"%s\": not a socket libmilter understands", c->milter.socket);
+    old = umask(0117);
+    if (smfi_opensocket(true) != MI_SUCCESS)
+        sw_fatal("cannot open milter.socket \"%s\" (does its directory exist, and may %s write "
+                 "there?)",
+                 c->milter.socket, c->milter.user ? c->milter.user : "this user");
+    umask(old);
+    if (path == NULL)
+        return;
+    if (stat(path, &st) < 0)
+        sw_fatal("%s: %s", path, strerror(errno));
+    if (uid == st.st_uid)
+        uid = (uid_t) -1;
+    if (gid == st.st_gid)
+        gid = (gid_t) -1;
+    if ((uid != (uid_t) -1 || gid != (gid_t) -1) && chown(path, uid, gid) < 0)
+        sw_fatal("%s: cannot give the socket to milter.user/milter.group: %s (not root: make "
+                 "the socket's directory set-gid milter.group, as spillway's tmpfiles.d file "
+                 "does)",
+                 path, strerror(errno));
+    if (chmod(path, 0660) < 0)
+        sw_fatal("%s: %s", path, strerror(errno));
+}
+
+/* check_user - not root: only milter.user itself may run the milter
+ *
+ * spillway-routed trusts evidence from milter.user (and root, and itself):
+ * a milter running as anyone else would see every record refused.  Only
+ * root can switch users; a service manager that starts the milter as
+ * milter.user (spillway-milter.service) leaves nothing to switch. */
+static void
+check_user(const struct passwd *pw)
+{
+    if (pw == NULL || getuid() == 0)
+        return;
+    if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
+        sw_fatal("running as uid %ld, not as milter.user %s (uid %ld): only root can switch "
+                 "users; start spillway-milter as root or as %s",
+                 (long) geteuid(), pw->pw_name, (long) pw->pw_uid, pw->pw_name);
+}
+
+/* drop_privileges - root: to milter.user, after the socket is open */
+static void
+drop_privileges(const struct passwd *pw)
+{
+    if (pw == NULL || getuid() != 0)
+        return;
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+        sw_fatal("cannot become user %s: %s", pw->pw_name, strerror(errno));
+    if (setuid(0) == 0)
+        sw_fatal("privileges could be regained after dropping them to %s", pw->pw_name);
+}
+
+/* block_signals - before any thread exists, so every thread inherits the
+ * mask: libmilter's signal thread waits for SIGTERM, SIGINT and SIGHUP
+ * (and stops cleanly), ours for SIGUSR1 (left in *reload).  Delivered to
+ * any other thread, SIGTERM would kill the process without clean-up. */
+static void
+block_signals(sigset_t *reload)
+{
+    sigset_t all;
+
+    sigemptyset(&all);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGINT);
+    sigaddset(&all, SIGHUP);
+    sigaddset(&all, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    sigemptyset(reload);
+    sigaddset(reload, SIGUSR1);
+}
+
+/* socket_owner - milter.user (returned, to become later) and milter.group */
+static const struct passwd *
+socket_owner(const struct sw_conf *c, uid_t *uid, gid_t *gid)
+{
+    const struct passwd *pw = NULL;
+    const struct group *gr;
+
+    *uid = (uid_t) -1;
+    *gid = (gid_t) -1;
+    if (c->milter.user) {
+        if ((pw = getpwnam(c->milter.user)) == NULL)
+            sw_fatal("milter.user: no such user \"%s\"", c->milter.user);
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+    }
+    if (c->milter.group) {
+        if ((gr = getgrnam(c->milter.group)) == NULL)
+            sw_fatal("milter.group: no such group \"%s\"", c->milter.group);
+        *gid = gr->gr_gid;
+    }
+    return pw;
+}
+
+int
+main(int argc, char **argv)
+{
+    bool check = false, to_stderr = false, verbose = false;
+    const struct passwd *pw;
+    struct milter_gen *g;
+    struct sw_buf err;
+    static sigset_t set;
+    pthread_t tid;
+    uid_t uid;
+    gid_t gid;
+    uint64_t seed = 0;
+    int ch, rc;
+
+    sw_milter.conf_path = SW_DEF_CONF;
+    if (argc > 1 && strcmp(argv[1], "--analyze") == 0)
+        return milter_analyze_files(NULL, argc - 1, argv + 1);
+    while ((ch = getopt(argc, argv, "c:nevh")) != -1)
+        switch (ch) {
+        case 'c': sw_milter.conf_path = optarg; break;
+        case 'n': check = true; break;
+        case 'e': to_stderr = true; break;
+        case 'v': verbose = true; break;
+        default: usage();
+        }
+    if (optind != argc)
+        usage();
+    sw_log_open("spillway-milter", to_stderr || check, verbose);
+    sw_buf_init(&err, 16384);
+    if ((g = milter_gen_load(sw_milter.conf_path, &err)) == NULL) {
+        if (check)
+            fprintf(stderr, "%s\n", sw_buf_str(&err));
+        else
+            sw_error("%s", sw_buf_str(&err));
+        return 1;
+    }
+    sw_buf_free(&err);
+    if (check) {
+        printf("%s: ok (%zu tag key%s)\n", sw_milter.conf_path, g->keys.n,
+               g->keys.n == 1 ? "" : "s");
+        milter_gen_put(g);
+        return 0;
+    }
+    block_signals(&set);
+    sw_milter.gen = g;
+    sw_milter.tcp = strncmp(g->conf->milter.socket, "inet", 4) == 0;
+    if (g->keys.n == 0)
+        sw_warn("no milter.tag_keys: outbound mail is not tagged, every bounce is untrusted");
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t) sizeof(seed))
+        seed = (uint64_t) time(NULL) ^ (uint64_t) getpid();
+    if ((sw_milter.guard = sw_guard_new(seed)) == NULL)
+        sw_fatal("out of memory");
+    if ((sw_milter.evidence_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        sw_fatal("socket: %s", strerror(errno));
+    pw = socket_owner(g->conf, &uid, &gid);
+    check_user(pw);
+    if (smfi_register(milter_desc) != MI_SUCCESS)
+        sw_fatal("smfi_register failed");
+    (void) smfi_setmaxdatasize(MILTER_MDS_1M);
+    (void) snprintf(listening, sizeof(listening), "%s", g->conf->milter.socket);
+    open_socket(g->conf, uid, gid);
+    drop_privileges(pw);
+    (void) signal(SIGPIPE, SIG_IGN);
+    /* Logged before the reload thread exists: a reload may free g. */
+    sw_info("started: socket %s, %zu tag key%s, evidence to %s", g->conf->milter.socket, g->keys.n,
+            g->keys.n == 1 ? "" : "s", g->conf->routed.evidence);
+    if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
+        sw_fatal("pthread_create: %s", strerror(errno));
+    rc = smfi_main();
+    if (socket_path(listening))
+        (void) unlink(socket_path(listening)); /* best effort: we are unprivileged now */
+    sw_info("stopped: messages=%lu tagged=%lu bounces=%lu records=%lu trusted=%lu untrusted=%lu "
+            "suppressed=%lu dropped=%lu failures=%lu",
+            sw_milter.stats.messages, sw_milter.stats.tagged, sw_milter.stats.bounces,
+            sw_milter.stats.records, sw_milter.stats.trusted, sw_milter.stats.untrusted,
+            sw_milter.stats.suppressed, sw_milter.stats.dropped, sw_milter.stats.failures);
+    return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,184 @@
+/* routed.h - spillway-routed: the daemon's shared context (program-internal) */
+#ifndef SW_ROUTED_H
+#define SW_ROUTED_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "global/conf.h"
+#include "global/evidence.h"
+#include "global/history.h"
+#include "global/policy.h"
+#include "global/route.h"
+
+/*
+ * One struct routed per process, owned by main and used only from the
+ * event loop thread.  It holds the current config generation, the routing
+ * state, the relays' administrative states (indexed like conf->relays, so
+ * rebuilt on every reload) and the handles of the loop's events.
+ */
+struct event_base;
+struct event;
+struct routed_sockmap;
+struct routed_control;
+struct routed_render;
+struct routed_maillog;
+struct sw_engine;
+struct routed_health;
+struct routed_dnsbl;
+struct routed_metrics;
+
+/* A counter per name (decision events, relays), for the metrics. */
+#define ROUTED_NAMED_MAX  64
+#define ROUTED_EV_SOURCES (SW_EV_OPERATOR + 1)
+#define ROUTED_EV_CLASSES 3 /* other, reputation, throttle */
+struct routed_named {
+    char name[72];
+    unsigned long n;
+};
+
+struct routed_stats {
+    unsigned long lookups;
+    unsigned long found;
+    unsigned long notfound;
+    unsigned long malformed;
+    unsigned long connections;
+    unsigned long log_lines;
+    unsigned long log_outcomes;
+    unsigned long log_bad;
+    unsigned long evidence;         /* records from spillway-milter */
+    unsigned long evidence_trusted; /* of which trusted */
+    unsigned long evidence_bad;     /* unparsable */
+    unsigned long evidence_refused; /* from a user that may not send */
+    /* failed deliveries and bounces by source and class (routed_metrics.c) */
+    unsigned long evidence_by[ROUTED_EV_SOURCES][ROUTED_EV_CLASSES];
+    struct routed_named decisions[ROUTED_NAMED_MAX]; /* by event */
+    size_t ndecisions;
+    struct routed_named delivered[ROUTED_NAMED_MAX]; /* successes in the log, by relay */
+    size_t ndelivered;
+};
+
+struct routed {
+    struct event_base *base;
+    const char *conf_path;
+    struct sw_conf *conf;
+    enum sw_relay_admin *admin;
+    struct sw_route *route;
+    struct sw_history *history;
+    uid_t *allowed_uids; /* control socket: resolved at load */
+    size_t nallowed_uids;
+    gid_t *allowed_gids;
+    size_t nallowed_gids;
+    struct routed_sockmap *sockmap;
+    struct routed_control *control;
+    struct routed_render *render;
+    struct routed_maillog *maillog;
+    struct routed_evidence *evidence;
+    struct sw_engine *engine;
+    const unsigned long *hour; /* deliveries per relay in the last hour (engine) */
+    struct routed_health *healthm;
+    struct routed_dnsbl *dnsbl;
+    struct routed_metrics *metrics;
+    const struct sw_relay_health *health; /* per relay (routed_health.c), or NULL */
+    struct event *flush_timer[2];
+    struct event *expire_timer;
+    struct event *save_timer;
+    struct routed_stats stats;
+    time_t started;
+};
+
+/* The policy view of the current generation. */
+struct sw_policy routed_policy(const struct routed *rd);
+
+/* routed_decide.c: what every state change goes through. */
+void routed_record(struct routed *rd, const struct sw_decision *d);
+void routed_changed(struct routed *rd);
+/* Move scopes off relays that can no longer take them; with no eligible
+ * alternate a scope goes back to primary if release, else it keeps its
+ * relay and waits on the primary (held) until the relay is usable. */
+void routed_revalidate(struct routed *rd, time_t now, const char *cause, bool release);
+void routed_schedule_expiry(struct routed *rd);
+/* The engine's decision callback (ctx: struct routed). */
+void routed_decided(const struct sw_decision *d, void *ctx);
+
+/* routed_flush.c: run routed.flush soon, and again after Postfix's 30 s
+ * resolve cache has expired. */
+void routed_flush_soon(struct routed *rd);
+void routed_flush_free(struct routed *rd);
+
+/* routed_maillog.c: follow routed.maillog, feed the engine. */
+struct routed_maillog *routed_maillog_start(struct routed *rd, struct sw_buf *err);
+void routed_maillog_stop(struct routed_maillog *ml);
+
+/* routed_evidence.c: records from spillway-milter (DESIGN.md 5.3). */
+struct routed_evidence *routed_evidence_start(struct routed *rd, struct sw_buf *err);
+void routed_evidence_stop(struct routed_evidence *re);
+
+/* routed_health.c: resolve relays, probe their addresses (DESIGN.md 6). */
+struct routed_health *routed_health_start(struct routed *rd);
+void routed_health_reload(struct routed_health *hm, const struct sw_conf *old);
+void routed_health_stop(struct routed_health *hm);
+
+/* routed_dnsbl.c: DNSBL checks of blamed egress IPs and of alternates. */
+struct routed_dnsbl *routed_dnsbl_start(struct routed *rd);
+void routed_dnsbl_reload(struct routed_dnsbl *db);
+void routed_dnsbl_stop(struct routed_dnsbl *db);
+/* A relay's address set changed: check the alternates' new addresses. */
+void routed_dnsbl_relays_changed(struct routed *rd);
+/* Evidence against a pool: remember the egress IPs its text names. */
+void routed_dnsbl_learn(struct routed *rd, const struct sw_evidence *ev);
+/* The IPs a scope's evidence blames that are listed now, "IP in ZONE (CODE)". */
+bool routed_dnsbl_scope_listed(const struct routed *rd, const struct sw_scope *s, char *why,
+                               size_t size);
+/* status lines */
+void routed_dnsbl_status(const struct routed *rd, struct sw_buf *out);
+
+/* routed_metrics.c: the Prometheus endpoint (routed.metrics) and its
+ * counters.  start returns NULL with err empty when none is configured. */
+struct routed_metrics *routed_metrics_start(struct routed *rd, struct sw_buf *err);
+void routed_metrics_stop(struct routed_metrics *m);
+void routed_count_evidence(struct routed *rd, const struct sw_evidence *ev);
+void routed_count_decision(struct routed *rd, const char *event);
+/* The whole exposition (tests and the endpoint). */
+bool routed_metrics_render(const struct routed *rd, struct sw_buf *out);
+
+/* routed_hstatus.c: health and listings in status and explain. */
+struct sw_answer;
+void routed_health_text(const struct routed *rd, struct sw_buf *out);
+void routed_health_json(const struct routed *rd, size_t relay, struct sw_buf *out);
+void routed_health_explain(const struct routed *rd, const struct sw_answer *a, struct sw_buf *out);
+
+/* routed_persist.c */
+void routed_state_load(struct routed *rd);
+void routed_state_save_soon(struct routed *rd);
+bool routed_state_save_now(struct routed *rd);
+
+/* routed_render.c */
+struct routed_render *routed_render_new(struct routed *rd);
+void routed_render_free(struct routed_render *rr);
+void routed_render_soon(struct routed_render *rr);
+void routed_render_child_exited(struct routed_render *rr);
+void routed_render_filters(struct routed *rd);
+
+/* Event priorities (routed_main.c): lookups before everything else. */
+#define ROUTED_PRIO_LOOKUP 0
+#define ROUTED_PRIO_OTHER  1
+
+/* routed_sockmap.c */
+struct routed_sockmap *routed_sockmap_start(struct routed *rd, struct sw_buf *err);
+void routed_sockmap_stop(struct routed_sockmap *sm);
+
+/* routed_control.c */
+struct routed_control *routed_control_start(struct routed *rd, struct sw_buf *err);
+void routed_control_stop(struct routed_control *ctl);
+
+/* routed_verbs.c: one control request, reply into out. */
+struct sw_ctl_request;
+void routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
+                 struct sw_buf *out);
+
+/* routed_main.c: apply a new config file; false with the errors in err. */
+bool routed_reload(struct routed *rd, long uid, struct sw_buf *err);
+
+#endif

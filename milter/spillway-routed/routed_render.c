@@ -1,0 +1,274 @@
+/* routed_render.c - keep the fail-static tables on disk current */
+
+/*
+ * After each change the table text is written atomically (temp, fsync,
+ * rename) and compiled with postmap(1), run as a child process with an
+ * argv (no shell) so the event loop never waits on it.  Changes that
+ * arrive while postmap runs are coalesced into one more run.
+ *
+ * lmdb (default): "postmap lmdb:FILE" updates FILE.lmdb in place in one
+ * LMDB transaction; Postfix sees it at its next lookup without restarting
+ * trivial-rewrite.  cdb: postmap renames a new FILE.cdb into place and
+ * trivial-rewrite restarts within about 10 s (MTA-FACTS.md).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "global/render.h"
+#include "global/render_filter.h"
+#include "global/render_tls.h"
+#include "routed.h"
+
+#define SW_RENDER_DELAY_MS 50
+#define SW_RENDER_MAX_SIZE (256u * 1024u * 1024u)
+
+struct routed_render {
+    struct routed *rd;
+    struct event *timer;
+    pid_t child;
+    bool pending; /* a change arrived while postmap ran */
+    bool failed;  /* last run failed: say so once when it works */
+};
+
+/* write_atomic - temp, fsync, rename */
+static bool
+write_atomic(const char *path, const struct sw_buf *text)
+{
+    struct sw_buf tmp;
+    size_t off = 0;
+    ssize_t w;
+    bool ok = false;
+    int fd;
+
+    sw_buf_init(&tmp, 4096);
+    if (!sw_buf_printf(&tmp, "%s.tmp", path))
+        goto done;
+    if ((fd = open(sw_buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+        sw_error("render: open %s: %s", sw_buf_str(&tmp), strerror(errno));
+        goto done;
+    }
+    while (off < text->len) {
+        if ((w = write(fd, text->data + off, text->len - off)) < 0 && errno != EINTR)
+            break;
+        if (w > 0)
+            off += (size_t) w;
+    }
+    if (off < text->len || fsync(fd) < 0) {
+        sw_error("render: write %s: %s", sw_buf_str(&tmp), strerror(errno));
+        (void) close(fd);
+        goto done;
+    }
+    if (close(fd) < 0 || rename(sw_buf_str(&tmp), path) < 0) {
+        sw_error("render: rename %s: %s", path, strerror(errno));
+        goto done;
+    }
+    ok = true;
+done:
+    if (!ok)
+        (void) unlink(sw_buf_str(&tmp));
+    sw_buf_free(&tmp);
+    return ok;
+}
+
+/* run_postmap - start "postmap TYPE:PATH TYPE:PATH2" */
+static bool
+run_postmap(struct routed_render *rr, const char *path, const char *path2)
+{
+    const char *type = rr->rd->conf->routed.render_format;
+    const char *confdir = rr->rd->conf->routed.postfix_config;
+    struct sw_buf arg, arg2;
+    char *argv[6];
+    int argc = 0;
+    pid_t pid;
+
+    sw_buf_init(&arg, 4096);
+    sw_buf_init(&arg2, 4096);
+    if (!sw_buf_printf(&arg, "%s:%s", type, path) || !sw_buf_printf(&arg2, "%s:%s", type, path2)) {
+        sw_buf_free(&arg);
+        sw_buf_free(&arg2);
+        return false;
+    }
+    argv[argc++] = (char *) "postmap";
+    if (confdir) {
+        argv[argc++] = (char *) "-c";
+        argv[argc++] = (char *) confdir;
+    }
+    argv[argc++] = arg.data;
+    argv[argc++] = arg2.data;
+    argv[argc] = NULL;
+    if ((pid = fork()) < 0) {
+        sw_error("render: fork: %s", strerror(errno));
+        sw_buf_free(&arg);
+        sw_buf_free(&arg2);
+        return false;
+    }
+    if (pid == 0) {
+        sigset_t none;
+
+        (void) sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(SW_POSTMAP_PATH, argv);
+        _exit(127);
+    }
+    sw_buf_free(&arg);
+    sw_buf_free(&arg2);
+    rr->child = pid;
+    return true;
+}
+
+/* render_now - write the tables' source and start postmap */
+static void
+render_now(struct routed_render *rr)
+{
+    struct routed *rd = rr->rd;
+    struct sw_policy p = routed_policy(rd);
+    struct sw_buf text, tls, path, tpath;
+
+    rr->pending = false;
+    sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+    sw_buf_init(&tls, SW_RENDER_MAX_SIZE);
+    sw_buf_init(&path, 4096);
+    sw_buf_init(&tpath, 4096);
+    if (!sw_buf_printf(&path, "%s/transport", rd->conf->routed.render_dir)
+        || !sw_buf_printf(&tpath, "%s/tls-policy", rd->conf->routed.render_dir)
+        || !sw_render_transport(&p, rd->route, &text) || !sw_render_tls_policy(&p, &tls)) {
+        sw_error("render: cannot build the transport table: the last one stays in use");
+        rr->failed = true;
+    } else if (!write_atomic(sw_buf_str(&path), &text) || !write_atomic(sw_buf_str(&tpath), &tls)
+               || !run_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath))) {
+        rr->failed = true;
+    }
+    sw_buf_free(&text);
+    sw_buf_free(&tls);
+    sw_buf_free(&path);
+    sw_buf_free(&tpath);
+}
+
+/* routed_render_filters - dsn-filter.pcre and reply-filter.pcre, from the
+ * pattern library: at start and after each reload (not per decision) */
+void
+routed_render_filters(struct routed *rd)
+{
+    static const struct {
+        const char *file;
+        bool (*render)(const struct sw_conf *, struct sw_buf *);
+    } tables[] = {
+        { "dsn-filter.pcre", sw_render_dsn_filter },
+        { "reply-filter.pcre", sw_render_reply_filter },
+    };
+    struct sw_buf text, path;
+    size_t i;
+
+    for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+        sw_buf_init(&path, 4096);
+        if (!sw_buf_printf(&path, "%s/%s", rd->conf->routed.render_dir, tables[i].file)
+            || !tables[i].render(rd->conf, &text))
+            sw_error("render: cannot build %s: the last one stays in use", tables[i].file);
+        else
+            (void) write_atomic(sw_buf_str(&path), &text);
+        sw_buf_free(&text);
+        sw_buf_free(&path);
+    }
+}
+
+/* timer_cb - coalescing delay passed */
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct routed_render *rr = arg;
+
+    (void) fd;
+    (void) what;
+    if (rr->child > 0)
+        rr->pending = true; /* picked up when the child exits */
+    else
+        render_now(rr);
+}
+
+/* routed_render_new - and render once, so the table exists from the start */
+struct routed_render *
+routed_render_new(struct routed *rd)
+{
+    struct routed_render *rr = calloc(1, sizeof(*rr));
+
+    if (rr == NULL)
+        return NULL;
+    rr->rd = rd;
+    if ((rr->timer = evtimer_new(rd->base, timer_cb, rr)) == NULL) {
+        free(rr);
+        return NULL;
+    }
+    routed_render_filters(rd);
+    render_now(rr);
+    return rr;
+}
+
+/* routed_render_free - stop; a running postmap finishes on its own */
+void
+routed_render_free(struct routed_render *rr)
+{
+    int status;
+
+    if (rr == NULL)
+        return;
+    if (rr->child > 0)
+        (void) waitpid(rr->child, &status, 0); /* bounded: postmap of one file */
+    event_free(rr->timer);
+    free(rr);
+}
+
+/* routed_render_soon - schedule a render */
+void
+routed_render_soon(struct routed_render *rr)
+{
+    struct timeval tv = { 0, SW_RENDER_DELAY_MS * 1000 };
+
+    if (rr == NULL)
+        return;
+    if (rr->child > 0) {
+        rr->pending = true;
+        return;
+    }
+    if (!evtimer_pending(rr->timer, NULL))
+        (void) evtimer_add(rr->timer, &tv);
+}
+
+/* routed_render_child_exited - SIGCHLD: reap postmap, report, go again */
+void
+routed_render_child_exited(struct routed_render *rr)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (rr == NULL || pid != rr->child)
+            continue;
+        rr->child = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            if (rr->failed)
+                sw_info("render: %s/transport is current again", rr->rd->conf->routed.render_dir);
+            rr->failed = false;
+        } else {
+            sw_error("render: postmap %s:%s/transport failed (%s %d): Postfix keeps "
+                     "the previous table",
+                     rr->rd->conf->routed.render_format, rr->rd->conf->routed.render_dir,
+                     WIFEXITED(status) ? "exit" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            rr->failed = true;
+        }
+        if (rr->pending)
+            routed_render_soon(rr);
+    }
+}

@@ -1,0 +1,269 @@
+/* routed_sockmap.c - socketmap listeners and connections */
+
+/*
+ * Non-blocking I/O on the event loop; each request is answered from memory
+ * (sockmap.c) the moment its netstring is complete, pipelined requests in
+ * order.  A malformed or oversized netstring closes that connection only.
+ * Postfix closes idle connections after 10 s; we drop ours after
+ * SW_SOCKMAP_IDLE so an abandoned client cannot hold descriptors forever.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/listen.h"
+#include "util/log.h"
+#include "util/netstring.h"
+#include "routed.h"
+#include "global/sockmap.h"
+
+#define SW_SOCKMAP_IDLE    300 /* seconds */
+#define SW_SOCKMAP_INBUF   (SW_SOCKMAP_MAX_REQUEST + 16)
+#define SW_SOCKMAP_MAX_OUT (1024u * 1024u) /* unread replies per client */
+#define SW_SOCKMAP_BACKLOG 128
+
+struct sm_listener {
+    int fd;
+    struct event *ev;
+    char spec[SW_LISTEN_PATH_MAX + 16];
+};
+
+struct routed_sockmap {
+    struct routed *rd;
+    struct sm_listener *l;
+    size_t nl;
+};
+
+struct sm_conn {
+    struct routed *rd;
+    int fd;
+    struct event *ev;
+    char in[SW_SOCKMAP_INBUF];
+    size_t inlen;
+    struct sw_buf out;
+    size_t outoff;
+    struct sw_buf reply; /* scratch: one reply payload */
+    short want;          /* EV_READ or EV_WRITE, as registered */
+};
+
+/* conn_close - release one client */
+static void
+conn_close(struct sm_conn *c)
+{
+    event_free(c->ev);
+    (void) close(c->fd);
+    sw_buf_free(&c->out);
+    sw_buf_free(&c->reply);
+    free(c);
+}
+
+/* count - statistics per result */
+static void
+count(struct routed_stats *st, enum sw_sockmap_result res)
+{
+    st->lookups++;
+    if (res == SW_SOCKMAP_FOUND)
+        st->found++;
+    else if (res == SW_SOCKMAP_NOTFOUND)
+        st->notfound++;
+    else
+        st->malformed++;
+}
+
+/* handle_input - answer every complete request in the buffer */
+static bool
+handle_input(struct sm_conn *c)
+{
+    struct sw_policy p = routed_policy(c->rd);
+    enum sw_sockmap_result res;
+    size_t off = 0, poff, plen, used;
+    enum sw_ns_status st;
+
+    for (;;) {
+        st = sw_ns_decode(c->in + off, c->inlen - off, SW_SOCKMAP_MAX_REQUEST, &poff, &plen, &used);
+        if (st == SW_NS_MORE)
+            break;
+        if (st != SW_NS_OK) {
+            sw_warn("socketmap: %s request: closing the connection",
+                    st == SW_NS_TOOBIG ? "oversized" : "malformed");
+            c->rd->stats.malformed++;
+            return false;
+        }
+        res = sw_sockmap_answer(&p, c->rd->route, c->in + off + poff, plen, &c->reply);
+        count(&c->rd->stats, res);
+        if (res == SW_SOCKMAP_BADMAP || res == SW_SOCKMAP_MALFORMED)
+            sw_debug("socketmap: %s request answered NOTFOUND",
+                     res == SW_SOCKMAP_BADMAP ? "unknown map in" : "malformed");
+        if (!sw_ns_encode(&c->out, c->reply.data, c->reply.len)) {
+            sw_warn("socketmap: client does not read its replies: closing");
+            return false;
+        }
+        off += used;
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->inlen - off);
+        c->inlen -= off;
+    }
+    return true;
+}
+
+/* flush_out - write what we can; true if the connection lives on */
+static bool
+flush_out(struct sm_conn *c)
+{
+    ssize_t w;
+
+    while (c->outoff < c->out.len) {
+        w = send(c->fd, c->out.data + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            return false;
+        }
+        c->outoff += (size_t) w;
+    }
+    sw_buf_reset(&c->out);
+    c->outoff = 0;
+    return true;
+}
+
+/* conn_cb - readable, writable or idle */
+static void
+conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sm_conn *c = arg;
+    struct timeval idle = { SW_SOCKMAP_IDLE, 0 };
+    ssize_t n;
+    short want;
+
+    if (what & EV_TIMEOUT) {
+        conn_close(c);
+        return;
+    }
+    if (what & EV_READ) {
+        n = recv(fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            conn_close(c);
+            return;
+        }
+        if (n > 0) {
+            c->inlen += (size_t) n;
+            if (!handle_input(c)) {
+                conn_close(c);
+                return;
+            }
+        }
+    }
+    if (!flush_out(c)) {
+        conn_close(c);
+        return;
+    }
+    /* Wait for writability only while replies are queued; stop reading
+     * while the client is not reading its answers.  Re-registering costs
+     * system calls, so only when the direction changes (a persistent
+     * event's idle timeout restarts by itself each time it fires). */
+    want = c->out.len > c->outoff ? EV_WRITE : EV_READ;
+    if (want != c->want) {
+        c->want = want;
+        (void) event_del(c->ev);
+        (void) event_assign(c->ev, c->rd->base, c->fd, want | EV_PERSIST, conn_cb, c);
+        (void) event_add(c->ev, &idle);
+    }
+}
+
+/* accept_cb - new clients */
+static void
+accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    struct routed *rd = arg;
+    struct timeval idle = { SW_SOCKMAP_IDLE, 0 };
+    struct sm_conn *c;
+    int fd;
+
+    (void) what;
+    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        if ((c = calloc(1, sizeof(*c))) == NULL
+            || (c->ev = event_new(rd->base, fd, EV_READ | EV_PERSIST, conn_cb, c)) == NULL) {
+            sw_warn("socketmap: out of memory: refusing a connection");
+            free(c);
+            (void) close(fd);
+            continue;
+        }
+        (void) event_priority_set(c->ev, ROUTED_PRIO_LOOKUP);
+        c->rd = rd;
+        c->fd = fd;
+        c->want = EV_READ;
+        sw_buf_init(&c->out, SW_SOCKMAP_MAX_OUT);
+        sw_buf_init(&c->reply, 4096);
+        (void) event_add(c->ev, &idle);
+        rd->stats.connections++;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        sw_warn("socketmap: accept: %s", strerror(errno));
+}
+
+/* routed_sockmap_start - bind every configured endpoint */
+struct routed_sockmap *
+routed_sockmap_start(struct routed *rd, struct sw_buf *err)
+{
+    const struct sw_strv *specs = &rd->conf->routed.socketmap;
+    struct routed_sockmap *sm = calloc(1, sizeof(*sm));
+    struct sw_endpoint ep;
+    size_t i;
+
+    if (sm == NULL || (sm->l = calloc(specs->n, sizeof(*sm->l))) == NULL) {
+        free(sm);
+        sw_buf_adds(err, "out of memory");
+        return NULL;
+    }
+    sm->rd = rd;
+    sm->nl = specs->n;
+    for (i = 0; i < sm->nl; i++)
+        sm->l[i].fd = -1;
+    for (i = 0; i < specs->n; i++) {
+        if (!sw_endpoint_parse(specs->v[i], &ep, err))
+            goto fail;
+        /* Postfix connects as user postfix; the private/ directory (0700
+         * postfix) or the loopback address is the access control. */
+        if ((sm->l[i].fd = sw_endpoint_listen(&ep, SW_SOCKMAP_BACKLOG, 0666, err)) < 0)
+            goto fail;
+        (void) snprintf(sm->l[i].spec, sizeof(sm->l[i].spec), "%s", specs->v[i]);
+        sm->l[i].ev = event_new(rd->base, sm->l[i].fd, EV_READ | EV_PERSIST, accept_cb, rd);
+        if (sm->l[i].ev == NULL || event_priority_set(sm->l[i].ev, ROUTED_PRIO_LOOKUP) != 0
+            || event_add(sm->l[i].ev, NULL) < 0) {
+            sw_buf_adds(err, "cannot add the listener to the event loop");
+            goto fail;
+        }
+        sw_info("socketmap: listening on %s", specs->v[i]);
+    }
+    return sm;
+fail:
+    sw_buf_printf(err, " (socketmap %s)", specs->v[i]);
+    routed_sockmap_stop(sm);
+    return NULL;
+}
+
+/* routed_sockmap_stop - close listeners (clients die with the process) */
+void
+routed_sockmap_stop(struct routed_sockmap *sm)
+{
+    size_t i;
+
+    if (sm == NULL)
+        return;
+    for (i = 0; i < sm->nl; i++) {
+        if (sm->l[i].ev)
+            event_free(sm->l[i].ev);
+        if (sm->l[i].fd >= 0)
+            (void) close(sm->l[i].fd);
+    }
+    free(sm->l);
+    free(sm);
+}
