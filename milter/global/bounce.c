@@ -109,7 +109,7 @@ top_field(struct sw_bounce *b, void *arg, const char *name, const char *value)
                              || (i >= 5 && sw_mime_ifind(value, n, auto_subjects[i]) != NULL);
     } else if (sw_mime_ieq(name, "X-Failed-Recipients")) {
         if (ps->failed[0] == '\0')
-            sw_bounce_copy(ps->failed, sizeof(ps->failed), value, n);
+            b_copy(ps->failed, sizeof(ps->failed), value, n);
     } else if (sw_mime_ieq(name, "Auto-Submitted")) {
         ps->auto_submitted = ps->auto_submitted || sw_mime_iprefix(value, n, "auto-replied");
     } else if (sw_mime_ieq(name, "X-Autoreply") || sw_mime_ieq(name, "X-Autorespond")

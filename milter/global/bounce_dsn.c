@@ -26,7 +26,7 @@ copy_addr(char *out, size_t size, const char *value)
         s++;
     for (e = s + strlen(s); e > s && (b_is_space(e[-1]) || e[-1] == '>'); e--)
         ;
-    sw_bounce_copy(out, size, s, (size_t) (e - s));
+    b_copy(out, size, s, (size_t) (e - s));
 }
 
 /* A recipient group of a delivery-status part, while it is read. */
@@ -68,7 +68,7 @@ dsn_field(struct sw_bounce *b, void *arg, const char *name, const char *value)
 
     if (sw_mime_ieq(name, "Reporting-MTA")) {
         if (b->reporting_mta[0] == '\0') {
-            sw_bounce_copy(b->reporting_mta, sizeof(b->reporting_mta), sw_bounce_strip_type(value),
+            b_copy(b->reporting_mta, sizeof(b->reporting_mta), sw_bounce_strip_type(value),
                            strlen(sw_bounce_strip_type(value)));
             v = b->reporting_mta;
             for (n = 0; v[n] && !b_is_space(v[n]); n++)
@@ -94,10 +94,10 @@ dsn_field(struct sw_bounce *b, void *arg, const char *name, const char *value)
         g->r.action[n] = '\0';
     } else if (sw_mime_ieq(name, "Status")) {
         if ((n = sw_bounce_status_len(value)) > 0 && n < sizeof(g->r.status))
-            sw_bounce_copy(g->r.status, sizeof(g->r.status), value, n);
+            b_copy(g->r.status, sizeof(g->r.status), value, n);
     } else if (sw_mime_ieq(name, "Remote-MTA")) {
         v = sw_bounce_strip_type(value);
-        sw_bounce_copy(g->r.remote_mta, sizeof(g->r.remote_mta), v, strlen(v));
+        b_copy(g->r.remote_mta, sizeof(g->r.remote_mta), v, strlen(v));
     } else if (sw_mime_ieq(name, "Diagnostic-Code")) {
         if (g->r.diagnostic[0] == '\0')
             sw_bounce_set_diag(&g->r, value, strlen(value));

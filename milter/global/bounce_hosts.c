@@ -215,10 +215,10 @@ returned_field(struct sw_bounce *b, void *arg, const char *name, const char *val
     (void) arg;
     if (sw_mime_ieq(name, "X-Spillway-Tag")) {
         if (b->tag[0] == '\0')
-            sw_bounce_copy(b->tag, sizeof(b->tag), value, strlen(value));
+            b_copy(b->tag, sizeof(b->tag), value, strlen(value));
     } else if (sw_mime_ieq(name, "Message-ID")) {
         if (b->message_id[0] == '\0')
-            sw_bounce_copy(b->message_id, sizeof(b->message_id), value, strlen(value));
+            b_copy(b->message_id, sizeof(b->message_id), value, strlen(value));
     } else if (sw_mime_ieq(name, "Received")) {
         sw_bounce_received(b, value);
     }

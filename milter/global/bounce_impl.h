@@ -25,7 +25,11 @@
  *                   a reply answered).
  *
  * bounce.c owns the result (struct sw_bounce); the others fill it only
- * through the functions below.  Texts given to bounce_text.c and
+ * through the functions below.  Calls go one way, down this list:
+ * bounce.c uses every part; bounce_dsn.c and bounce_text.c use
+ * bounce_reply.c, bounce_rcpt.c and bounce_hosts.c; bounce_reply.c uses
+ * bounce_rcpt.c; bounce_rcpt.c uses bounce_hosts.c; bounce_hosts.c uses
+ * only the inline helpers of this header.  Texts given to bounce_text.c and
  * bounce_reply.c are prepared first: LF line ends, no NUL bytes, HTML
  * reduced to text.  Nothing here allocates or keeps state.
  */
@@ -61,6 +65,22 @@ static inline bool
 b_is_wsp(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+/* b_copy - a bounded, NUL-terminated copy of s[0..n) with white space trimmed */
+static inline void
+b_copy(char *out, size_t size, const char *s, size_t n)
+{
+    while (n > 0 && b_is_space(*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && b_is_space(s[n - 1]))
+        n--;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
 }
 
 /* Lines of one recipient's explanation, and its bytes. */
@@ -136,8 +156,6 @@ b_append(char *buf, size_t *o, const char *p, size_t n)
 
 /* ---------------------------------------------------------- bounce_rcpt.c */
 
-/* A bounded, NUL-terminated copy of s[0..n) with white space trimmed. */
-void sw_bounce_copy(char *out, size_t size, const char *s, size_t n);
 /* Past an RFC 3464 "type;" prefix ("rfc822;", "dns;", "smtp;"). */
 const char *sw_bounce_strip_type(const char *s);
 /* Length of an addr-spec at s[0..n) (local@domain, RFC 5321 section

@@ -15,22 +15,6 @@
 #include "global/bounce_impl.h"
 #include "util/mime.h"
 
-/* sw_bounce_copy - a bounded, NUL-terminated copy of s[0..n) with white space trimmed */
-void
-sw_bounce_copy(char *out, size_t size, const char *s, size_t n)
-{
-    while (n > 0 && b_is_space(*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && b_is_space(s[n - 1]))
-        n--;
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-}
-
 /* sw_bounce_strip_type - past an RFC 3464 "type;" prefix ("rfc822;", "dns;", "smtp;") */
 const char *
 sw_bounce_strip_type(const char *s)
@@ -136,7 +120,7 @@ sw_bounce_rcpt_add(struct sw_bounce *b, const char *addr, size_t n)
     }
     r = &b->rcpt[b->nrcpt++];
     memset(r, 0, sizeof(*r));
-    sw_bounce_copy(r->rcpt, sizeof(r->rcpt), addr, n);
+    b_copy(r->rcpt, sizeof(r->rcpt), addr, n);
     return r;
 }
 

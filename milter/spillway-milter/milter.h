@@ -42,9 +42,8 @@ struct milter {
     bool tcp;        /* milter.socket is inet: no SMFIP_NR_* (see milter_cb.c) */
 };
 
+/* milter_gen.c: the process's one struct milter, and its generations */
 extern struct milter sw_milter;
-
-/* milter_gen.c */
 struct milter_gen *milter_gen_load(const char *path, struct sw_buf *err);
 struct milter_gen *milter_gen_get(void);
 void milter_gen_put(struct milter_gen *g);

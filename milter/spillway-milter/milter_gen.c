@@ -1,4 +1,4 @@
-/* milter_gen.c - what a reload replaces: configuration and tag keys */
+/* milter_gen.c - the daemon's shared state, and what a reload replaces */
 
 /*
  * Callbacks run on libmilter's threads, one per SMTP session, while a
@@ -6,6 +6,10 @@
  * generation is reference counted under one mutex: a callback takes it
  * for the moment it needs it, and the last holder of a replaced one frees
  * it.  A bad configuration or key file leaves the old generation in place.
+ *
+ * This file owns the one struct milter of the process (milter.h) and its
+ * lock, so that every other file of the program calls down to it and
+ * nothing calls back up into milter_main.c.
  */
 #include "config.h"
 
@@ -14,6 +18,8 @@
 #include <string.h>
 
 #include "milter.h"
+
+struct milter sw_milter = { .lock = PTHREAD_MUTEX_INITIALIZER, .evidence_fd = -1 };
 
 /* milter_gen_load - a new generation from the files */
 struct milter_gen *

@@ -21,7 +21,6 @@
 
 #define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
 
-struct milter sw_milter = { .lock = PTHREAD_MUTEX_INITIALIZER, .evidence_fd = -1 };
 static char listening[4096]; /* milter.socket at start: a reload does not move it */
 
 static void

@@ -88,8 +88,19 @@ struct routed {
     time_t started;
 };
 
-/* The policy view of the current generation. */
-struct sw_policy routed_policy(const struct routed *rd);
+/* routed_policy - the policy view of the current generation */
+static inline struct sw_policy
+routed_policy(const struct routed *rd)
+{
+    struct sw_policy p = { rd->conf, rd->admin, rd->hour, rd->health };
+
+    return p;
+}
+
+/* Routing must follow a change that a module below routed_decide.c saw
+ * (an alternate listed or delisted): given to it at start, so that calls
+ * between the files go one way. */
+typedef void (*routed_changed_fn)(struct routed *rd);
 
 /* routed_decide.c: what every state change goes through. */
 void routed_record(struct routed *rd, const struct sw_decision *d);
@@ -121,7 +132,7 @@ void routed_health_reload(struct routed_health *hm, const struct sw_conf *old);
 void routed_health_stop(struct routed_health *hm);
 
 /* routed_dnsbl.c: DNSBL checks of blamed egress IPs and of alternates. */
-struct routed_dnsbl *routed_dnsbl_start(struct routed *rd);
+struct routed_dnsbl *routed_dnsbl_start(struct routed *rd, routed_changed_fn listing_changed);
 void routed_dnsbl_reload(struct routed_dnsbl *db);
 void routed_dnsbl_stop(struct routed_dnsbl *db);
 /* A relay's address set changed: check the alternates' new addresses. */
@@ -178,7 +189,12 @@ struct sw_ctl_request;
 void routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
                  struct sw_buf *out);
 
-/* routed_main.c: apply a new config file; false with the errors in err. */
+/* routed_reload.c: apply a new config file; false with the errors in err. */
 bool routed_reload(struct routed *rd, long uid, struct sw_buf *err);
+/* The control users and groups as uids and gids (at start and reload). */
+bool routed_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids, size_t *ng,
+                   struct sw_buf *err);
+/* One "config:" line per relay. */
+void routed_log_relays(const struct sw_conf *c);
 
 #endif

@@ -16,15 +16,6 @@
 #include "util/log.h"
 #include "routed.h"
 
-/* routed_policy - policy view of the current generation */
-struct sw_policy
-routed_policy(const struct routed *rd)
-{
-    struct sw_policy p = { rd->conf, rd->admin, rd->hour, rd->health };
-
-    return p;
-}
-
 /* routed_record - log and remember one decision */
 void
 routed_record(struct routed *rd, const struct sw_decision *d)

@@ -7,8 +7,11 @@
  * pool names any: a shared pool sends from whichever IP it picks, so an
  * IP is worth checking only once a receiver named it), and the addresses
  * of the alternates (dnsbl.alternates).  A listing of a blamed IP keeps
- * its scopes diverted at the end of their hold (routed_decide.c); a
- * listed alternate is not eligible (health.c).  Each address is checked
+ * its scopes diverted at the end of their hold (routed_decide.c asks
+ * routed_dnsbl_scope_listed); a listed alternate is not eligible
+ * (health.c), and routing follows through the listing_changed callback
+ * the caller gave at start, so that this file never calls back up into
+ * routed_decide.c.  Each address is checked
  * every dnsbl.interval; a resolver error (127.255.255.x, SERVFAIL,
  * timeout) changes nothing and is logged once per change.
  *
@@ -56,6 +59,7 @@ struct qarg {
 
 struct routed_dnsbl {
     struct routed *rd;
+    routed_changed_fn listing_changed; /* an alternate's listing changed */
     struct routed_dns *dns;
     struct event *tick;
     struct entry *e;
@@ -138,10 +142,8 @@ mark_relays(struct routed_dnsbl *db, const struct entry *e)
             SW_COPY(h[i].addr[k].listed, listed ? why : "");
         }
     }
-    if (changed) {
-        routed_revalidate(rd, time(NULL), "health", false);
-        routed_changed(rd);
-    }
+    if (changed)
+        db->listing_changed(rd);
 }
 
 /* answer_cb - one zone's answer for one address */
@@ -282,7 +284,7 @@ open_dns(struct routed_dnsbl *db)
 
 /* routed_dnsbl_start - the table and its tick */
 struct routed_dnsbl *
-routed_dnsbl_start(struct routed *rd)
+routed_dnsbl_start(struct routed *rd, routed_changed_fn listing_changed)
 {
     struct routed_dnsbl *db = calloc(1, sizeof(*db));
     struct timeval one = { 1, 0 };
@@ -292,6 +294,7 @@ routed_dnsbl_start(struct routed *rd)
         return NULL;
     }
     db->rd = rd;
+    db->listing_changed = listing_changed;
     if ((db->tick = event_new(rd->base, -1, EV_PERSIST, tick_cb, db)) == NULL
         || event_add(db->tick, &one) < 0) {
         routed_dnsbl_stop(db);

@@ -95,9 +95,9 @@ tls_free(struct routed_health *hm)
 
 /* ---------------------------------------------------------------- effects */
 
-/* routed_health_log_state - one line when a relay's state changes */
-bool
-routed_health_log_state(struct routed_health *hm, size_t i)
+/* log_state - one line when a relay's state changes */
+static bool
+log_state(struct routed_health *hm, size_t i)
 {
     const struct sw_relay *r = &hm->rd->conf->relays[i];
     enum sw_rstate st = sw_health_state(&hm->h[i], NULL);
@@ -119,9 +119,9 @@ routed_health_log_state(struct routed_health *hm, size_t i)
     return true;
 }
 
-/* routed_health_apply - routing follows a change of health */
-void
-routed_health_apply(struct routed_health *hm)
+/* apply - routing follows a change of health */
+static void
+apply(struct routed_health *hm)
 {
     struct routed *rd = hm->rd;
 
@@ -129,19 +129,16 @@ routed_health_apply(struct routed_health *hm)
     routed_changed(rd);
 }
 
-/* ---------------------------------------------------------------- timing */
-
-/* routed_health_spread - seconds before a new address's first probe, at random within
- * the interval (at most 5 s): probes started in one tick would otherwise
- * stay in lock step, and a batch of TLS handshakes is CPU the loop's
- * other work waits for */
-time_t
-routed_health_spread(const struct sw_probe_conf *pc)
+/* addresses_changed - routed_resolve.c found another address set for relay i */
+static void
+addresses_changed(struct routed_health *hm, size_t i)
 {
-    long span = pc->interval < 5 ? pc->interval : 5;
-
-    return span > 1 ? (time_t) arc4random_uniform((uint32_t) span) : 0;
+    (void) log_state(hm, i);
+    routed_dnsbl_relays_changed(hm->rd);
+    apply(hm);
 }
+
+/* ---------------------------------------------------------------- timing */
 
 /* jitter - up to a tenth of the interval added to the next probe */
 static time_t
@@ -223,8 +220,8 @@ probe_cb(const struct routed_probe_result *res, void *arg)
         a->next += jitter(&hm->rd->conf->relays[f->relay].probe);
         if (changed) {
             log_address(hm, f->relay, a, was, res);
-            (void) routed_health_log_state(hm, f->relay);
-            routed_health_apply(hm);
+            (void) log_state(hm, f->relay);
+            apply(hm);
         } else if (!res->ok) {
             sw_debug("health: relay=%s address=%s probe failed (%d in a row): %s",
                      hm->rd->conf->relays[f->relay].name, a->ip, a->fails, res->why);
@@ -365,6 +362,7 @@ routed_health_start(struct routed *rd)
     if (hm == NULL)
         return NULL;
     hm->rd = rd;
+    hm->addresses_changed = addresses_changed;
     if (gethostname(hm->helo, sizeof(hm->helo) - 1) != 0 || hm->helo[0] == '\0')
         SW_COPY(hm->helo, "localhost");
     if (!build(hm, NULL) || (hm->tick = event_new(rd->base, -1, EV_PERSIST, tick_cb, hm)) == NULL

@@ -43,12 +43,10 @@ struct routed_health {
     struct tlsctx *tls;
     size_t ntls;
     char helo[SW_HOST_MAX + 1];
+    /* Set by routed_health.c; routed_resolve.c calls it when a relay's
+     * address set changed (calls go one way: health, then resolve). */
+    void (*addresses_changed)(struct routed_health *hm, size_t relay);
 };
-
-/* routed_health.c */
-bool routed_health_log_state(struct routed_health *hm, size_t i);
-void routed_health_apply(struct routed_health *hm);
-time_t routed_health_spread(const struct sw_probe_conf *pc);
 
 /* routed_resolve.c: start resolving relay i (answers arrive on the loop). */
 void routed_resolve(struct routed_health *hm, size_t i, time_t now);

@@ -7,11 +7,14 @@
  * literal.  When the round's last answer is in, the address set is
  * merged into the relay's health (health.c) and the next round is due
  * at the TTL, bounded by dns.min_ttl and dns.max_ttl.  A resolver error
- * keeps the old addresses; NXDOMAIN empties the set.
+ * keeps the old addresses; NXDOMAIN empties the set.  A changed set is
+ * reported through hm->addresses_changed: this file calls nothing of
+ * routed_health.c, which calls it.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +31,18 @@ struct qarg {
     int type;
     char host[SW_HOST_MAX + 1];
 };
+
+/* spread - seconds before a new address's first probe, at random within
+ * the interval (at most 5 s): probes started in one tick would otherwise
+ * stay in lock step, and a batch of TLS handshakes is CPU the loop's
+ * other work waits for */
+static time_t
+spread(const struct sw_probe_conf *pc)
+{
+    long span = pc->interval < 5 ? pc->interval : 5;
+
+    return span > 1 ? (time_t) arc4random_uniform((uint32_t) span) : 0;
+}
 
 /* finish_round - every query of a resolution has answered */
 static void
@@ -49,7 +64,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
                                       (const char (*)[SW_HOST_MAX + 1]) rt->names, rt->n, now);
         for (k = 0; k < h->naddrs; k++)
             if (h->addr[k].last == 0 && !h->addr[k].in_flight)
-                h->addr[k].next = now + routed_health_spread(&c->relays[i].probe);
+                h->addr[k].next = now + spread(&c->relays[i].probe);
         h->dns_error[0] = '\0';
         rt->next_resolve = now + ttl;
     } else {
@@ -80,9 +95,7 @@ finish_round(struct routed_health *hm, size_t i, time_t now)
         sw_warn("dns: relay=%s name=%s addresses=none error=\"%s\"", c->relays[i].name, name,
                 h->dns_error);
     sw_buf_free(&line);
-    (void) routed_health_log_state(hm, i);
-    routed_dnsbl_relays_changed(hm->rd);
-    routed_health_apply(hm);
+    hm->addresses_changed(hm, i);
 }
 
 /* add_answers - addresses of one A/AAAA answer */

@@ -1,0 +1,206 @@
+/* routed_reload.c - a new configuration generation, checked and swapped in */
+
+/*
+ * SIGUSR1, SIGHUP and "spillwayctl reload" come here.  The new file is
+ * loaded and validated in full before anything changes; on any error the
+ * running generation stays and the log says why (reload: result=refused).
+ * What cannot move while running (listeners, state file, render_dir) is
+ * kept and a warning says so.  The control users are resolved to uids
+ * here, at start and at every reload.
+ */
+#include "config.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "global/conf.h"
+#include "util/log.h"
+#include "routed.h"
+
+/* push_id - add to the control access list */
+static bool
+push_id(void *arrp, size_t *n, size_t elem, const void *id)
+{
+    void **arr = arrp;
+    char *p = realloc(*arr, (*n + 1) * elem);
+
+    if (p == NULL)
+        return false;
+    memcpy(p + *n * elem, id, elem);
+    *arr = p;
+    ++*n;
+    return true;
+}
+
+/* routed_access - users and groups to uids and gids, once per load */
+bool
+routed_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids, size_t *ng,
+               struct sw_buf *err)
+{
+    const struct passwd *pw;
+    const struct group *gr;
+    char *end, **mem;
+    uid_t uid;
+    gid_t gid;
+    size_t i;
+
+    *uids = NULL;
+    *gids = NULL;
+    *nu = *ng = 0;
+    for (i = 0; i < c->routed.control_users.n; i++) {
+        uid = (uid_t) strtoul(c->routed.control_users.v[i], &end, 10);
+        if (*end != '\0') {
+            if ((pw = getpwnam(c->routed.control_users.v[i])) == NULL) {
+                sw_buf_printf(err, "routed.control_users: no such user %s",
+                              c->routed.control_users.v[i]);
+                return false;
+            }
+            uid = pw->pw_uid;
+        }
+        if (!push_id(uids, nu, sizeof(uid), &uid))
+            return false;
+    }
+    for (i = 0; i < c->routed.control_groups.n; i++) {
+        gid = (gid_t) strtoul(c->routed.control_groups.v[i], &end, 10);
+        gr = *end ? getgrnam(c->routed.control_groups.v[i]) : getgrgid(gid);
+        if (*end && gr == NULL) {
+            sw_buf_printf(err, "routed.control_groups: no such group %s",
+                          c->routed.control_groups.v[i]);
+            return false;
+        }
+        if (gr)
+            gid = gr->gr_gid;
+        if (!push_id(gids, ng, sizeof(gid), &gid))
+            return false;
+        /* Supplementary members: SO_PEERCRED gives only the primary gid. */
+        for (mem = gr ? gr->gr_mem : NULL; mem && *mem; mem++)
+            if ((pw = getpwnam(*mem)) != NULL && !push_id(uids, nu, sizeof(uid), &pw->pw_uid))
+                return false;
+    }
+    return true;
+}
+
+/* routed_log_relays - one "config:" line per relay at start and after a reload,
+ * so that a reader of the log (spillway-report) can name the MTA's
+ * relay=host[ip]:port by the relay it belongs to */
+void
+routed_log_relays(const struct sw_conf *c)
+{
+    size_t i;
+    const struct sw_relay *r;
+
+    for (i = 0; i < c->nrelays; i++) {
+        r = &c->relays[i];
+        sw_info("config: relay=%s role=%s nexthop=%s priority=%d", r->name,
+                r->role == SW_ROLE_PRIMARY ? "primary" : "alternate", r->nexthop, r->priority);
+    }
+}
+
+/* log_refused - a reload that did not happen, and why (quoted, escaped) */
+static void
+log_refused(const struct routed *rd, long uid, const char *why)
+{
+    struct sw_buf q;
+
+    sw_buf_init(&q, 4096);
+    (void) sw_buf_add_escaped(&q, why, 2000);
+    sw_error("reload: config=%s uid=%ld result=refused reason=\"%s\"", rd->conf_path, uid,
+             sw_buf_str(&q));
+    sw_buf_free(&q);
+}
+
+/* keep_running_paths - listeners and files stay bound to the paths they
+ * were opened with: a reload says so when they changed, and keeps them */
+static void
+keep_running_paths(struct sw_conf *old, struct sw_conf *fresh)
+{
+    size_t i;
+
+    if (old->routed.socketmap.n != fresh->routed.socketmap.n
+        || strcmp(old->routed.control, fresh->routed.control) != 0
+        || strcmp(old->routed.state, fresh->routed.state) != 0
+        || strcmp(old->routed.render_dir, fresh->routed.render_dir) != 0)
+        sw_warn("reload: listener, state and render_dir changes take effect at the next "
+                "restart");
+    else
+        for (i = 0; i < fresh->routed.socketmap.n; i++)
+            if (strcmp(old->routed.socketmap.v[i], fresh->routed.socketmap.v[i]) != 0)
+                sw_warn("reload: socketmap listener changes take effect at the next restart");
+    if ((old->routed.metrics == NULL) != (fresh->routed.metrics == NULL)
+        || (old->routed.metrics && strcmp(old->routed.metrics, fresh->routed.metrics) != 0))
+        sw_warn("reload: metrics listener changes take effect at the next restart");
+    /* Keep the running paths: the listeners and files are bound to them. */
+    for (i = 0; i < fresh->routed.socketmap.n && i < old->routed.socketmap.n; i++) {
+        char *t = fresh->routed.socketmap.v[i];
+        fresh->routed.socketmap.v[i] = old->routed.socketmap.v[i];
+        old->routed.socketmap.v[i] = t;
+    }
+#define SW_KEEP(field)                           \
+    do {                                         \
+        char *t = fresh->routed.field;           \
+        fresh->routed.field = old->routed.field; \
+        old->routed.field = t;                   \
+    } while (0)
+    SW_KEEP(control);
+    SW_KEEP(state);
+    SW_KEEP(render_dir);
+    SW_KEEP(maillog);
+    SW_KEEP(evidence);
+    SW_KEEP(metrics);
+#undef SW_KEEP
+}
+
+/* routed_reload - build a new generation and swap it in */
+bool
+routed_reload(struct routed *rd, long uid, struct sw_buf *err)
+{
+    struct sw_conf *fresh = sw_conf_load(rd->conf_path, err), *old = rd->conf;
+    enum sw_relay_admin *admin;
+    uid_t *uids;
+    gid_t *gids;
+    size_t i, nu, ng;
+    const struct sw_relay *r;
+
+    if (fresh == NULL) {
+        log_refused(rd, uid, sw_buf_str(err));
+        return false;
+    }
+    if ((admin = calloc(fresh->nrelays + 1, sizeof(*admin))) == NULL
+        || !routed_access(fresh, &uids, &nu, &gids, &ng, err)) {
+        free(admin);
+        sw_conf_free(fresh);
+        log_refused(rd, uid, err->len ? sw_buf_str(err) : "out of memory");
+        return false;
+    }
+    /* Administrative states follow relays by name; new relays start as
+     * their config says. */
+    for (i = 0; i < fresh->nrelays; i++) {
+        r = sw_conf_relay(old, fresh->relays[i].name);
+        admin[i] = r                          ? rd->admin[r - old->relays]
+                   : fresh->relays[i].enabled ? SW_ADMIN_ENABLED
+                                              : SW_ADMIN_DISABLED;
+    }
+    keep_running_paths(old, fresh);
+    free(rd->admin);
+    free(rd->allowed_uids);
+    free(rd->allowed_gids);
+    rd->admin = admin;
+    rd->conf = fresh;
+    rd->allowed_uids = uids;
+    rd->nallowed_uids = nu;
+    rd->allowed_gids = gids;
+    rd->nallowed_gids = ng;
+    routed_health_reload(rd->healthm, old);
+    routed_dnsbl_reload(rd->dnsbl);
+    sw_conf_free(old);
+    sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
+            uid, fresh->nrelays, fresh->npools, fresh->nrules);
+    routed_log_relays(fresh);
+    routed_revalidate(rd, time(NULL), "reload", true);
+    routed_render_filters(rd);
+    routed_changed(rd);
+    return true;
+}
