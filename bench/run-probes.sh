@@ -35,7 +35,7 @@
 # each connection sends its next request when the last reply is in):
 #   1same   1 connection, client and daemon pinned to CPU 0 (the relays on
 #           the last CPU): the daemon's service time without the VM's
-#           cross-CPU wake-ups (see BENCHMARKS.md section 1);
+#           cross-CPU wake-ups (see BENCHMARKS.md, "Socketmap lookups");
 #   16same  16 connections, client and daemon on CPU 0: the same isolation
 #           from the relays, and a stall of the loop delays 16 lookups
 #           instead of one;

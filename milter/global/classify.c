@@ -12,7 +12,7 @@
  *
  * Cost.  Trying ~80 JIT expressions one after another costs a scan each;
  * one big alternation is worse, since PCRE2 tries every alternative at
- * every position (measured in bench/CLASSIFY.md).  So each pattern is
+ * every position (BENCHMARKS.md, "Classifier speed").  So each pattern is
  * split at its top-level '|' into branches, and from each branch a set of
  * literals is extracted such that every match contains one of them
  * (case-folded): "\bblocked using\b" needs "blocked using";
