@@ -37,6 +37,7 @@
 #define SW_DEF_TAG_AGE    (7L * 86400L) /* past Postfix's 5-day maximal_queue_lifetime */
 #define SW_DEF_RATE       30            /* evidence records per minute per client */
 #define SW_DEF_METRICS_SCOPES 1000      /* per-scope series in the metrics */
+#define SW_DEF_CLIENTS_PER_USER 256     /* connections per user on each socketmap listener */
 
 static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
                                         "residency", "dnsbl",  "classify", "patterns", "dns",
@@ -45,7 +46,8 @@ static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
-    "control_groups", "history",        "metrics", "metrics_scopes", NULL
+    "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
+    NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
                                            "user",   "group",    NULL };
@@ -177,6 +179,34 @@ sw_domain_match(const char *pattern, const char *domain)
     return dl > pl && strcasecmp(domain + dl - pl, pattern) == 0;
 }
 
+/* check_id - a control_users or control_groups entry: a user or group
+ * name that exists, or a decimal id in range.  An empty entry or a
+ * number that overflows would otherwise become 0, root. */
+static void
+check_id(struct sw_cfctx *cx, const config_setting_t *where, const char *key, const char *v,
+         bool group)
+{
+    unsigned long id;
+    char *end;
+
+    if (*v == '\0') {
+        sw_cf_error(cx, where, key, "an empty entry is not a %s", group ? "group" : "user");
+        return;
+    }
+    if (*v >= '0' && *v <= '9') {
+        errno = 0;
+        id = strtoul(v, &end, 10);
+        if (*end == '\0') {
+            if (errno || id >= 0xffffffffUL)
+                sw_cf_error(cx, where, key, "%s id out of range: %.32s", group ? "group" : "user",
+                            v);
+            return;
+        }
+    }
+    if (group ? getgrnam(v) == NULL : getpwnam(v) == NULL)
+        sw_cf_error(cx, where, key, "no such %s: %.64s", group ? "group" : "user", v);
+}
+
 /* parse_routed - the routed { } group */
 static void
 parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
@@ -186,9 +216,9 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     struct sw_endpoint ep;
     struct sw_buf e;
     size_t i;
-    char *end;
 
     r->metrics_scopes = SW_DEF_METRICS_SCOPES; /* sw_cf_int keeps it when absent */
+    r->clients_per_user = SW_DEF_CLIENTS_PER_USER;
     if (g) {
         sw_cf_check_keys(cx, g, "routed", routed_keys);
         sw_cf_strv(cx, g, "routed", "socketmap", false, &r->socketmap);
@@ -205,6 +235,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_int(cx, g, "routed", "history", 10, 1000000, &r->history);
         sw_cf_str(cx, g, "routed", "metrics", false, &r->metrics);
         sw_cf_int(cx, g, "routed", "metrics_scopes", 0, 1000000, &r->metrics_scopes);
+        sw_cf_int(cx, g, "routed", "clients_per_user", 1, 100000, &r->clients_per_user);
     }
     if (r->metrics) {
         sw_buf_init(&e, 1024);
@@ -224,18 +255,12 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         && strcmp(r->render_format, "cdb") != 0)
         sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
                     "must be \"lmdb\" or \"cdb\"");
-    for (i = 0; i < r->control_users.n; i++) {
-        (void) strtol(r->control_users.v[i], &end, 10);
-        if (*end != '\0' && getpwnam(r->control_users.v[i]) == NULL)
-            sw_cf_error(cx, config_setting_get_member(g, "control_users"), "routed.control_users",
-                        "no such user: %s", r->control_users.v[i]);
-    }
-    for (i = 0; i < r->control_groups.n; i++) {
-        (void) strtol(r->control_groups.v[i], &end, 10);
-        if (*end != '\0' && getgrnam(r->control_groups.v[i]) == NULL)
-            sw_cf_error(cx, config_setting_get_member(g, "control_groups"), "routed.control_groups",
-                        "no such group: %s", r->control_groups.v[i]);
-    }
+    for (i = 0; i < r->control_users.n; i++)
+        check_id(cx, config_setting_get_member(g, "control_users"), "routed.control_users",
+                 r->control_users.v[i], false);
+    for (i = 0; i < r->control_groups.n; i++)
+        check_id(cx, config_setting_get_member(g, "control_groups"), "routed.control_groups",
+                 r->control_groups.v[i], true);
 }
 
 /* set_default - strdup a default when a key was absent */

@@ -106,6 +106,7 @@ struct sw_routed_conf {
     long history; /* decisions kept for "history" */
     char *metrics; /* Prometheus endpoint, unix:/path or inet:ADDR:PORT; NULL: none */
     long metrics_scopes; /* per-scope series at most (1000); the rest are counted */
+    long clients_per_user; /* connections one user (or address) may hold per listener */
 };
 
 struct sw_milter_conf {

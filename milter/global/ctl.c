@@ -86,7 +86,7 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len, struct sw
             continue;
         for (v = req->kv.val[i]; *v; v++)
             if ((unsigned char) *v < 0x20 || *v == 0x7f) {
-                sw_buf_printf(err, "control character in %s", req->kv.key[i]);
+                sw_buf_printf(err, "control character in %.64s", req->kv.key[i]);
                 return false;
             }
     }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/pidlock.h"
 #include "milter.h"
 
 #define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
@@ -76,6 +77,28 @@ socket_path(const char *conn)
     return NULL;
 }
 
+/* take_lock - one milter per socket: a second start stops here, naming
+ * the running one, before libmilter removes the socket it listens on; the
+ * lock file belongs to milter.user, who starts the milter next time */
+static void
+take_lock(const char *socket, uid_t uid, gid_t gid)
+{
+    static int lock_fd = -1; /* held for the life of the process */
+    struct sw_buf path, err;
+    pid_t holder;
+
+    sw_buf_init(&path, 4096);
+    sw_buf_init(&err, 4096);
+    if (!sw_buf_printf(&path, "%s.lock", socket))
+        sw_fatal("milter.socket: path too long");
+    if ((lock_fd = sw_pidlock_take(sw_buf_str(&path), &holder, &err)) < 0)
+        sw_fatal("not started: %s", sw_buf_str(&err));
+    if (getuid() == 0 && fchown(lock_fd, uid, gid) < 0)
+        sw_warn("%s: chown: %s", sw_buf_str(&path), strerror(errno));
+    sw_buf_free(&path);
+    sw_buf_free(&err);
+}
+
 /* open_socket - before privileges are dropped (libmilter sets no mode)
  *
  * The socket is given to milter.user and milter.group, changing only what
@@ -90,8 +113,13 @@ open_socket(const struct sw_conf *c, uid_t uid, gid_t gid)
     struct stat st;
     mode_t old;
 
+    if (path != NULL)
+        take_lock(path, uid, gid);
     if (smfi_setconn(c->milter.socket) != MI_SUCCESS)
         sw_fatal("milter.socket \"%s\": not a socket libmilter understands", c->milter.socket);
+    /* libmilter removes whatever is at the path: never a live socket. */
+    if (path != NULL && sw_unix_socket_live(path, SOCK_STREAM))
+        sw_fatal("not started: %s is in use: another process listens on it", path);
     old = umask(0117);
     if (smfi_opensocket(true) != MI_SUCCESS)
         sw_fatal("cannot open milter.socket \"%s\" (does its directory exist, and may %s write "
@@ -220,6 +248,7 @@ main(int argc, char **argv)
             fprintf(stderr, "%s\n", sw_buf_str(&err));
         else
             sw_error("%s", sw_buf_str(&err));
+        sw_buf_free(&err);
         return 1;
     }
     sw_buf_free(&err);

@@ -86,6 +86,7 @@ struct routed {
     struct event *save_timer;
     struct routed_stats stats;
     time_t started;
+    int lock_fd; /* routed.state + ".lock", held for the life of the process */
 };
 
 /* routed_policy - the policy view of the current generation */

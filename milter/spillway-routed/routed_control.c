@@ -6,7 +6,11 @@
  * is (SO_PEERCRED), against the uids and gids resolved from
  * routed.control_users and routed.control_groups at load time, so a
  * lookup in the user database never blocks the loop.  A refused peer gets
- * an error line naming its uid, and the refusal is logged.
+ * an error line naming its uid, and the refusal is logged (at most one
+ * line a minute, with the count held back).  A connection must deliver its
+ * request within SW_CONTROL_TIMEOUT of being accepted, however slowly it
+ * trickles, and one user holds at most SW_CONTROL_PER_USER connections
+ * (routed_accept.c), so nobody can keep the socket busy.
  */
 #include "config.h"
 
@@ -20,18 +24,25 @@
 #include "global/ctl.h"
 #include "util/listen.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 #include "routed.h"
+#include "routed_accept.h"
 
-#define SW_CONTROL_TIMEOUT 10 /* seconds to send a request */
+#define SW_CONTROL_TIMEOUT  10 /* seconds from accept to a complete request */
+#define SW_CONTROL_PER_USER 8  /* connections one user may hold */
 
 struct routed_control {
     struct routed *rd;
     int fd;
-    struct event *ev;
+    struct routed_listener *acc;
+    struct sw_ratelimit rl_refused;
 };
 
 struct ctl_conn {
     struct routed *rd;
+    struct routed_control *ctl;
+    struct sw_peer peer;
+    time_t deadline; /* monotonic: the request is complete by then */
     int fd;
     struct event *ev;
     uid_t uid;
@@ -49,6 +60,7 @@ struct ctl_conn {
 static void
 conn_close(struct ctl_conn *c)
 {
+    routed_listener_release(c->ctl->acc, &c->peer);
     event_free(c->ev);
     (void) close(c->fd);
     sw_buf_free(&c->out);
@@ -76,20 +88,24 @@ serve(struct ctl_conn *c, const char *line, size_t len)
 {
     static struct sw_ctl_request req; /* large (kv storage); loop thread only */
     struct sw_buf err;
+    unsigned long held;
 
     sw_buf_init(&err, 1024);
     if (!c->authorised) {
         /* The request is read first: closing a unix socket with unread
          * data would reset it before the client reads why. */
-        sw_warn("control: refused uid=%ld gid=%ld pid=%ld: not in "
-                "routed.control_users or routed.control_groups",
-                (long) c->uid, (long) c->gid, (long) c->pid);
+        if (sw_ratelimit_pass(&c->ctl->rl_refused, sw_ratelimit_now(), &held))
+            sw_warn("control: refused uid=%ld gid=%ld pid=%ld: not in "
+                    "routed.control_users or routed.control_groups (%lu more refused since the "
+                    "last such line)",
+                    (long) c->uid, (long) c->gid, (long) c->pid, held);
         sw_buf_printf(&c->out,
                       "error: permission denied: uid %ld is not an "
                       "authorised operator (routed.control_users)\n",
                       (long) c->uid);
     } else if (!sw_ctl_parse(&req, line, len, &err))
-        sw_buf_printf(&c->out, "error: %s\n", sw_buf_str(&err));
+        sw_buf_printf(&c->out, "error: %s\n",
+                      err.len ? sw_buf_str(&err) : "malformed request (no reason recorded)");
     else
         routed_verb(c->rd, &req, c->uid, &c->out);
     sw_buf_free(&err);
@@ -105,9 +121,11 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
     char *nl;
     ssize_t n;
 
-    if (what & EV_TIMEOUT) {
-        sw_warn("control: uid=%ld pid=%ld sent no complete request in %ds", (long) c->uid,
-                (long) c->pid, SW_CONTROL_TIMEOUT);
+    /* The event's timeout restarts with every byte a client trickles:
+     * the deadline from accept is what counts. */
+    if ((what & EV_TIMEOUT) || (!c->replying && sw_ratelimit_now() >= c->deadline)) {
+        sw_debug("control: uid=%ld pid=%ld sent no complete request in %ds: closing",
+                 (long) c->uid, (long) c->pid, SW_CONTROL_TIMEOUT);
         conn_close(c);
         return;
     }
@@ -143,44 +161,41 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
     conn_close(c);
 }
 
-/* accept_cb - one operator connection */
+/* accepted - one operator connection (routed_accept.c checked its limits) */
 static void
-accept_cb(evutil_socket_t lfd, short what, void *arg)
+accepted(int fd, const struct sw_peer *peer, void *arg)
 {
-    struct routed *rd = arg;
+    struct routed_control *ctl = arg;
+    struct routed *rd = ctl->rd;
     struct timeval tv = { SW_CONTROL_TIMEOUT, 0 };
-    struct ucred cred;
-    socklen_t cl = sizeof(cred);
     struct ctl_conn *c;
-    int fd;
 
-    (void) what;
-    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-            sw_warn("control: SO_PEERCRED: %s: refusing", strerror(errno));
-            (void) close(fd);
-            continue;
-        }
-        if ((c = calloc(1, sizeof(*c))) == NULL) {
-            (void) close(fd);
-            continue;
-        }
-        c->rd = rd;
-        c->fd = fd;
-        c->uid = cred.uid;
-        c->gid = cred.gid;
-        c->pid = cred.pid;
-        sw_buf_init(&c->out, SW_CTL_MAX_REPLY);
-        c->authorised = allowed(rd, cred.uid, cred.gid);
-        c->ev = event_new(rd->base, fd, EV_READ | EV_PERSIST, conn_cb, c);
-        if (c->ev == NULL) {
-            sw_buf_free(&c->out);
-            free(c);
-            (void) close(fd);
-            continue;
-        }
-        (void) event_add(c->ev, &tv);
+    if (!peer->uid_known || (c = calloc(1, sizeof(*c))) == NULL) {
+        if (!peer->uid_known)
+            sw_warn("control: SO_PEERCRED failed: refusing");
+        (void) close(fd);
+        routed_listener_release(ctl->acc, peer);
+        return;
     }
+    c->rd = rd;
+    c->ctl = ctl;
+    c->peer = *peer;
+    c->fd = fd;
+    c->uid = peer->uid;
+    c->gid = peer->gid;
+    c->pid = peer->pid;
+    c->deadline = sw_ratelimit_now() + SW_CONTROL_TIMEOUT;
+    sw_buf_init(&c->out, SW_CTL_MAX_REPLY);
+    c->authorised = allowed(rd, peer->uid, peer->gid);
+    c->ev = event_new(rd->base, fd, EV_READ | EV_PERSIST, conn_cb, c);
+    if (c->ev == NULL) {
+        sw_buf_free(&c->out);
+        free(c);
+        (void) close(fd);
+        routed_listener_release(ctl->acc, peer);
+        return;
+    }
+    (void) event_add(c->ev, &tv);
 }
 
 /* routed_control_start - bind the control socket */
@@ -207,8 +222,10 @@ routed_control_start(struct routed *rd, struct sw_buf *err)
         return NULL;
     }
     sw_buf_free(&spec);
-    ctl->ev = event_new(rd->base, ctl->fd, EV_READ | EV_PERSIST, accept_cb, rd);
-    if (ctl->ev == NULL || event_add(ctl->ev, NULL) < 0) {
+    ctl->rl_refused = (struct sw_ratelimit) SW_RATELIMIT_INIT(60);
+    ctl->acc = routed_listener_new(rd->base, ctl->fd, "control", ROUTED_PRIO_OTHER,
+                                   SW_CONTROL_PER_USER, accepted, ctl);
+    if (ctl->acc == NULL) {
         sw_buf_adds(err, "cannot add the control socket to the event loop");
         (void) close(ctl->fd);
         free(ctl);
@@ -223,7 +240,7 @@ routed_control_stop(struct routed_control *ctl)
 {
     if (ctl == NULL)
         return;
-    event_free(ctl->ev);
+    routed_listener_free(ctl->acc);
     (void) close(ctl->fd);
     (void) unlink(ctl->rd->conf->routed.control);
     free(ctl);

@@ -21,6 +21,7 @@
 #include "global/conf.h"
 #include "global/engine.h"
 #include "util/log.h"
+#include "util/pidlock.h"
 #include "routed.h"
 
 #ifndef SW_SYSCONFDIR
@@ -100,6 +101,25 @@ new_base(void)
     return base;
 }
 
+/* take_lock - one daemon per state file: a second start with the same
+ * configuration stops here, naming the running one, before it binds
+ * anything (it would otherwise take over the sockets of the first) */
+static void
+take_lock(struct routed *rd)
+{
+    struct sw_buf path, err;
+    pid_t holder;
+
+    sw_buf_init(&path, 4096);
+    sw_buf_init(&err, 4096);
+    if (!sw_buf_printf(&path, "%s.lock", rd->conf->routed.state))
+        sw_fatal("routed.state: path too long");
+    if ((rd->lock_fd = sw_pidlock_take(sw_buf_str(&path), &holder, &err)) < 0)
+        sw_fatal("not started: %s", sw_buf_str(&err));
+    sw_buf_free(&path);
+    sw_buf_free(&err);
+}
+
 /* check_only - -n: validate and report */
 static int
 check_only(const char *path)
@@ -165,6 +185,7 @@ main(int argc, char **argv)
     if (!routed_access(rd.conf, &rd.allowed_uids, &rd.nallowed_uids, &rd.allowed_gids,
                         &rd.nallowed_gids, &err))
         sw_fatal("%s: %s", path, err.len ? sw_buf_str(&err) : "out of memory");
+    take_lock(&rd);
     routed_state_load(&rd);
     if ((rd.healthm = routed_health_start(&rd)) == NULL || (rd.dnsbl = routed_dnsbl_start(&rd, listing_changed)) == NULL)
         sw_fatal("out of memory at start-up");
@@ -220,6 +241,7 @@ main(int argc, char **argv)
     free(rd.allowed_gids);
     sw_conf_free(rd.conf);
     sw_buf_free(&err);
+    (void) close(rd.lock_fd); /* the lock goes with it */
     sw_info("stopped");
     sw_log_close();
     return 0;

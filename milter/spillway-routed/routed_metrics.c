@@ -14,10 +14,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "util/listen.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/ratelimit.h"
 #include "routed.h"
 
 #define METRICS_MAX_BYTES (4u << 20) /* an exposition larger than this is an error */
@@ -35,6 +38,9 @@
 struct routed_metrics {
     struct routed *rd;
     struct evhttp *http;
+    struct evconnlistener *listener; /* libevent's, inside http */
+    struct event *resume;
+    struct sw_ratelimit rl_accept;
     int fd;
 };
 
@@ -382,9 +388,50 @@ request_cb(struct evhttp_request *req, void *arg)
     sw_buf_free(&out);
 }
 
+/* The endpoint of the process: libevent hands the error callback its own
+ * argument (the evhttp), not ours.  One endpoint per process. */
+static struct routed_metrics *the_metrics;
+
+/* resume_cb - accept scrapes again after a pause */
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct routed_metrics *m = arg;
+
+    (void) fd;
+    (void) what;
+    (void) evconnlistener_enable(m->listener);
+}
+
+/* accept_error_cb - libevent could not accept a scrape
+ *
+ * Out of descriptors, the listening socket stays readable and libevent
+ * would call again at once, forever: pause the listener for a second
+ * (routed_accept.c does the same for the socketmap and control sockets). */
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+    struct routed_metrics *m = the_metrics;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct timeval one = { 1, 0 };
+    unsigned long held;
+
+    (void) arg;
+    if (m == NULL)
+        return;
+    if (sw_ratelimit_pass(&m->rl_accept, sw_ratelimit_now(), &held))
+        sw_warn("metrics: accept: %s: scrapes paused for 1s (%lu more since the last such line)",
+                strerror(e), held);
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        (void) evconnlistener_disable(lev);
+        (void) evtimer_add(m->resume, &one);
+    }
+}
+
 struct routed_metrics *
 routed_metrics_start(struct routed *rd, struct sw_buf *err)
 {
+    struct evhttp_bound_socket *bound = NULL;
     struct routed_metrics *m;
     struct sw_endpoint ep;
 
@@ -398,6 +445,7 @@ routed_metrics_start(struct routed *rd, struct sw_buf *err)
         return NULL;
     }
     m->rd = rd;
+    m->rl_accept = (struct sw_ratelimit) SW_RATELIMIT_INIT(60);
     /* Scrapes are small GETs: anything else is refused by libevent. */
     evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_max_headers_size(m->http, 8192);
@@ -405,8 +453,10 @@ routed_metrics_start(struct routed *rd, struct sw_buf *err)
     evhttp_set_timeout(m->http, 10);
     evhttp_set_gencb(m->http, request_cb, m);
     if ((m->fd = sw_endpoint_listen(&ep, 16, 0660, err)) < 0
-        || evhttp_accept_socket(m->http, m->fd) != 0) {
-        if (m->fd >= 0)
+        || (bound = evhttp_accept_socket_with_handle(m->http, m->fd)) == NULL
+        || (m->listener = evhttp_bound_socket_get_listener(bound)) == NULL
+        || (m->resume = evtimer_new(rd->base, resume_cb, m)) == NULL) {
+        if (m->fd >= 0 && bound == NULL)
             (void) close(m->fd);
         evhttp_free(m->http);
         free(m);
@@ -414,6 +464,8 @@ routed_metrics_start(struct routed *rd, struct sw_buf *err)
             sw_buf_printf(err, "metrics: cannot serve on %s", rd->conf->routed.metrics);
         return NULL;
     }
+    the_metrics = m;
+    evconnlistener_set_error_cb(m->listener, accept_error_cb);
     sw_info("metrics: listening on %s", rd->conf->routed.metrics);
     if (!ep.is_unix && strcmp(ep.host, "127.0.0.1") != 0 && strcmp(ep.host, "::1") != 0
         && strncmp(ep.host, "127.", 4) != 0)
@@ -428,5 +480,9 @@ routed_metrics_stop(struct routed_metrics *m)
     if (m == NULL)
         return;
     evhttp_free(m->http); /* closes the bound socket */
+    if (the_metrics == m)
+        the_metrics = NULL;
+    if (m->resume)
+        event_free(m->resume);
     free(m);
 }

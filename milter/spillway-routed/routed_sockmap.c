@@ -5,7 +5,12 @@
  * (sockmap.c) the moment its netstring is complete, pipelined requests in
  * order.  A malformed or oversized netstring closes that connection only.
  * Postfix closes idle connections after 10 s; we drop ours after
- * SW_SOCKMAP_IDLE so an abandoned client cannot hold descriptors forever.
+ * SW_SOCKMAP_IDLE so an abandoned client cannot hold descriptors forever,
+ * and a request that has begun must be complete within
+ * SW_SOCKMAP_REQUEST_TIME (Postfix writes a request at once; a client
+ * that trickles bytes is closed).  Accepting, the per-user connection
+ * limit (routed.clients_per_user) and running out of descriptors are
+ * routed_accept.c's.
  */
 #include "config.h"
 
@@ -19,17 +24,21 @@
 #include "util/listen.h"
 #include "util/log.h"
 #include "util/netstring.h"
+#include "util/ratelimit.h"
 #include "routed.h"
+#include "routed_accept.h"
 #include "global/sockmap.h"
 
 #define SW_SOCKMAP_IDLE    300 /* seconds */
+#define SW_SOCKMAP_REQUEST_TIME 10 /* seconds from a request's first byte to its end */
 #define SW_SOCKMAP_INBUF   (SW_SOCKMAP_MAX_REQUEST + 16)
 #define SW_SOCKMAP_MAX_OUT (1024u * 1024u) /* unread replies per client */
 #define SW_SOCKMAP_BACKLOG 128
 
 struct sm_listener {
+    struct routed *rd;
     int fd;
-    struct event *ev;
+    struct routed_listener *acc;
     char spec[SW_LISTEN_PATH_MAX + 16];
 };
 
@@ -41,6 +50,8 @@ struct routed_sockmap {
 
 struct sm_conn {
     struct routed *rd;
+    struct routed_listener *from;
+    struct sw_peer peer;
     int fd;
     struct event *ev;
     char in[SW_SOCKMAP_INBUF];
@@ -49,12 +60,15 @@ struct sm_conn {
     size_t outoff;
     struct sw_buf reply; /* scratch: one reply payload */
     short want;          /* EV_READ or EV_WRITE, as registered */
+    bool partial;        /* a request has begun: its deadline is armed */
+    time_t deadline;     /* monotonic: when a begun request must be complete */
 };
 
 /* conn_close - release one client */
 static void
 conn_close(struct sm_conn *c)
 {
+    routed_listener_release(c->from, &c->peer);
     event_free(c->ev);
     (void) close(c->fd);
     sw_buf_free(&c->out);
@@ -140,10 +154,14 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct sm_conn *c = arg;
     struct timeval idle = { SW_SOCKMAP_IDLE, 0 };
+    struct timeval request = { SW_SOCKMAP_REQUEST_TIME, 0 };
     ssize_t n;
     short want;
 
     if (what & EV_TIMEOUT) {
+        if (c->partial)
+            sw_debug("socketmap: %s: request incomplete after %ds: closing", c->peer.addr,
+                     SW_SOCKMAP_REQUEST_TIME);
         conn_close(c);
         return;
     }
@@ -159,6 +177,14 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
                 conn_close(c);
                 return;
             }
+            /* A trickling client renews the event's timeout with every
+             * byte: the deadline is checked here as well. */
+            if (c->partial && c->inlen > 0 && sw_ratelimit_now() >= c->deadline) {
+                sw_debug("socketmap: %s: request incomplete after %ds: closing", c->peer.addr,
+                         SW_SOCKMAP_REQUEST_TIME);
+                conn_close(c);
+                return;
+            }
         }
     }
     if (!flush_out(c)) {
@@ -168,45 +194,50 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
     /* Wait for writability only while replies are queued; stop reading
      * while the client is not reading its answers.  Re-registering costs
      * system calls, so only when the direction changes (a persistent
-     * event's idle timeout restarts by itself each time it fires). */
+     * event's idle timeout restarts by itself each time it fires).  While
+     * a request is incomplete the timeout is the request's deadline,
+     * counted from its first byte: it is set once, not renewed. */
     want = c->out.len > c->outoff ? EV_WRITE : EV_READ;
     if (want != c->want) {
         c->want = want;
         (void) event_del(c->ev);
         (void) event_assign(c->ev, c->rd->base, c->fd, want | EV_PERSIST, conn_cb, c);
-        (void) event_add(c->ev, &idle);
+        (void) event_add(c->ev, c->partial ? &request : &idle);
+    }
+    if ((c->inlen > 0) != c->partial) {
+        c->partial = c->inlen > 0;
+        c->deadline = sw_ratelimit_now() + SW_SOCKMAP_REQUEST_TIME;
+        (void) event_add(c->ev, c->partial ? &request : &idle);
     }
 }
 
-/* accept_cb - new clients */
+/* accepted - a new client (routed_accept.c checked its limits) */
 static void
-accept_cb(evutil_socket_t lfd, short what, void *arg)
+accepted(int fd, const struct sw_peer *peer, void *arg)
 {
-    struct routed *rd = arg;
+    struct sm_listener *sl = arg;
+    struct routed *rd = sl->rd;
     struct timeval idle = { SW_SOCKMAP_IDLE, 0 };
     struct sm_conn *c;
-    int fd;
 
-    (void) what;
-    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-        if ((c = calloc(1, sizeof(*c))) == NULL
-            || (c->ev = event_new(rd->base, fd, EV_READ | EV_PERSIST, conn_cb, c)) == NULL) {
-            sw_warn("socketmap: out of memory: refusing a connection");
-            free(c);
-            (void) close(fd);
-            continue;
-        }
-        (void) event_priority_set(c->ev, ROUTED_PRIO_LOOKUP);
-        c->rd = rd;
-        c->fd = fd;
-        c->want = EV_READ;
-        sw_buf_init(&c->out, SW_SOCKMAP_MAX_OUT);
-        sw_buf_init(&c->reply, 4096);
-        (void) event_add(c->ev, &idle);
-        rd->stats.connections++;
+    if ((c = calloc(1, sizeof(*c))) == NULL
+        || (c->ev = event_new(rd->base, fd, EV_READ | EV_PERSIST, conn_cb, c)) == NULL) {
+        sw_warn("socketmap: out of memory: refusing a connection");
+        free(c);
+        (void) close(fd);
+        routed_listener_release(sl->acc, peer);
+        return;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        sw_warn("socketmap: accept: %s", strerror(errno));
+    (void) event_priority_set(c->ev, ROUTED_PRIO_LOOKUP);
+    c->rd = rd;
+    c->from = sl->acc;
+    c->peer = *peer;
+    c->fd = fd;
+    c->want = EV_READ;
+    sw_buf_init(&c->out, SW_SOCKMAP_MAX_OUT);
+    sw_buf_init(&c->reply, 4096);
+    (void) event_add(c->ev, &idle);
+    rd->stats.connections++;
 }
 
 /* routed_sockmap_start - bind every configured endpoint */
@@ -235,9 +266,11 @@ routed_sockmap_start(struct routed *rd, struct sw_buf *err)
         if ((sm->l[i].fd = sw_endpoint_listen(&ep, SW_SOCKMAP_BACKLOG, 0666, err)) < 0)
             goto fail;
         (void) snprintf(sm->l[i].spec, sizeof(sm->l[i].spec), "%s", specs->v[i]);
-        sm->l[i].ev = event_new(rd->base, sm->l[i].fd, EV_READ | EV_PERSIST, accept_cb, rd);
-        if (sm->l[i].ev == NULL || event_priority_set(sm->l[i].ev, ROUTED_PRIO_LOOKUP) != 0
-            || event_add(sm->l[i].ev, NULL) < 0) {
+        sm->l[i].rd = rd;
+        sm->l[i].acc = routed_listener_new(rd->base, sm->l[i].fd, "socketmap", ROUTED_PRIO_LOOKUP,
+                                           (size_t) rd->conf->routed.clients_per_user, accepted,
+                                           &sm->l[i]);
+        if (sm->l[i].acc == NULL) {
             sw_buf_adds(err, "cannot add the listener to the event loop");
             goto fail;
         }
@@ -259,8 +292,7 @@ routed_sockmap_stop(struct routed_sockmap *sm)
     if (sm == NULL)
         return;
     for (i = 0; i < sm->nl; i++) {
-        if (sm->l[i].ev)
-            event_free(sm->l[i].ev);
+        routed_listener_free(sm->l[i].acc);
         if (sm->l[i].fd >= 0)
             (void) close(sm->l[i].fd);
     }

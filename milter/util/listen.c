@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/listen.h"
+#include "util/pidlock.h"
 
 /* parse_port - decimal 1..65535 */
 static bool
@@ -139,10 +140,16 @@ sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode, struc
         return -1;
     }
     if (ep->is_unix) {
-        /* Replace a stale socket left by a crash, never any other file. */
+        /* Replace a stale socket left by a crash, never any other file,
+         * and never the socket of a process that still listens on it (a
+         * second start would take the running daemon's clients). */
         if (lstat(ep->path, &st) == 0) {
             if (!S_ISSOCK(st.st_mode)) {
                 sw_buf_printf(err, "%s exists and is not a socket", ep->path);
+                goto fail;
+            }
+            if (sw_unix_socket_live(ep->path, SOCK_STREAM)) {
+                sw_buf_printf(err, "%s is in use: another process listens on it", ep->path);
                 goto fail;
             }
             (void) unlink(ep->path);

@@ -19,7 +19,8 @@ struct sw_endpoint {
 /* Parse "unix:/path", "inet:127.0.0.1:10027" or "inet:[::1]:10027". */
 bool sw_endpoint_parse(const char *spec, struct sw_endpoint *ep, struct sw_buf *err);
 /* Bind and listen (non-blocking, close-on-exec).  A stale unix socket is
- * replaced; mode applies to unix sockets.  -1 with a message on failure. */
+ * replaced, a live one (a process listens on it) is an error; mode
+ * applies to unix sockets.  -1 with a message on failure. */
 int sw_endpoint_listen(const struct sw_endpoint *ep, int backlog, mode_t mode, struct sw_buf *err);
 /* Connect (blocking, for clients and tests); -1 with a message on failure. */
 int sw_endpoint_connect(const struct sw_endpoint *ep, struct sw_buf *err);

@@ -27,7 +27,7 @@ struct sw_ratelimit {
  * events held back since the last line (and the count restarts). */
 bool sw_ratelimit_pass(struct sw_ratelimit *rl, time_t now, unsigned long *held);
 
-/* Monotonic seconds, for the callers. */
+/* Monotonic seconds (CLOCK_MONOTONIC), for rate limits and deadlines. */
 time_t sw_ratelimit_now(void);
 
 #endif
