@@ -271,6 +271,30 @@ test_length_limit(void **state)
     sw_buf_free(&err);
 }
 
+/* Every refusal says why: a long key with a control byte in its value
+ * once made a reason longer than the reply's error buffer, and the
+ * operator read "error: " and nothing (the control socket's buffer is
+ * 1024 bytes, as here). */
+static void
+test_reason_always_said(void **state)
+{
+    struct sw_buf line, err;
+    char key[2001];
+
+    (void) state;
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    sw_buf_init(&line, 2 * SW_CTL_MAX_REQUEST);
+    sw_buf_init(&err, 1024);
+    assert_true(sw_buf_printf(&line, "verb=status\t%s=a\\x01", key));
+    assert_false(sw_ctl_parse(&req, line.data, line.len, &err));
+    assert_true(err.len > 0);
+    assert_true(err.len < 200);
+    assert_non_null(strstr(sw_buf_str(&err), "control character in kkkk"));
+    sw_buf_free(&line);
+    sw_buf_free(&err);
+}
+
 /* sw_ctl_scope on its own, including buffer limits. */
 static const struct scope_case {
     const char *in;
@@ -341,6 +365,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_length_limit),
+        cmocka_unit_test(test_reason_always_said),
         cmocka_unit_test(test_scope_table),
     };
 
