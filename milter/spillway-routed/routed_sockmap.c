@@ -89,10 +89,15 @@ count(struct routed_stats *st, enum sw_sockmap_result res)
         st->malformed++;
 }
 
+/* Warnings that clients cause: one line a minute per cause (one loop thread). */
+static struct sw_ratelimit bad_requests = SW_RATELIMIT_INIT(60);
+static struct sw_ratelimit unread_replies = SW_RATELIMIT_INIT(60);
+
 /* handle_input - answer every complete request in the buffer */
 static bool
 handle_input(struct sm_conn *c)
 {
+    unsigned long held;
     struct sw_policy p = routed_policy(c->rd);
     enum sw_sockmap_result res;
     size_t off = 0, poff, plen, used;
@@ -103,8 +108,10 @@ handle_input(struct sm_conn *c)
         if (st == SW_NS_MORE)
             break;
         if (st != SW_NS_OK) {
-            sw_warn("socketmap: %s request: closing the connection",
-                    st == SW_NS_TOOBIG ? "oversized" : "malformed");
+            if (sw_ratelimit_pass(&bad_requests, sw_ratelimit_now(), &held))
+                sw_warn("socketmap: %s request from %s: closing the connection (%lu more "
+                        "since the last such line)",
+                        st == SW_NS_TOOBIG ? "oversized" : "malformed", c->peer.addr, held);
             c->rd->stats.malformed++;
             return false;
         }
@@ -114,7 +121,10 @@ handle_input(struct sm_conn *c)
             sw_debug("socketmap: %s request answered NOTFOUND",
                      res == SW_SOCKMAP_BADMAP ? "unknown map in" : "malformed");
         if (!sw_ns_encode(&c->out, c->reply.data, c->reply.len)) {
-            sw_warn("socketmap: client does not read its replies: closing");
+            if (sw_ratelimit_pass(&unread_replies, sw_ratelimit_now(), &held))
+                sw_warn("socketmap: client %s does not read its replies: closing (%lu more "
+                        "since the last such line)",
+                        c->peer.addr, held);
             return false;
         }
         off += used;
