@@ -115,10 +115,10 @@ test_attrib_resolved(void **state)
     assert_null(sw_attrib_relay_resolved(&p, "127.0.0.12", "127.0.0.12", 2525));
     assert_string_equal(sw_attrib_relay_resolved(&p, "relay.geo.test", "127.0.0.12", 2525)->name,
                         "geo");
-    assert_int_equal(failed, 0);
     free(h);
     sw_conf_free(c);
     sw_buf_free(&err);
+    assert_int_equal(failed, 0);
 }
 
 int
