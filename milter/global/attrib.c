@@ -65,6 +65,40 @@ sw_attrib_relay(const struct sw_conf *conf, const char *host, const char *addr, 
     return NULL;
 }
 
+/* resolved_to - one of the relay's resolved addresses is addr, or came
+ * from host */
+static bool
+resolved_to(const struct sw_relay_health *h, const char *host, const char *addr)
+{
+    size_t k;
+
+    for (k = 0; h && k < h->naddrs; k++)
+        if ((addr && same_host(h->addr[k].ip, addr)) || (host && same_host(h->addr[k].name, host)))
+            return true;
+    return false;
+}
+
+/* sw_attrib_relay_resolved - by the configured nexthop, else by what it
+ * resolved to */
+const struct sw_relay *
+sw_attrib_relay_resolved(const struct sw_policy *p, const char *host, const char *addr, int port)
+{
+    const struct sw_relay *r, *found = NULL;
+    size_t i;
+
+    if ((r = sw_attrib_relay(p->conf, host, addr, port)) != NULL)
+        return r;
+    for (i = 0; i < p->conf->nrelays; i++) {
+        r = &p->conf->relays[i];
+        if ((port && r->port != port) || !resolved_to(sw_policy_health(p, r), host, addr))
+            continue;
+        if (found)
+            return NULL; /* two relays: the log cannot say which */
+        found = r;
+    }
+    return found;
+}
+
 /* sw_attrib_pool - the pool of a relay */
 const struct sw_pool *
 sw_attrib_pool(const struct sw_conf *conf, const struct sw_relay *relay)

@@ -3,6 +3,7 @@
 #define SW_ATTRIB_H
 
 #include "global/conf.h"
+#include "global/policy.h"
 
 /*
  * The MTA logs the relay as "host[addr]:port" (Postfix) or "host. [addr]"
@@ -13,6 +14,13 @@
  */
 const struct sw_relay *sw_attrib_relay(const struct sw_conf *conf, const char *host,
                                        const char *addr, int port);
+/* sw_attrib_relay, else the relay whose resolved addresses (p->health)
+ * the MTA names: a partial relay answered by its up addresses is logged
+ * "192.0.2.1[192.0.2.1]:25", an MX-style nexthop by its MX host
+ * "mx1.example.net[192.0.2.1]:25".  An address or host that two relays
+ * resolved to names neither (NULL). */
+const struct sw_relay *sw_attrib_relay_resolved(const struct sw_policy *p, const char *host,
+                                                const char *addr, int port);
 /* The first pool that lists the relay, or NULL. */
 const struct sw_pool *sw_attrib_pool(const struct sw_conf *conf, const struct sw_relay *relay);
 

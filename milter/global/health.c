@@ -115,9 +115,12 @@ sw_health_set_addrs(struct sw_relay_health *h, const char (*ips)[SW_IP_MAX + 1],
         SW_COPY(next[m].name, names[i]);
         m++;
     }
+    /* A new host name for a known address is a change too: the status
+     * filter names the hosts (render_filter.h). */
     changed = m != h->naddrs;
     for (i = 0; i < m && !changed; i++)
-        changed = find_ip(h, next[i].ip) == h->naddrs;
+        changed =
+            (k = find_ip(h, next[i].ip)) == h->naddrs || strcmp(h->addr[k].name, next[i].name) != 0;
     memcpy(h->addr, next, m * sizeof(next[0]));
     h->naddrs = m;
     h->resolved = true;

@@ -71,7 +71,7 @@ bool sw_health_result(struct sw_haddr *a, const struct sw_probe_conf *pc, bool o
                       const char *why, time_t now);
 /* Replace the address set after a resolution (n may be 0 after NXDOMAIN):
  * addresses still present keep their state, new ones are due now.  true
- * if the set changed. */
+ * if the set changed, or the host an address was resolved from. */
 bool sw_health_set_addrs(struct sw_relay_health *h, const char (*ips)[SW_IP_MAX + 1],
                          const char (*names)[SW_HOST_MAX + 1], size_t n, time_t now);
 /* The relay's state, and how many addresses are up. */

@@ -58,7 +58,8 @@ observe(struct routed *rd, const struct sw_outcome *op)
     struct sw_verdict v;
 
     rd->stats.log_outcomes++;
-    if ((relay = sw_attrib_relay(rd->conf, o.relay_host, o.relay_addr, o.relay_port)) == NULL)
+    p = routed_policy(rd); /* a partial or MX-style relay is logged by what it resolved to */
+    if ((relay = sw_attrib_relay_resolved(&p, o.relay_host, o.relay_addr, o.relay_port)) == NULL)
         return; /* not through a relay spillway knows */
     pool = sw_attrib_pool(rd->conf, relay);
     memset(&ob, 0, sizeof(ob));

@@ -10,6 +10,12 @@
  * LMDB transaction; Postfix sees it at its next lookup without restarting
  * trivial-rewrite.  cdb: postmap renames a new FILE.cdb into place and
  * trivial-rewrite restarts within about 10 s (MTA-FACTS.md).
+ *
+ * The pcre filters (render_filter.h) need no postmap.  They name the
+ * primary relays' resolved addresses and MX hosts, so every render
+ * compares them with the text last written and writes them again when
+ * that changed (the health code calls routed_changed when a relay's
+ * address set does).
  */
 #include "config.h"
 
@@ -33,12 +39,24 @@
 #define SW_RENDER_DELAY_MS 50
 #define SW_RENDER_MAX_SIZE (256u * 1024u * 1024u)
 
+/* The pcre filters, from the pattern library and the relays' health. */
+static const struct {
+    const char *file;
+    bool (*render)(const struct sw_policy *, struct sw_buf *);
+} filter_tables[] = {
+    { "dsn-filter.pcre", sw_render_dsn_filter },
+    { "reply-filter.pcre", sw_render_reply_filter },
+};
+#define ROUTED_FILTERS (sizeof(filter_tables) / sizeof(filter_tables[0]))
+
 struct routed_render {
     struct routed *rd;
     struct event *timer;
     pid_t child;
     bool pending; /* a change arrived while postmap ran */
     bool failed;  /* last run failed: say so once when it works */
+    /* The text last written of each filter. */
+    struct sw_buf filters[ROUTED_FILTERS];
 };
 
 /* write_atomic - temp, fsync, rename */
@@ -127,6 +145,43 @@ run_postmap(struct routed_render *rr, const char *path, const char *path2)
     return true;
 }
 
+/* same_text - two buffers hold the same bytes */
+static bool
+same_text(const struct sw_buf *a, const struct sw_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* render_filters - write the filters whose text changed since the last
+ * write (every one if force: at start and on reload) */
+static void
+render_filters(struct routed_render *rr, bool force)
+{
+    struct routed *rd = rr->rd;
+    struct sw_policy p = routed_policy(rd);
+    struct sw_buf text, path, *last;
+    size_t i;
+
+    for (i = 0; i < ROUTED_FILTERS; i++) {
+        last = &rr->filters[i];
+        sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+        sw_buf_init(&path, 4096);
+        if (!sw_buf_printf(&path, "%s/%s", rd->conf->routed.render_dir, filter_tables[i].file)
+            || !filter_tables[i].render(&p, &text)) {
+            sw_error("render: cannot build %s: the last one stays in use", filter_tables[i].file);
+        } else if ((force || !same_text(&text, last)) && write_atomic(sw_buf_str(&path), &text)) {
+            if (!force)
+                sw_info("render: file=%s reason=\"the primary relays' resolved hosts changed\"",
+                        sw_buf_str(&path));
+            sw_buf_free(last);
+            *last = text; /* kept: the next render compares with it */
+            sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+        }
+        sw_buf_free(&text);
+        sw_buf_free(&path);
+    }
+}
+
 /* render_now - write the tables' source and start postmap */
 static void
 render_now(struct routed_render *rr)
@@ -136,6 +191,7 @@ render_now(struct routed_render *rr)
     struct sw_buf text, tls, path, tpath;
 
     rr->pending = false;
+    render_filters(rr, false);
     sw_buf_init(&text, SW_RENDER_MAX_SIZE);
     sw_buf_init(&tls, SW_RENDER_MAX_SIZE);
     sw_buf_init(&path, 4096);
@@ -155,32 +211,14 @@ render_now(struct routed_render *rr)
     sw_buf_free(&tpath);
 }
 
-/* routed_render_filters - dsn-filter.pcre and reply-filter.pcre, from the
- * pattern library: at start and after each reload (not per decision) */
+/* routed_render_filters - dsn-filter.pcre and reply-filter.pcre, written
+ * whatever the last text was: after each reload (the pattern library may
+ * have changed); between reloads render_now writes what changed */
 void
 routed_render_filters(struct routed *rd)
 {
-    static const struct {
-        const char *file;
-        bool (*render)(const struct sw_conf *, struct sw_buf *);
-    } tables[] = {
-        { "dsn-filter.pcre", sw_render_dsn_filter },
-        { "reply-filter.pcre", sw_render_reply_filter },
-    };
-    struct sw_buf text, path;
-    size_t i;
-
-    for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        sw_buf_init(&text, SW_RENDER_MAX_SIZE);
-        sw_buf_init(&path, 4096);
-        if (!sw_buf_printf(&path, "%s/%s", rd->conf->routed.render_dir, tables[i].file)
-            || !tables[i].render(rd->conf, &text))
-            sw_error("render: cannot build %s: the last one stays in use", tables[i].file);
-        else
-            (void) write_atomic(sw_buf_str(&path), &text);
-        sw_buf_free(&text);
-        sw_buf_free(&path);
-    }
+    if (rd->render)
+        render_filters(rd->render, true);
 }
 
 /* timer_cb - coalescing delay passed */
@@ -202,15 +240,18 @@ struct routed_render *
 routed_render_new(struct routed *rd)
 {
     struct routed_render *rr = calloc(1, sizeof(*rr));
+    size_t i;
 
     if (rr == NULL)
         return NULL;
     rr->rd = rd;
+    for (i = 0; i < ROUTED_FILTERS; i++)
+        sw_buf_init(&rr->filters[i], SW_RENDER_MAX_SIZE);
     if ((rr->timer = evtimer_new(rd->base, timer_cb, rr)) == NULL) {
         free(rr);
         return NULL;
     }
-    routed_render_filters(rd);
+    render_filters(rr, true);
     render_now(rr);
     return rr;
 }
@@ -220,11 +261,14 @@ void
 routed_render_free(struct routed_render *rr)
 {
     int status;
+    size_t i;
 
     if (rr == NULL)
         return;
     if (rr->child > 0)
         (void) waitpid(rr->child, &status, 0); /* bounded: postmap of one file */
+    for (i = 0; i < ROUTED_FILTERS; i++)
+        sw_buf_free(&rr->filters[i]);
     event_free(rr->timer);
     free(rr);
 }

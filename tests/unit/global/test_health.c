@@ -99,6 +99,16 @@ test_addresses_and_relay_state(void **state)
         assert_int_equal(h.addr[1].state, SW_HSTATE_DOWN);
         assert_false(sw_health_set_addrs(&h, again, names4, 2, T0 + 60));
     }
+    /* the same addresses from another host (a new MX host): a change */
+    {
+        const char mx[2][SW_HOST_MAX + 1] = { "mx2.geo.test", "mx2.geo.test" };
+        const char same[2][SW_IP_MAX + 1] = { "127.0.0.13", "127.0.0.11" };
+
+        assert_true(sw_health_set_addrs(&h, same, mx, 2, T0 + 70));
+        assert_string_equal(h.addr[0].name, "mx2.geo.test");
+        assert_int_equal(h.addr[0].state, SW_HSTATE_UP);
+        assert_false(sw_health_set_addrs(&h, same, mx, 2, T0 + 80));
+    }
     /* every address down: not usable */
     (void) sw_health_result(&h.addr[0], &pc, false, "x", T0 + 100);
     (void) sw_health_result(&h.addr[0], &pc, false, "x", T0 + 115);
