@@ -134,6 +134,12 @@ void routed_maillog_stop(struct routed_maillog *ml);
 /* routed_evidence.c: records from spillway-milter (DESIGN.md 5.3). */
 struct routed_evidence *routed_evidence_start(struct routed *rd, struct sw_buf *err);
 void routed_evidence_stop(struct routed_evidence *re);
+/* Reload: open the socket at a moved routed.evidence before the new
+ * generation is taken (false: refuse the reload, err says why), then
+ * take it and look milter.user up again once it is in. */
+bool routed_evidence_reopen(struct routed *rd, const struct sw_conf *fresh,
+                            struct routed_evidence **out, struct sw_buf *err);
+void routed_evidence_reloaded(struct routed *rd, struct routed_evidence *fresh);
 
 /* routed_health.c: resolve relays, probe their addresses (DESIGN.md 6). */
 struct routed_health *routed_health_start(struct routed *rd);
