@@ -55,10 +55,11 @@ make_rw() {
 }
 t25_cleanup() {
     local rc=$? d
+    set +e
     for d in "${RO_DIRS[@]}"; do
-        make_rw "${d#*:}" 2>/dev/null || true
+        make_rw "${d#*:}" 2>/dev/null
     done
-    (exit "$rc")
+    (exit "$rc") # e2e_cleanup reads the status from $?
     e2e_cleanup
 }
 trap t25_cleanup EXIT
