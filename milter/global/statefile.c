@@ -167,9 +167,8 @@ record(const struct sw_kv *kv, struct sw_route *r, const struct sw_state_sink *s
 
 /* sw_state_decode - every valid record of the file */
 bool
-sw_state_decode(const char *text, size_t len, struct sw_route *r,
-                const struct sw_state_sink *sink, struct sw_state_counts *counts,
-                const char **why)
+sw_state_decode(const char *text, size_t len, struct sw_route *r, const struct sw_state_sink *sink,
+                struct sw_state_counts *counts, const char **why)
 {
     static struct sw_kv kv; /* 8 KB: off the stack; single-threaded */
     const char *p = text, *end = text + len, *nl, *lwhy;

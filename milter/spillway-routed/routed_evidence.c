@@ -274,8 +274,8 @@ routed_evidence_start(struct routed *rd, struct sw_buf *err)
  * routed.evidence moved (*out, else NULL); false, with the reason, when
  * it cannot be opened and the reload must be refused */
 bool
-routed_evidence_reopen(struct routed *rd, const struct sw_conf *fresh,
-                       struct routed_evidence **out, struct sw_buf *err)
+routed_evidence_reopen(struct routed *rd, const struct sw_conf *fresh, struct routed_evidence **out,
+                       struct sw_buf *err)
 {
     const struct routed_evidence *re = rd->evidence;
     struct sw_buf why;
@@ -285,8 +285,8 @@ routed_evidence_reopen(struct routed *rd, const struct sw_conf *fresh,
         return true;
     sw_buf_init(&why, 1024);
     if ((*out = open_at(rd, fresh->routed.evidence, &why)) == NULL && re) {
-        sw_buf_printf(err, "%s: the running socket %s stays (restart to move it)",
-                      sw_buf_str(&why), re->path);
+        sw_buf_printf(err, "%s: the running socket %s stays (restart to move it)", sw_buf_str(&why),
+                      re->path);
         sw_buf_free(&why);
         return false;
     }

@@ -327,8 +327,8 @@ routed_state_load(struct routed *rd)
     char *text;
     int err;
 
-    rd->save_backoff = (struct sw_backoff) SW_BACKOFF_INIT(SW_STATE_RETRY_MIN_MS,
-                                                           SW_STATE_RETRY_MAX_MS);
+    rd->save_backoff =
+        (struct sw_backoff) SW_BACKOFF_INIT(SW_STATE_RETRY_MIN_MS, SW_STATE_RETRY_MAX_MS);
     sw_buf_init(&aside, 4096);
     if ((text = read_file(path, &len, &err)) == NULL) {
         if (err == ENOENT) {
@@ -357,8 +357,7 @@ routed_state_load(struct routed *rd)
         sw_info("state: restored %zu scopes from %s (%zu relay states, %zu bad lines)",
                 sw_route_count(fresh), path, n.relays, n.bad);
         if (n.bad > SW_STATE_BAD_LOGGED)
-            sw_warn("state: %s: %zu more bad lines not logged", path,
-                    n.bad - SW_STATE_BAD_LOGGED);
+            sw_warn("state: %s: %zu more bad lines not logged", path, n.bad - SW_STATE_BAD_LOGGED);
     }
     if (n.bad) {
         if (set_aside(path, &aside))

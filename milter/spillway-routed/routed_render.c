@@ -38,8 +38,8 @@
 #include "global/render_tls.h"
 #include "routed.h"
 
-#define SW_RENDER_DELAY_MS 50
-#define SW_RENDER_MAX_SIZE (256u * 1024u * 1024u)
+#define SW_RENDER_DELAY_MS     50
+#define SW_RENDER_MAX_SIZE     (256u * 1024u * 1024u)
 #define SW_RENDER_RETRY_MIN_MS 1000
 #define SW_RENDER_RETRY_MAX_MS 60000
 
@@ -163,8 +163,7 @@ outcome(struct routed_render *rr, bool ok, const char *why)
                  dir, why);
         break;
     case SW_BACKOFF_RECOVERED:
-        sw_info("render: %s/transport is current again after %lu failed attempts", dir,
-                failures);
+        sw_info("render: %s/transport is current again after %lu failed attempts", dir, failures);
         break;
     case SW_BACKOFF_SAME:
         if (!ok)
@@ -292,8 +291,8 @@ routed_render_new(struct routed *rd)
     if (rr == NULL)
         return NULL;
     rr->rd = rd;
-    rr->backoff = (struct sw_backoff) SW_BACKOFF_INIT(SW_RENDER_RETRY_MIN_MS,
-                                                      SW_RENDER_RETRY_MAX_MS);
+    rr->backoff =
+        (struct sw_backoff) SW_BACKOFF_INIT(SW_RENDER_RETRY_MIN_MS, SW_RENDER_RETRY_MAX_MS);
     if ((rr->timer = evtimer_new(rd->base, timer_cb, rr)) == NULL) {
         free(rr);
         return NULL;

@@ -19,7 +19,10 @@ struct sw_backoff {
     unsigned long failures; /* attempts that failed in a row */
 };
 
-#define SW_BACKOFF_INIT(min_ms, max_ms) { (min_ms), (max_ms), 0, 0 }
+#define SW_BACKOFF_INIT(min_ms, max_ms) \
+    {                                   \
+        (min_ms), (max_ms), 0, 0        \
+    }
 
 enum sw_backoff_change {
     SW_BACKOFF_SAME,      /* as before: log nothing */
