@@ -110,51 +110,98 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
     return true;
 }
 
-/* sw_state_decode - parse the whole file */
+/* bad - report one skipped line */
+static void
+bad(const struct sw_state_sink *sink, struct sw_state_counts *n, size_t line, const char *why)
+{
+    n->bad++;
+    if (sink && sink->bad)
+        sink->bad(line, why, sink->ctx);
+}
+
+/* header - line 1: refuse the file (false) only when it names another
+ * version or kind; *is_header says whether the line was a header at all */
+static bool
+header(const struct sw_kv *kv, bool *is_header, const char **why)
+{
+    const char *v = sw_kv_get(kv, "v"), *kind = sw_kv_get(kv, "spillway");
+
+    *is_header = v != NULL || kind != NULL;
+    if (!*is_header)
+        return true;
+    if (v == NULL || strcmp(v, SW_STATE_VERSION) != 0 || kind == NULL
+        || strcmp(kind, "state") != 0) {
+        *why = "not a spillway state file of version " SW_STATE_VERSION;
+        return false;
+    }
+    return true;
+}
+
+/* record - one line after the header; false (with *why) to skip it */
+static bool
+record(const struct sw_kv *kv, struct sw_route *r, const struct sw_state_sink *sink,
+       struct sw_state_counts *n, const char **why)
+{
+    enum sw_relay_admin admin;
+    const char *v;
+
+    if (sw_kv_get(kv, "scope")) {
+        if (!decode_scope(kv, r, why))
+            return false;
+        n->scopes++;
+        return true;
+    }
+    if ((v = sw_kv_get(kv, "relay")) != NULL) {
+        if (sw_kv_get(kv, "admin") == NULL || !sw_admin_parse(sw_kv_get(kv, "admin"), &admin)) {
+            *why = "bad relay admin state";
+            return false;
+        }
+        n->relays++;
+        if (sink && sink->relay)
+            sink->relay(v, admin, sink->ctx);
+        return true;
+    }
+    *why = "unknown record";
+    return false;
+}
+
+/* sw_state_decode - every valid record of the file */
 bool
-sw_state_decode(const char *text, size_t len, struct sw_route *r, sw_state_relay_fn relay_fn,
-                void *ctx, size_t *line, const char **why)
+sw_state_decode(const char *text, size_t len, struct sw_route *r, const struct sw_state_sink *sink,
+                struct sw_state_counts *counts, const char **why)
 {
     static struct sw_kv kv; /* 8 KB: off the stack; single-threaded */
-    const char *p = text, *end = text + len, *nl, *v;
-    enum sw_relay_admin admin;
+    const char *p = text, *end = text + len, *nl, *lwhy;
+    struct sw_state_counts local, *n = counts ? counts : &local;
+    bool is_header;
 
-    *line = 0;
-    while (p < end) {
-        ++*line;
-        nl = memchr(p, '\n', (size_t) (end - p));
-        if (nl == NULL) {
-            *why = "truncated (no final newline)";
-            return false;
-        }
-        if (!sw_kv_parse(&kv, p, (size_t) (nl - p), why))
-            return false;
-        p = nl + 1;
-        if (*line == 1) {
-            if ((v = sw_kv_get(&kv, "v")) == NULL || strcmp(v, SW_STATE_VERSION) != 0
-                || (v = sw_kv_get(&kv, "spillway")) == NULL || strcmp(v, "state") != 0) {
-                *why = "not a spillway state file of version " SW_STATE_VERSION;
-                return false;
-            }
-        } else if (sw_kv_get(&kv, "scope")) {
-            if (!decode_scope(&kv, r, why))
-                return false;
-        } else if ((v = sw_kv_get(&kv, "relay")) != NULL) {
-            if (sw_kv_get(&kv, "admin") == NULL
-                || !sw_admin_parse(sw_kv_get(&kv, "admin"), &admin)) {
-                *why = "bad relay admin state";
-                return false;
-            }
-            if (relay_fn)
-                relay_fn(v, admin, ctx);
-        } else {
-            *why = "unknown record";
-            return false;
-        }
-    }
-    if (*line == 0) {
+    memset(n, 0, sizeof(*n));
+    if (len == 0) {
         *why = "empty";
         return false;
+    }
+    while (p < end) {
+        n->lines++;
+        if ((nl = memchr(p, '\n', (size_t) (end - p))) == NULL) {
+            /* A write cut short: the record may be cut too. */
+            bad(sink, n, n->lines, "truncated (no final newline)");
+            break;
+        }
+        lwhy = NULL;
+        if (!sw_kv_parse(&kv, p, (size_t) (nl - p), &lwhy)) {
+            bad(sink, n, n->lines, lwhy ? lwhy : "unparsable");
+        } else if (n->lines == 1 && !header(&kv, &is_header, why)) {
+            return false; /* nothing was restored yet */
+        } else if (n->lines == 1 && is_header) {
+            /* the header: nothing more to do */
+        } else if (n->lines == 1) {
+            /* The header is lost; the line may still be a record. */
+            (void) record(&kv, r, sink, n, &lwhy);
+            bad(sink, n, 1, "no header line (v=" SW_STATE_VERSION " spillway=state)");
+        } else if (!record(&kv, r, sink, n, &lwhy)) {
+            bad(sink, n, n->lines, lwhy);
+        }
+        p = nl + 1;
     }
     return true;
 }

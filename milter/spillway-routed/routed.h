@@ -11,6 +11,8 @@
 #include "global/history.h"
 #include "global/policy.h"
 #include "global/route.h"
+#include "util/backoff.h"
+#include "util/deadline.h"
 
 /*
  * One struct routed per process, owned by main and used only from the
@@ -51,6 +53,11 @@ struct routed_stats {
     unsigned long evidence_trusted; /* of which trusted */
     unsigned long evidence_bad;     /* unparsable */
     unsigned long evidence_refused; /* from a user that may not send */
+    unsigned long saves;            /* state file writes that succeeded */
+    unsigned long saves_failed;     /* and that failed (each is retried) */
+    unsigned long renders;          /* transport table renders that succeeded */
+    unsigned long renders_failed;   /* and that failed (each is retried) */
+    bool render_failing;            /* the last render failed */
     /* failed deliveries and bounces by source and class (routed_metrics.c) */
     unsigned long evidence_by[ROUTED_EV_SOURCES][ROUTED_EV_CLASSES];
     struct routed_named decisions[ROUTED_NAMED_MAX]; /* by event */
@@ -82,8 +89,10 @@ struct routed {
     struct routed_metrics *metrics;
     const struct sw_relay_health *health; /* per relay (routed_health.c), or NULL */
     struct event *flush_timer[2];
+    struct sw_deadline flush_due[2]; /* routed_flush.c: when each flush is due */
     struct event *expire_timer;
-    struct event *save_timer;
+    struct event *save_timer;        /* a coalesced save, or the retry of a failed one */
+    struct sw_backoff save_backoff;  /* routed_persist.c */
     struct routed_stats stats;
     time_t started;
     int lock_fd; /* routed.state + ".lock", held for the life of the process */
@@ -126,6 +135,12 @@ void routed_maillog_stop(struct routed_maillog *ml);
 /* routed_evidence.c: records from spillway-milter (DESIGN.md 5.3). */
 struct routed_evidence *routed_evidence_start(struct routed *rd, struct sw_buf *err);
 void routed_evidence_stop(struct routed_evidence *re);
+/* Reload: open the socket at a moved routed.evidence before the new
+ * generation is taken (false: refuse the reload, err says why), then
+ * take it and look milter.user up again once it is in. */
+bool routed_evidence_reopen(struct routed *rd, const struct sw_conf *fresh,
+                            struct routed_evidence **out, struct sw_buf *err);
+void routed_evidence_reloaded(struct routed *rd, struct routed_evidence *fresh);
 
 /* routed_health.c: resolve relays, probe their addresses (DESIGN.md 6). */
 struct routed_health *routed_health_start(struct routed *rd);
@@ -161,10 +176,13 @@ void routed_health_text(const struct routed *rd, struct sw_buf *out);
 void routed_health_json(const struct routed *rd, size_t relay, struct sw_buf *out);
 void routed_health_explain(const struct routed *rd, const struct sw_answer *a, struct sw_buf *out);
 
-/* routed_persist.c */
+/* routed_persist.c: a failed save is retried with back-off and logged
+ * once per change.  save_durable writes now (fsync, rename) and says why
+ * it could not: an operator's change is acknowledged only after it. */
 void routed_state_load(struct routed *rd);
 void routed_state_save_soon(struct routed *rd);
 bool routed_state_save_now(struct routed *rd);
+bool routed_state_save_durable(struct routed *rd, struct sw_buf *why);
 
 /* routed_render.c */
 struct routed_render *routed_render_new(struct routed *rd);

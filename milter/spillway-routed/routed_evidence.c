@@ -8,13 +8,24 @@
  * milter.user.  A record is parsed (evrec.h), counted, and handed to the
  * engine like a log observation; only a trusted record naming a pool can
  * count towards a diversion, and the engine de-duplicates it by message
- * id and recipient.  Bad or refused datagrams are counted and skipped.
+ * id and recipient.  Bad or refused datagrams are counted and skipped,
+ * and warned about at most once a minute per cause, with the count
+ * (util/ratelimit.h): whoever sends them must not fill the log.
+ *
+ * milter.user is looked up at start and at each reload, never per
+ * datagram: a user database lookup (NSS, perhaps LDAP) may stall the
+ * loop or fail for a moment, and a transient failure keeps the last uid
+ * that was found rather than refusing the milter until the next reload.
+ * A reload that moves routed.evidence opens the new socket before the new
+ * configuration is taken; if it cannot be opened the reload is refused and
+ * the running socket stays.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,32 +37,93 @@
 #include "global/engine.h"
 #include "global/evrec.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 #include "routed.h"
 
-#define SW_EVIDENCE_BURST 256 /* datagrams per wake-up, then back to the loop */
+#define SW_EVIDENCE_BURST     256   /* datagrams per wake-up, then back to the loop */
+#define SW_EVIDENCE_WARN_S    60    /* one warning per cause per minute */
+#define SW_EVIDENCE_PWBUF_MAX 65536 /* getpwnam_r's buffer, at most */
 
 struct routed_evidence {
     struct routed *rd;
+    char *path; /* the socket's path */
     int fd;
     struct event *ev;
-    const struct sw_conf *uid_conf; /* the generation milter_uid was resolved for */
-    uid_t milter_uid;               /* (uid_t) -1: none */
+    uid_t milter_uid; /* (uid_t) -1: none */
+    struct sw_ratelimit rl_refused;
+    struct sw_ratelimit rl_bad;
 };
+
+/* lookup_user - a user's uid; 1 found, 0 no such user, -1 the lookup
+ * failed (err says why) */
+static int
+lookup_user(const char *name, uid_t *uid, int *err)
+{
+    struct passwd pw, *res = NULL;
+    size_t size = 1024;
+    char *buf;
+    int rc;
+
+    for (;;) {
+        if ((buf = malloc(size)) == NULL) {
+            *err = ENOMEM;
+            return -1;
+        }
+        rc = getpwnam_r(name, &pw, buf, size, &res);
+        if (rc != ERANGE || size >= SW_EVIDENCE_PWBUF_MAX)
+            break;
+        free(buf);
+        size *= 2;
+    }
+    if (rc == 0 && res != NULL)
+        *uid = pw.pw_uid;
+    free(buf);
+    if (rc == 0)
+        return res != NULL;
+    /* getpwnam_r(3): these mean "not found" on some systems */
+    if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+        return 0;
+    *err = rc;
+    return -1;
+}
+
+/* resolve_milter - milter.user to a uid, at start and reload; a transient
+ * failure keeps the last uid found */
+static void
+resolve_milter(struct routed_evidence *re, const struct sw_conf *c)
+{
+    uid_t uid = (uid_t) -1;
+    int err = 0;
+
+    if (c->milter.user == NULL) {
+        re->milter_uid = (uid_t) -1;
+        return;
+    }
+    switch (lookup_user(c->milter.user, &uid, &err)) {
+    case 1: re->milter_uid = uid; break;
+    case 0:
+        re->milter_uid = (uid_t) -1;
+        sw_warn("evidence: milter.user %s does not exist: records are accepted from root and "
+                "this daemon's user only",
+                c->milter.user);
+        break;
+    default:
+        if (re->milter_uid != (uid_t) -1)
+            sw_warn("evidence: cannot look up milter.user %s (%s): keeping uid %ld", c->milter.user,
+                    strerror(err), (long) re->milter_uid);
+        else
+            sw_warn("evidence: cannot look up milter.user %s (%s): its records are refused until "
+                    "the next reload",
+                    c->milter.user, strerror(err));
+    }
+}
 
 /* allowed - may this uid send evidence? */
 static bool
-allowed(struct routed_evidence *re, uid_t uid)
+allowed(const struct routed_evidence *re, uid_t uid)
 {
-    const struct sw_conf *c = re->rd->conf;
-    const struct passwd *pw;
-
     if (uid == 0 || uid == geteuid())
         return true;
-    if (re->uid_conf != c) { /* once per configuration generation */
-        re->uid_conf = c;
-        re->milter_uid =
-            c->milter.user && (pw = getpwnam(c->milter.user)) ? pw->pw_uid : (uid_t) -1;
-    }
     return re->milter_uid != (uid_t) -1 && uid == re->milter_uid;
 }
 
@@ -98,6 +170,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
     struct ucred cred;
     struct sw_evrec *r;
     const char *why;
+    unsigned long held;
     ssize_t n;
     int i;
 
@@ -120,8 +193,10 @@ read_cb(evutil_socket_t fd, short what, void *arg)
                 memcpy(&cred, CMSG_DATA(c), sizeof(cred));
         if (!allowed(re, cred.uid)) {
             rd->stats.evidence_refused++;
-            sw_warn("evidence: datagram from uid %ld refused (not root, not milter.user)",
-                    (long) (int) cred.uid);
+            if (sw_ratelimit_pass(&re->rl_refused, sw_ratelimit_now(), &held))
+                sw_warn("evidence: datagram from uid %ld refused (not root, not milter.user) "
+                        "(%lu more refused since the last such line)",
+                        (long) (int) cred.uid, held);
             continue;
         }
         if ((msg.msg_flags & MSG_TRUNC) || (size_t) n > SW_EVREC_MAX
@@ -129,7 +204,10 @@ read_cb(evutil_socket_t fd, short what, void *arg)
             if (msg.msg_flags & MSG_TRUNC)
                 why = "record too long";
             rd->stats.evidence_bad++;
-            sw_warn("evidence: bad record from uid %ld: %s", (long) cred.uid, why);
+            if (sw_ratelimit_pass(&re->rl_bad, sw_ratelimit_now(), &held))
+                sw_warn("evidence: bad record from uid %ld: %s (%lu more bad records since the "
+                        "last such line)",
+                        (long) cred.uid, why, held);
             continue;
         }
         take(rd, r);
@@ -137,25 +215,29 @@ read_cb(evutil_socket_t fd, short what, void *arg)
     free(r);
 }
 
-/* routed_evidence_start - bind the socket; NULL with a reason */
-struct routed_evidence *
-routed_evidence_start(struct routed *rd, struct sw_buf *err)
+/* open_at - bind the socket at path; NULL with a reason */
+static struct routed_evidence *
+open_at(struct routed *rd, const char *path, struct sw_buf *err)
 {
-    const char *path = rd->conf->routed.evidence;
     struct routed_evidence *re = calloc(1, sizeof(*re));
     struct sockaddr_un sun;
     int on = 1;
 
-    if (re == NULL) {
+    if (re == NULL || (re->path = strdup(path)) == NULL) {
+        free(re);
         sw_buf_adds(err, "out of memory");
         return NULL;
     }
     re->rd = rd;
+    re->milter_uid = (uid_t) -1;
+    re->rl_refused = (struct sw_ratelimit) SW_RATELIMIT_INIT(SW_EVIDENCE_WARN_S);
+    re->rl_bad = (struct sw_ratelimit) SW_RATELIMIT_INIT(SW_EVIDENCE_WARN_S);
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sun.sun_path)) {
         sw_buf_printf(err, "routed.evidence \"%s\": path too long for a socket", path);
-        free(re);
+        re->fd = -1;
+        routed_evidence_stop(re);
         return NULL;
     }
     memcpy(sun.sun_path, path, strlen(path));
@@ -164,9 +246,7 @@ routed_evidence_start(struct routed *rd, struct sw_buf *err)
         || (unlink(path) < 0 && errno != ENOENT)
         || bind(re->fd, (struct sockaddr *) &sun, sizeof(sun)) < 0 || chmod(path, 0666) < 0) {
         sw_buf_printf(err, "routed.evidence \"%s\": %s", path, strerror(errno));
-        if (re->fd >= 0)
-            (void) close(re->fd);
-        free(re);
+        routed_evidence_stop(re);
         return NULL;
     }
     if ((re->ev = event_new(rd->base, re->fd, EV_READ | EV_PERSIST, read_cb, re)) == NULL
@@ -178,6 +258,66 @@ routed_evidence_start(struct routed *rd, struct sw_buf *err)
     return re;
 }
 
+/* routed_evidence_start - bind the socket, look up milter.user; NULL
+ * with a reason */
+struct routed_evidence *
+routed_evidence_start(struct routed *rd, struct sw_buf *err)
+{
+    struct routed_evidence *re = open_at(rd, rd->conf->routed.evidence, err);
+
+    if (re)
+        resolve_milter(re, rd->conf);
+    return re;
+}
+
+/* routed_evidence_reopen - before a reload takes fresh: a new socket when
+ * routed.evidence moved (*out, else NULL); false, with the reason, when
+ * it cannot be opened and the reload must be refused */
+bool
+routed_evidence_reopen(struct routed *rd, const struct sw_conf *fresh, struct routed_evidence **out,
+                       struct sw_buf *err)
+{
+    const struct routed_evidence *re = rd->evidence;
+    struct sw_buf why;
+
+    *out = NULL;
+    if (re && strcmp(re->path, fresh->routed.evidence) == 0)
+        return true;
+    sw_buf_init(&why, 1024);
+    if ((*out = open_at(rd, fresh->routed.evidence, &why)) == NULL && re) {
+        sw_buf_printf(err, "%s: the running socket %s stays (restart to move it)", sw_buf_str(&why),
+                      re->path);
+        sw_buf_free(&why);
+        return false;
+    }
+    /* No socket ran (it failed at start): still none, as at start. */
+    if (*out == NULL)
+        sw_warn("%s: bounce evidence from spillway-milter is not received", sw_buf_str(&why));
+    sw_buf_free(&why);
+    return true;
+}
+
+/* routed_evidence_reloaded - the new generation is in: take the new
+ * socket, if any, and look milter.user up again */
+void
+routed_evidence_reloaded(struct routed *rd, struct routed_evidence *fresh)
+{
+    struct routed_evidence *old = rd->evidence;
+
+    if (fresh) {
+        if (old) {
+            sw_info("evidence: socket moved from %s to %s", old->path, fresh->path);
+            (void) unlink(old->path);
+            fresh->milter_uid = old->milter_uid; /* the last good answer */
+        }
+        routed_evidence_stop(old);
+        rd->evidence = fresh;
+    }
+    if (rd->evidence)
+        resolve_milter(rd->evidence, rd->conf);
+}
+
+/* routed_evidence_stop - close the socket */
 void
 routed_evidence_stop(struct routed_evidence *re)
 {
@@ -185,6 +325,8 @@ routed_evidence_stop(struct routed_evidence *re)
         return;
     if (re->ev)
         event_free(re->ev);
-    (void) close(re->fd);
+    if (re->fd >= 0)
+        (void) close(re->fd);
+    free(re->path);
     free(re);
 }

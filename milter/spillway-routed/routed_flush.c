@@ -7,6 +7,13 @@
  * little after 30 s: each Postfix client keeps its last resolved address
  * for 30 s, so an early flush may still use the old route (MTA-FACTS.md).
  * The child is reaped with every other one on SIGCHLD.
+ *
+ * Decisions that keep coming must not put the flushes off for ever (each
+ * used to move both timers later): the first flush runs
+ * SW_FLUSH_FIRST_S after the first decision that asked for it, and the
+ * second SW_FLUSH_SECOND_S after the latest one but never more than
+ * SW_FLUSH_SECOND_MAX_S after the oldest one it has not served
+ * (util/deadline.h, on CLOCK_MONOTONIC seconds).
  */
 #include "config.h"
 
@@ -15,14 +22,37 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "routed.h"
 
-#define SW_FLUSH_FIRST_S  1
-#define SW_FLUSH_SECOND_S 35
-#define SW_FLUSH_PATH     "/usr/sbin:/usr/bin:/sbin:/bin"
+#define SW_FLUSH_FIRST_S      1
+#define SW_FLUSH_SECOND_S     35 /* after Postfix's 30 s resolve cache */
+#define SW_FLUSH_SECOND_MAX_S 90
+#define SW_FLUSH_PATH         "/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* When each flush runs: delay after the latest request, never later than
+ * bound after the oldest unserved one; a run serves the requests at least
+ * settle old. */
+static const struct {
+    time_t delay, bound, settle;
+} plan[2] = {
+    { SW_FLUSH_FIRST_S, SW_FLUSH_FIRST_S, 0 },
+    { SW_FLUSH_SECOND_S, SW_FLUSH_SECOND_MAX_S, SW_FLUSH_SECOND_S },
+};
+
+/* mono_now - seconds of CLOCK_MONOTONIC */
+static time_t
+mono_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return ts.tv_sec;
+}
 
 /* run - fork and exec the flush command */
 static void
@@ -49,31 +79,63 @@ run(struct routed *rd)
     sw_debug("flush: started %s (pid %ld)", argv->v[0], (long) pid);
 }
 
-/* timer_cb - one scheduled flush */
+/* arm - set timer i for its flush's due time */
 static void
-timer_cb(evutil_socket_t fd, short what, void *arg)
+arm(struct routed *rd, int i, time_t now)
+{
+    struct timeval tv = { 0, 0 };
+    time_t due = sw_deadline_due(&rd->flush_due[i], plan[i].delay, plan[i].bound);
+
+    tv.tv_sec = due > now ? due - now : 0;
+    (void) evtimer_add(rd->flush_timer[i], &tv);
+}
+
+/* fire - flush i is due: run it, and arm it again for what it did not serve */
+static void
+fire(struct routed *rd, int i)
+{
+    time_t now = mono_now();
+
+    run(rd);
+    sw_deadline_ran(&rd->flush_due[i], now, plan[i].settle);
+    if (rd->flush_due[i].pending)
+        arm(rd, i, now);
+}
+
+/* first_cb - the flush soon after a switch */
+static void
+first_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
     (void) what;
-    run(arg);
+    fire(arg, 0);
+}
+
+/* second_cb - the flush after the resolve cache expired */
+static void
+second_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    fire(arg, 1);
 }
 
 /* routed_flush_soon - now-ish, and after the resolve cache expired */
 void
 routed_flush_soon(struct routed *rd)
 {
-    static const int delay[2] = { SW_FLUSH_FIRST_S, SW_FLUSH_SECOND_S };
-    struct timeval tv = { 0, 0 };
+    static void (*const cb[2])(evutil_socket_t, short, void *) = { first_cb, second_cb };
+    time_t now = mono_now();
     int i;
 
     if (rd->conf->routed.flush.n == 0)
         return;
     for (i = 0; i < 2; i++) {
         if (rd->flush_timer[i] == NULL
-            && (rd->flush_timer[i] = evtimer_new(rd->base, timer_cb, rd)) == NULL)
+            && (rd->flush_timer[i] = evtimer_new(rd->base, cb[i], rd)) == NULL)
             continue;
-        tv.tv_sec = delay[i];
-        (void) evtimer_add(rd->flush_timer[i], &tv); /* a pending one moves later */
+        sw_deadline_request(&rd->flush_due[i], now);
+        arm(rd, i, now);
     }
 }
 

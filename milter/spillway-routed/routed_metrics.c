@@ -150,6 +150,20 @@ put_process(const struct routed *rd, struct sw_buf *b)
                (double) (st->evidence - st->evidence_trusted))
          && s1(b, "spillway_milter_records_total", "result", "unparsable", (double) st->evidence_bad)
          && s1(b, "spillway_milter_records_total", "result", "refused", (double) st->evidence_refused);
+    ok = ok && FAM(b, "spillway_state_saves_total", COUNTER,
+                   "State file writes, by result (a failed one is retried with back-off).")
+         && s1(b, "spillway_state_saves_total", "result", "ok", (double) st->saves)
+         && s1(b, "spillway_state_saves_total", "result", "failed", (double) st->saves_failed);
+    ok = ok && FAM(b, "spillway_state_save_failing", GAUGE,
+                   "1 while the routing state is not on disk because the last save failed.")
+         && s0(b, "spillway_state_save_failing", sw_backoff_failing(&rd->save_backoff) ? 1 : 0);
+    ok = ok && FAM(b, "spillway_renders_total", COUNTER,
+                   "Transport table renders, by result (a failed one is retried with back-off).")
+         && s1(b, "spillway_renders_total", "result", "ok", (double) st->renders)
+         && s1(b, "spillway_renders_total", "result", "failed", (double) st->renders_failed);
+    ok = ok && FAM(b, "spillway_render_failing", GAUGE,
+                   "1 while the rendered tables are behind because the last render failed.")
+         && s0(b, "spillway_render_failing", st->render_failing ? 1 : 0);
     ok = ok && FAM(b, "spillway_evidence_total", COUNTER,
                    "Failed deliveries (source log) and bounces (source dsn) seen, by class.");
     for (i = SW_EV_LOG; ok && i <= SW_EV_DSN; i++)

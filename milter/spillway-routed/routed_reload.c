@@ -148,7 +148,6 @@ keep_running_paths(struct sw_conf *old, struct sw_conf *fresh)
     SW_KEEP(state);
     SW_KEEP(render_dir);
     SW_KEEP(maillog);
-    SW_KEEP(evidence);
     SW_KEEP(metrics);
 #undef SW_KEEP
 }
@@ -158,6 +157,7 @@ bool
 routed_reload(struct routed *rd, long uid, struct sw_buf *err)
 {
     struct sw_conf *fresh = sw_conf_load(rd->conf_path, err), *old = rd->conf;
+    struct routed_evidence *evidence = NULL;
     enum sw_relay_admin *admin;
     uid_t *uids;
     gid_t *gids;
@@ -173,6 +173,16 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
         free(admin);
         sw_conf_free(fresh);
         log_refused(rd, uid, err->len ? sw_buf_str(err) : "out of memory");
+        return false;
+    }
+    /* A moved evidence socket is opened now, so that a failure refuses
+     * the whole reload. */
+    if (!routed_evidence_reopen(rd, fresh, &evidence, err)) {
+        free(admin);
+        free(uids);
+        free(gids);
+        sw_conf_free(fresh);
+        log_refused(rd, uid, sw_buf_str(err));
         return false;
     }
     /* Administrative states follow relays by name; new relays start as
@@ -193,6 +203,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     rd->nallowed_uids = nu;
     rd->allowed_gids = gids;
     rd->nallowed_gids = ng;
+    routed_evidence_reloaded(rd, evidence);
     routed_health_reload(rd->healthm, old);
     routed_dnsbl_reload(rd->dnsbl);
     sw_conf_free(old);

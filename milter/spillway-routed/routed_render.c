@@ -16,6 +16,14 @@
  * compares them with the text last written and writes them again when
  * that changed (the health code calls routed_changed when a relay's
  * address set does).
+ *
+ * A render that fails (the directory read-only or full, fork or postmap
+ * failing) is retried with back-off, 1 s doubling to 1 min
+ * (util/backoff.h), and logged once when rendering starts to fail and
+ * once when it works again.  The pattern tables (dsn-filter.pcre,
+ * reply-filter.pcre) are written whatever their last text at start and
+ * after each reload, and retried with the transport table until they are
+ * written.
  */
 #include "config.h"
 
@@ -30,14 +38,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/backoff.h"
 #include "util/log.h"
 #include "global/render.h"
 #include "global/render_filter.h"
 #include "global/render_tls.h"
 #include "routed.h"
 
-#define SW_RENDER_DELAY_MS 50
-#define SW_RENDER_MAX_SIZE (256u * 1024u * 1024u)
+#define SW_RENDER_DELAY_MS     50
+#define SW_RENDER_MAX_SIZE     (256u * 1024u * 1024u)
+#define SW_RENDER_RETRY_MIN_MS 1000
+#define SW_RENDER_RETRY_MAX_MS 60000
 
 /* The pcre filters, from the pattern library and the relays' health. */
 static const struct {
@@ -51,17 +62,18 @@ static const struct {
 
 struct routed_render {
     struct routed *rd;
-    struct event *timer;
+    struct event *timer; /* the coalescing delay, or the retry after a failure */
     pid_t child;
-    bool pending; /* a change arrived while postmap ran */
-    bool failed;  /* last run failed: say so once when it works */
+    bool pending;     /* a change arrived while postmap ran */
+    bool filters_due; /* the pattern tables are to be written whatever their text */
+    struct sw_backoff backoff;
     /* The text last written of each filter. */
     struct sw_buf filters[ROUTED_FILTERS];
 };
 
-/* write_atomic - temp, fsync, rename */
+/* write_atomic - temp, fsync, rename; false with the reason in why */
 static bool
-write_atomic(const char *path, const struct sw_buf *text)
+write_atomic(const char *path, const struct sw_buf *text, struct sw_buf *why)
 {
     struct sw_buf tmp;
     size_t off = 0;
@@ -70,10 +82,12 @@ write_atomic(const char *path, const struct sw_buf *text)
     int fd;
 
     sw_buf_init(&tmp, 4096);
-    if (!sw_buf_printf(&tmp, "%s.tmp", path))
+    if (!sw_buf_printf(&tmp, "%s.tmp", path)) {
+        sw_buf_adds(why, "path too long");
         goto done;
+    }
     if ((fd = open(sw_buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        sw_error("render: open %s: %s", sw_buf_str(&tmp), strerror(errno));
+        sw_buf_printf(why, "open %s: %s", sw_buf_str(&tmp), strerror(errno));
         goto done;
     }
     while (off < text->len) {
@@ -83,12 +97,12 @@ write_atomic(const char *path, const struct sw_buf *text)
             off += (size_t) w;
     }
     if (off < text->len || fsync(fd) < 0) {
-        sw_error("render: write %s: %s", sw_buf_str(&tmp), strerror(errno));
+        sw_buf_printf(why, "write %s: %s", sw_buf_str(&tmp), strerror(errno));
         (void) close(fd);
         goto done;
     }
     if (close(fd) < 0 || rename(sw_buf_str(&tmp), path) < 0) {
-        sw_error("render: rename %s: %s", path, strerror(errno));
+        sw_buf_printf(why, "rename %s: %s", path, strerror(errno));
         goto done;
     }
     ok = true;
@@ -101,7 +115,7 @@ done:
 
 /* run_postmap - start "postmap TYPE:PATH TYPE:PATH2" */
 static bool
-run_postmap(struct routed_render *rr, const char *path, const char *path2)
+run_postmap(struct routed_render *rr, const char *path, const char *path2, struct sw_buf *why)
 {
     const char *type = rr->rd->conf->routed.render_format;
     const char *confdir = rr->rd->conf->routed.postfix_config;
@@ -115,6 +129,7 @@ run_postmap(struct routed_render *rr, const char *path, const char *path2)
     if (!sw_buf_printf(&arg, "%s:%s", type, path) || !sw_buf_printf(&arg2, "%s:%s", type, path2)) {
         sw_buf_free(&arg);
         sw_buf_free(&arg2);
+        sw_buf_adds(why, "path too long");
         return false;
     }
     argv[argc++] = (char *) "postmap";
@@ -126,7 +141,7 @@ run_postmap(struct routed_render *rr, const char *path, const char *path2)
     argv[argc++] = arg2.data;
     argv[argc] = NULL;
     if ((pid = fork()) < 0) {
-        sw_error("render: fork: %s", strerror(errno));
+        sw_buf_printf(why, "fork: %s", strerror(errno));
         sw_buf_free(&arg);
         sw_buf_free(&arg2);
         return false;
@@ -145,6 +160,44 @@ run_postmap(struct routed_render *rr, const char *path, const char *path2)
     return true;
 }
 
+/* outcome - one render attempt done: count, log once per change, and
+ * retry a failure after the back-off delay */
+static void
+outcome(struct routed_render *rr, bool ok, const char *why)
+{
+    struct routed *rd = rr->rd;
+    const char *dir = rd->conf->routed.render_dir;
+    unsigned long failures = rr->backoff.failures;
+    struct timeval tv = { 0, 0 };
+    long ms;
+
+    if (ok)
+        rd->stats.renders++;
+    else
+        rd->stats.renders_failed++;
+    switch (sw_backoff_result(&rr->backoff, ok)) {
+    case SW_BACKOFF_FAILING:
+        sw_error("render: cannot update %s/transport: %s: Postfix keeps the previous table; "
+                 "retrying",
+                 dir, why);
+        break;
+    case SW_BACKOFF_RECOVERED:
+        sw_info("render: %s/transport is current again after %lu failed attempts", dir, failures);
+        break;
+    case SW_BACKOFF_SAME:
+        if (!ok)
+            sw_debug("render: %s/transport, attempt %lu: %s", dir, failures + 1, why);
+        break;
+    }
+    rd->stats.render_failing = !ok;
+    if (ok)
+        return;
+    ms = sw_backoff_delay(&rr->backoff);
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    (void) evtimer_add(rr->timer, &tv); /* replaces a shorter pending delay */
+}
+
 /* same_text - two buffers hold the same bytes */
 static bool
 same_text(const struct sw_buf *a, const struct sw_buf *b)
@@ -153,14 +206,16 @@ same_text(const struct sw_buf *a, const struct sw_buf *b)
 }
 
 /* render_filters - write the filters whose text changed since the last
- * write (every one if force: at start and on reload) */
-static void
-render_filters(struct routed_render *rr, bool force)
+ * write (every one if force: at start and on reload); false with the
+ * reason in why */
+static bool
+render_filters(struct routed_render *rr, bool force, struct sw_buf *why)
 {
     struct routed *rd = rr->rd;
     struct sw_policy p = routed_policy(rd);
     struct sw_buf text, path, *last;
     size_t i;
+    bool ok = true;
 
     for (i = 0; i < ROUTED_FILTERS; i++) {
         last = &rr->filters[i];
@@ -168,57 +223,82 @@ render_filters(struct routed_render *rr, bool force)
         sw_buf_init(&path, 4096);
         if (!sw_buf_printf(&path, "%s/%s", rd->conf->routed.render_dir, filter_tables[i].file)
             || !filter_tables[i].render(&p, &text)) {
-            sw_error("render: cannot build %s: the last one stays in use", filter_tables[i].file);
-        } else if ((force || !same_text(&text, last)) && write_atomic(sw_buf_str(&path), &text)) {
-            if (!force)
-                sw_info("render: file=%s reason=\"the primary relays' resolved hosts changed\"",
-                        sw_buf_str(&path));
-            sw_buf_free(last);
-            *last = text; /* kept: the next render compares with it */
-            sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+            sw_buf_printf(why, "%scannot build %s", ok ? "" : "; ", filter_tables[i].file);
+            ok = false;
+        } else if (force || !same_text(&text, last)) {
+            if (write_atomic(sw_buf_str(&path), &text, why)) {
+                if (!force)
+                    sw_info("render: file=%s reason=\"the primary relays' resolved hosts "
+                            "changed\"",
+                            sw_buf_str(&path));
+                sw_buf_free(last);
+                *last = text; /* kept: the next render compares with it */
+                sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+            } else {
+                ok = false;
+            }
         }
         sw_buf_free(&text);
         sw_buf_free(&path);
     }
+    return ok;
 }
 
-/* render_now - write the tables' source and start postmap */
+/* render_now - write the tables' source and start postmap; the outcome
+ * is known now on failure, else when postmap exits */
 static void
 render_now(struct routed_render *rr)
 {
     struct routed *rd = rr->rd;
     struct sw_policy p = routed_policy(rd);
-    struct sw_buf text, tls, path, tpath;
+    struct sw_buf text, tls, path, tpath, why, fwhy;
+    bool ok = false, filters_ok;
 
     rr->pending = false;
-    render_filters(rr, false);
     sw_buf_init(&text, SW_RENDER_MAX_SIZE);
     sw_buf_init(&tls, SW_RENDER_MAX_SIZE);
     sw_buf_init(&path, 4096);
     sw_buf_init(&tpath, 4096);
+    sw_buf_init(&why, 4096);
+    sw_buf_init(&fwhy, 8192);
+    /* The pattern tables first; the transport table is written even when
+     * they fail (a pattern library that cannot be rendered must not stop
+     * the routing table), and the failure is retried with both. */
+    filters_ok = render_filters(rr, rr->filters_due, &fwhy);
+    if (filters_ok)
+        rr->filters_due = false;
     if (!sw_buf_printf(&path, "%s/transport", rd->conf->routed.render_dir)
         || !sw_buf_printf(&tpath, "%s/tls-policy", rd->conf->routed.render_dir)
         || !sw_render_transport(&p, rd->route, &text) || !sw_render_tls_policy(&p, &tls)) {
-        sw_error("render: cannot build the transport table: the last one stays in use");
-        rr->failed = true;
-    } else if (!write_atomic(sw_buf_str(&path), &text) || !write_atomic(sw_buf_str(&tpath), &tls)
-               || !run_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath))) {
-        rr->failed = true;
+        sw_buf_adds(&why, "cannot build the transport table (too large or out of memory)");
+    } else {
+        ok = write_atomic(sw_buf_str(&path), &text, &why)
+             && write_atomic(sw_buf_str(&tpath), &tls, &why)
+             && run_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath), &why);
     }
+    if (!filters_ok && !ok)
+        sw_buf_printf(&fwhy, "; %s", sw_buf_str(&why));
+    if (!filters_ok)
+        outcome(rr, false, sw_buf_str(&fwhy));
+    else if (!ok)
+        outcome(rr, false, sw_buf_str(&why));
     sw_buf_free(&text);
     sw_buf_free(&tls);
     sw_buf_free(&path);
     sw_buf_free(&tpath);
+    sw_buf_free(&why);
+    sw_buf_free(&fwhy);
 }
 
-/* routed_render_filters - dsn-filter.pcre and reply-filter.pcre, written
- * whatever the last text was: after each reload (the pattern library may
- * have changed); between reloads render_now writes what changed */
+/* routed_render_filters - the pattern tables are to be written again (at
+ * start and after each reload, not per decision): with the next render */
 void
 routed_render_filters(struct routed *rd)
 {
-    if (rd->render)
-        render_filters(rd->render, true);
+    if (rd->render == NULL)
+        return;
+    rd->render->filters_due = true;
+    routed_render_soon(rd->render);
 }
 
 /* timer_cb - coalescing delay passed */
@@ -247,11 +327,13 @@ routed_render_new(struct routed *rd)
     rr->rd = rd;
     for (i = 0; i < ROUTED_FILTERS; i++)
         sw_buf_init(&rr->filters[i], SW_RENDER_MAX_SIZE);
+    rr->backoff =
+        (struct sw_backoff) SW_BACKOFF_INIT(SW_RENDER_RETRY_MIN_MS, SW_RENDER_RETRY_MAX_MS);
     if ((rr->timer = evtimer_new(rd->base, timer_cb, rr)) == NULL) {
         free(rr);
         return NULL;
     }
-    render_filters(rr, true);
+    rr->filters_due = true;
     render_now(rr);
     return rr;
 }
@@ -267,9 +349,9 @@ routed_render_free(struct routed_render *rr)
         return;
     if (rr->child > 0)
         (void) waitpid(rr->child, &status, 0); /* bounded: postmap of one file */
+    event_free(rr->timer);
     for (i = 0; i < ROUTED_FILTERS; i++)
         sw_buf_free(&rr->filters[i]);
-    event_free(rr->timer);
     free(rr);
 }
 
@@ -293,6 +375,7 @@ routed_render_soon(struct routed_render *rr)
 void
 routed_render_child_exited(struct routed_render *rr)
 {
+    struct sw_buf why;
     int status;
     pid_t pid;
 
@@ -300,19 +383,25 @@ routed_render_child_exited(struct routed_render *rr)
         if (rr == NULL || pid != rr->child)
             continue;
         rr->child = 0;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-            if (rr->failed)
-                sw_info("render: %s/transport is current again", rr->rd->conf->routed.render_dir);
-            rr->failed = false;
-        } else {
-            sw_error("render: postmap %s:%s/transport failed (%s %d): Postfix keeps "
-                     "the previous table",
-                     rr->rd->conf->routed.render_format, rr->rd->conf->routed.render_dir,
-                     WIFEXITED(status) ? "exit" : "signal",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            rr->failed = true;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && rr->filters_due) {
+            /* The pattern tables failed (counted, logged): their retry
+             * waits for the back-off, a pending change with it. */
+            if (rr->pending && !evtimer_pending(rr->timer, NULL))
+                outcome(rr, false, "the pattern tables are not written yet");
+            continue;
         }
-        if (rr->pending)
-            routed_render_soon(rr);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            outcome(rr, true, NULL);
+            if (rr->pending)
+                routed_render_soon(rr);
+            continue;
+        }
+        sw_buf_init(&why, 1024);
+        sw_buf_printf(&why, "postmap %s:%s/transport failed (%s %d)",
+                      rr->rd->conf->routed.render_format, rr->rd->conf->routed.render_dir,
+                      WIFEXITED(status) ? "exit" : "signal",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        outcome(rr, false, sw_buf_str(&why)); /* the retry covers a pending change too */
+        sw_buf_free(&why);
     }
 }

@@ -4,7 +4,12 @@
  * One function per verb.  Replies start with "ok\n" or "error: ...\n"
  * (ctl.h); the body is for people, or JSON with --json.  Changes go
  * through the pure engine (route.c) and then routed_record(), which logs
- * them with the operator's uid.
+ * them with the operator's uid.  A change (divert, release, relay) is
+ * acknowledged only once the state file holds it (written, fsynced,
+ * renamed): an operator who was told "ok" must not lose the decision to
+ * a crash a moment later.  That write is done on the loop, in the
+ * request's callback: a state file of a few KB costs a few ms, and
+ * operator requests are rare.
  */
 #include "config.h"
 
@@ -40,6 +45,30 @@ error(struct sw_buf *out, const char *msg)
 {
     sw_buf_reset(out);
     sw_buf_printf(out, "error: %s\n", msg);
+}
+
+/* durable - save the change now; false (with the reply an error that
+ * says why) when it could not be saved.  The change stays in effect and
+ * the save is retried (routed_persist.c). */
+static bool
+durable(struct routed *rd, struct sw_buf *out)
+{
+    struct sw_buf why, msg;
+    bool ok;
+
+    sw_buf_init(&why, 4096);
+    ok = routed_state_save_durable(rd, &why);
+    if (!ok) {
+        sw_buf_init(&msg, 8192);
+        sw_buf_printf(&msg,
+                      "not saved: %s: the change is in effect but would be lost if "
+                      "spillway-routed stopped now; the save is retried",
+                      sw_buf_str(&why));
+        error(out, sw_buf_str(&msg));
+        sw_buf_free(&msg);
+    }
+    sw_buf_free(&why);
+    return ok;
 }
 
 /* scope_text - one scope, for status and explain */
@@ -317,6 +346,10 @@ verb_divert(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, stru
     }
     routed_record(rd, &d);
     routed_changed(rd);
+    if (!durable(rd, out)) {
+        sw_buf_free(&why);
+        return;
+    }
     sw_buf_adds(out, "ok\n");
     if (req->json) {
         sw_decision_json(&d, out);
@@ -342,6 +375,8 @@ verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, str
     case SW_ROUTE_OK:
         routed_record(rd, &d);
         routed_changed(rd);
+        if (!durable(rd, out))
+            return;
         sw_buf_adds(out, "ok\n");
         if (req->json)
             sw_decision_json(&d, out);
@@ -382,6 +417,8 @@ verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struc
     routed_record(rd, &d);
     routed_revalidate(rd, now, "operator", true);
     routed_changed(rd);
+    if (!durable(rd, out))
+        return;
     sw_buf_adds(out, "ok\n");
     sw_decision_format(&d, out);
     sw_buf_addc(out, '\n');
