@@ -17,6 +17,7 @@
 #define SW_TAG_CONTEXT     "spillway-tag/1|"
 #define SW_TAG_KEYFILE_MAX 4096
 #define SW_TAG_SKEW        300 /* seconds a tag may be in the future */
+#define SW_TAG_SEP_WSP     16  /* white space after a ";": a fold may re-indent */
 
 /* valid_id - [A-Za-z0-9._-]{1,16} */
 static bool
@@ -290,7 +291,7 @@ is_b64url(char c)
         || c == '_';
 }
 
-/* sep - ";" and 1 to 4 WSP; false otherwise */
+/* sep - ";" and 1 to SW_TAG_SEP_WSP WSP; false otherwise */
 static bool
 sep(const char **pp)
 {
@@ -299,11 +300,11 @@ sep(const char **pp)
 
     if (*p++ != ';')
         return false;
-    while (is_wsp(*p) && n < 5) {
+    while (is_wsp(*p) && n <= SW_TAG_SEP_WSP) {
         p++;
         n++;
     }
-    if (n < 1 || n > 4)
+    if (n < 1 || n > SW_TAG_SEP_WSP)
         return false;
     *pp = p;
     return true;

@@ -30,7 +30,7 @@
  * A returned tag is read by one strict grammar (after unfolding):
  *     tag = *WSP "v=1" sep "t=" time sep "k=" keyid sep "h=" mac
  *           [sep "m=0"] *WSP
- *     sep = ";" 1*4WSP       (WSP: space or tab; folding may turn one into a tab)
+ *     sep = ";" 1*16WSP      (WSP: space or tab: folding may add or re-indent)
  *     time = %x31-39 0*11DIGIT       (no sign, no leading zero)
  *     keyid = 1*16(ALPHA / DIGIT / "." / "_" / "-")   (compared exactly)
  *     mac = 22(base64url)            (SW_TAG_MAC_LEN bytes, no padding)

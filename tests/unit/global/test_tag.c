@@ -215,7 +215,8 @@ static const struct {
     /* separators and numbers */
     { "v=1;t=" T "; k=2026b; h=@H", SW_TAG_INVALID },
     { "v=1 ; t=" T "; k=2026b; h=@H", SW_TAG_INVALID },
-    { "v=1;     t=" T "; k=2026b; h=@H", SW_TAG_INVALID },
+    { "v=1;                t=" T "; k=2026b; h=@H", SW_TAG_VALID },
+    { "v=1;                 t=" T "; k=2026b; h=@H", SW_TAG_INVALID },
     { "v=1, t=" T "; k=2026b; h=@H", SW_TAG_INVALID },
     { "v=1; t=0" T "; k=2026b; h=@H", SW_TAG_INVALID },
     { "v=1; t=+" T "; k=2026b; h=@H", SW_TAG_INVALID },
