@@ -48,9 +48,8 @@ static const char *const routed_keys[] = {
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        "metrics", "metrics_scopes", NULL
 };
-static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
-                                           "user",   "group",    "tag_cap",     "outbound",
-                                           NULL };
+static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
+                                           "group",  "tag_cap",  "outbound",    NULL };
 static const char *const outbound_keys[] = { "networks", "authenticated", NULL };
 static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
                                           "role",         "priority", "weight",    "max_per_hour",

@@ -288,7 +288,7 @@ static bool
 is_b64url(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-        || c == '_';
+           || c == '_';
 }
 
 /* sep - ";" and 1 to SW_TAG_SEP_WSP WSP; false otherwise */

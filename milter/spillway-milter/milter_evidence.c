@@ -96,8 +96,8 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
          * at most milter.tag_cap trusted records (guard.h). */
         pthread_mutex_lock(&sw_milter.lock);
         v = sw_guard_check(sw_milter.guard, client, r.ev.trusted,
-                           r.ev.trusted ? a->tag_id : r.ev.id, r.ev.rcpt, now,
-                           g->conf->milter.rate, (unsigned) g->conf->milter.tag_cap);
+                           r.ev.trusted ? a->tag_id : r.ev.id, r.ev.rcpt, now, g->conf->milter.rate,
+                           (unsigned) g->conf->milter.tag_cap);
         if (v != SW_GUARD_PASS)
             sw_milter.stats.suppressed++;
         pthread_mutex_unlock(&sw_milter.lock);

@@ -17,7 +17,7 @@
 #define TAG_B "k=k1 t=1763812345 h=BBBBBBBBBBBBBBBBBBBBBB"
 
 /* One record offered to the guard, and the verdict it must get.  The
- * rows of a script run in order against one guard. */
+ * rows of a script run in order against one guard, up to a NULL client. */
 struct step {
     const char *client;
     bool trusted;
@@ -29,8 +29,6 @@ struct step {
     enum sw_guard_verdict want;
 };
 
-#define END { NULL, false, NULL, NULL, 0, 0, 0, SW_GUARD_PASS }
-
 /* Duplicates: per key and recipient, recipients compared without case. */
 static const struct step dup_script[] = {
     { "192.0.2.1", false, "<m1@x>", "a@b.example", 0, 30, 2, SW_GUARD_PASS },
@@ -38,7 +36,7 @@ static const struct step dup_script[] = {
     { "192.0.2.1", false, "<m2@x>", "a@b.example", 0, 30, 2, SW_GUARD_PASS },
     { "192.0.2.1", true, TAG_A, "a@b.example", 0, 30, 2, SW_GUARD_PASS },
     { "192.0.2.9", true, TAG_A, "a@b.example", 0, 30, 2, SW_GUARD_DUPLICATE },
-    END,
+    { NULL, false, NULL, NULL, 0, 0, 0, SW_GUARD_PASS }, /* the end */
 };
 
 /* The per-tag cap: two distinct recipients per tag, then tag-cap; a
@@ -55,14 +53,14 @@ static const struct step cap_script[] = {
     /* Still capped near the end of the window, free again after it. */
     { "192.0.2.3", true, TAG_A, "r5@one.example", SW_GUARD_MEMORY, 100, 2, SW_GUARD_TAG_CAP },
     { "192.0.2.3", true, TAG_A, "r5@one.example", SW_GUARD_MEMORY + 1, 100, 2, SW_GUARD_PASS },
-    END,
+    { NULL, false, NULL, NULL, 0, 0, 0, SW_GUARD_PASS }, /* the end */
 };
 
 /* The cap is clamped to 1..SW_GUARD_PER_MESSAGE. */
 static const struct step clamp_script[] = {
     { "192.0.2.1", true, TAG_A, "r1@x.example", 0, 100, 0, SW_GUARD_PASS },
     { "192.0.2.1", true, TAG_A, "r2@x.example", 0, 100, 0, SW_GUARD_TAG_CAP },
-    END,
+    { NULL, false, NULL, NULL, 0, 0, 0, SW_GUARD_PASS }, /* the end */
 };
 
 /* Rate: a bucket of 5 a minute per client; a record refused by the rate
@@ -80,7 +78,7 @@ static const struct step rate_script[] = {
     { "198.51.100.9", false, "<late@x>", "a@b.example", 12, 5, 2, SW_GUARD_PASS },
     { "198.51.100.9", true, TAG_A, "c@b.example", 24, 5, 2, SW_GUARD_PASS },
     { "198.51.100.9", true, TAG_A, "d@b.example", 36, 5, 2, SW_GUARD_TAG_CAP },
-    END,
+    { NULL, false, NULL, NULL, 0, 0, 0, SW_GUARD_PASS }, /* the end */
 };
 
 static const struct {
@@ -163,15 +161,13 @@ test_refused_do_not_evict(void **state)
     /* The client's bucket is empty now: everything it sends is refused. */
     for (i = 0; i < FLOOD; i++) {
         (void) snprintf(key, sizeof(key), "<flood%d@x>", i);
-        if (sw_guard_check(g, "203.0.113.5", i % 2, key, "a@b.example", T0, 3, 2)
-            != SW_GUARD_RATE)
+        if (sw_guard_check(g, "203.0.113.5", i % 2, key, "a@b.example", T0, 3, 2) != SW_GUARD_RATE)
             fail_msg("flood record %d was not refused by the rate", i);
     }
     /* And records for the full tag, refused by its cap. */
     for (i = 0; i < FLOOD / 16; i++) {
         (void) snprintf(key, sizeof(key), "x%d@b.example", i);
-        if (sw_guard_check(g, "198.51.100.1", true, TAG_A, key, T0, 1000000, 2)
-            != SW_GUARD_TAG_CAP)
+        if (sw_guard_check(g, "198.51.100.1", true, TAG_A, key, T0, 1000000, 2) != SW_GUARD_TAG_CAP)
             fail_msg("record %d for the full tag was not refused by its cap", i);
     }
     assert_int_equal(sw_guard_check(g, "192.0.2.77", false, "<kept@x>", "a@b.example", T0, 30, 2),
