@@ -115,6 +115,6 @@ kill -TERM "${pids[1]}"
 rc=0
 wait "${pids[1]}" || rc=$?
 [[ $rc == 0 ]] || { echo "FAIL: SIGTERM: exit status $rc"; cat "$dir/milter.log"; exit 1; }
-grep -q 'stopped: messages=4 tagged=2 bounces=2 records=1 ' "$dir/milter.log" ||
+grep -q 'stopped: messages=6 tagged=3 inbound=1 bounces=2 records=1 ' "$dir/milter.log" ||
     { echo "FAIL: no clean stop with the counters"; cat "$dir/milter.log"; exit 1; }
 echo "PASS: milter protocol"

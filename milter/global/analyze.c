@@ -48,7 +48,8 @@ sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const cha
 
     memset(a, 0, sizeof(*a));
     (void) sw_bounce_parse(msg, len, &a->b);
-    a->tag = sw_tag_verify(keys, a->b.tag, a->b.message_id, now, conf->milter.tag_max_age);
+    a->tag = sw_tag_check(keys, a->b.tag, a->b.message_id, now, conf->milter.tag_max_age,
+                          a->tag_id);
     for (i = 0; i < a->b.nhosts; i++)
         hosts[i] = a->b.hosts[i];
     for (i = 0; i < a->b.nips; i++)

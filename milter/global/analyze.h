@@ -36,6 +36,7 @@ struct sw_finding {
 struct sw_analysis {
     struct sw_bounce b; /* about 60 KB: allocate, do not put on a thread's stack */
     enum sw_tag_state tag;
+    char tag_id[SW_TAG_CANON_MAX]; /* the tag's canonical form when it verifies, else "" */
     const struct sw_pool *pool; /* named by the bounce, or NULL */
     char egress[48];            /* the first IP it names in the pool's egress CIDRs */
     size_t n;

@@ -22,6 +22,7 @@
 #include "global/conf.h"
 #include "global/conf_get.h"
 #include "global/engine.h"
+#include "global/guard.h"
 #include "util/listen.h"
 
 #define SW_NAME_MAX       64 /* relay, pool and rule names */
@@ -49,8 +50,9 @@ static const char *const routed_keys[] = {
     "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
     NULL
 };
-static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate",
-                                           "user",   "group",    NULL };
+static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
+                                           "group",  "tag_cap",  "outbound",    NULL };
+static const char *const outbound_keys[] = { "networks", "authenticated", NULL };
 static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
                                           "role",         "priority", "weight",    "max_per_hour",
                                           "jurisdiction", "enabled",  "probe",     NULL };
@@ -301,6 +303,8 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
         c->milter.tag_max_age = SW_DEF_TAG_AGE;
     if (c->milter.rate == 0)
         c->milter.rate = SW_DEF_RATE;
+    if (c->milter.tag_cap == 0)
+        c->milter.tag_cap = SW_GUARD_CAP_DEFAULT;
     if (r->control_groups.n == 0)
         default_strv(cx, &r->control_users, "root");
     if (r->history == 0)
@@ -330,12 +334,47 @@ valid_milter_socket(const char *s)
     return true;
 }
 
+/* parse_outbound - milter.outbound { }: which mail leaves through us and
+ * is tagged.  Absent: loopback clients and authenticated senders. */
+static void
+parse_outbound(struct sw_cfctx *cx, const config_setting_t *g, struct sw_conf *c)
+{
+    config_setting_t *o = g ? sw_cf_member(cx, g, "milter", "outbound", CONFIG_TYPE_GROUP) : NULL;
+    static const char *const loopback[] = { "127.0.0.0/8", "::1" };
+    struct sw_strv *nets = &c->milter.out_networks;
+    size_t i;
+
+    c->milter.out_auth = true;
+    if (o != NULL) {
+        sw_cf_check_keys(cx, o, "milter.outbound", outbound_keys);
+        sw_cf_bool(cx, o, "milter.outbound", "authenticated", &c->milter.out_auth);
+        sw_cf_strv(cx, o, "milter.outbound", "networks", false, nets);
+        for (i = 0; i < nets->n; i++)
+            if (!valid_cidr(nets->v[i]))
+                sw_cf_error(cx, config_setting_get_member(o, "networks"),
+                            "milter.outbound.networks", "\"%s\" is not an address or CIDR",
+                            nets->v[i]);
+        if (config_setting_get_member(o, "networks") != NULL)
+            return; /* [] is allowed: authenticated senders only */
+    }
+    if ((nets->v = calloc(3, sizeof(char *))) == NULL) {
+        sw_cf_error(cx, NULL, "", "out of memory");
+        return;
+    }
+    for (i = 0; i < 2; i++)
+        if ((nets->v[nets->n++] = strdup(loopback[i])) == NULL) {
+            sw_cf_error(cx, NULL, "", "out of memory");
+            return;
+        }
+}
+
 /* parse_milter - the milter { } group (used by spillway-milter) */
 static void
 parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
 {
     config_setting_t *g = sw_cf_member(cx, root, "", "milter", CONFIG_TYPE_GROUP);
 
+    parse_outbound(cx, g, c);
     if (g == NULL)
         return;
     sw_cf_check_keys(cx, g, "milter", milter_keys);
@@ -347,6 +386,7 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     sw_cf_str(cx, g, "milter", "tag_keys", false, &c->milter.tag_keys);
     sw_cf_duration(cx, g, "milter", "tag_max_age", &c->milter.tag_max_age);
     sw_cf_int(cx, g, "milter", "rate", 1, 1000000, &c->milter.rate);
+    sw_cf_int(cx, g, "milter", "tag_cap", 1, SW_GUARD_PER_MESSAGE, &c->milter.tag_cap);
     if (sw_cf_str(cx, g, "milter", "user", false, &c->milter.user) && c->milter.user
         && getpwnam(c->milter.user) == NULL)
         sw_cf_error(cx, config_setting_get_member(g, "user"), "milter.user", "no such user \"%s\"",
@@ -810,6 +850,7 @@ sw_conf_free(struct sw_conf *c)
     sw_strv_free(&c->routed.control_groups);
     free(c->milter.socket);
     free(c->milter.tag_keys);
+    sw_strv_free(&c->milter.out_networks);
     free(c->milter.user);
     free(c->milter.group);
     sw_conf_free_health(c);

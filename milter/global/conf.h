@@ -114,6 +114,9 @@ struct sw_milter_conf {
     char *tag_keys;   /* key file; NULL: no tagging, every bounce untrusted */
     long tag_max_age; /* seconds a tag counts after the mail was sent */
     long rate;        /* evidence records per minute per SMTP client */
+    long tag_cap;     /* trusted records one tag may give (guard.h) */
+    struct sw_strv out_networks; /* outbound { networks }: clients whose mail is tagged */
+    bool out_auth;               /* outbound { authenticated }: and SMTP AUTH senders' */
     char *user;       /* drop to this user after opening the socket */
     char *group;      /* group of the unix socket (mode 0660), e.g. "postfix" */
 };

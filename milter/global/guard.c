@@ -1,4 +1,4 @@
-/* guard.c - de-duplication and rate caps for bounce evidence */
+/* guard.c - de-duplication and caps for bounce evidence */
 #include "config.h"
 
 #include <ctype.h>
@@ -10,10 +10,13 @@
 
 struct msg_entry {
     uint64_t key; /* 0: empty */
-    time_t seen;
+    time_t first; /* its first accepted record: the window starts */
+    time_t seen;  /* its last accepted record: which way goes first */
     unsigned n;
     uint64_t rcpt[SW_GUARD_PER_MESSAGE];
 };
+
+#define SW_GUARD_SETS (SW_GUARD_MESSAGES / SW_GUARD_WAYS)
 
 struct client_entry {
     uint64_t key;
@@ -23,7 +26,7 @@ struct client_entry {
 
 struct sw_guard {
     uint64_t seed;
-    struct msg_entry msg[SW_GUARD_MESSAGES];
+    struct msg_entry msg[2][SW_GUARD_MESSAGES]; /* [0] untrusted, [1] trusted */
     struct client_entry client[SW_GUARD_CLIENTS];
 };
 
@@ -41,6 +44,7 @@ hash(uint64_t seed, const char *s)
     return h ? h : 1;
 }
 
+/* sw_guard_new - empty tables; seed keys the hash */
 struct sw_guard *
 sw_guard_new(uint64_t seed)
 {
@@ -51,6 +55,7 @@ sw_guard_new(uint64_t seed)
     return g;
 }
 
+/* sw_guard_free - and everything it remembers */
 void
 sw_guard_free(struct sw_guard *g)
 {
@@ -80,31 +85,75 @@ rate_ok(struct sw_guard *g, const char *client, time_t now, long rate)
     return true;
 }
 
-/* sw_guard_check - may this record go to spillway-routed? */
-enum sw_guard_verdict
-sw_guard_check(struct sw_guard *g, const char *client, const char *msgid, const char *rcpt,
-               time_t now, long rate)
+/* live - an entry that holds a key still remembered at now */
+static bool
+live(const struct msg_entry *m, time_t now)
 {
-    uint64_t mk = hash(g->seed, msgid ? msgid : ""), rk = hash(g->seed, rcpt ? rcpt : "");
-    struct msg_entry *m = &g->msg[mk % SW_GUARD_MESSAGES];
+    return m->key != 0 && now - m->first <= SW_GUARD_MEMORY;
+}
+
+/* find - the live entry of key k in its set, or NULL */
+static struct msg_entry *
+find(struct msg_entry *set, uint64_t k, time_t now)
+{
     unsigned i;
 
-    if (m->key != mk || now - m->seen > SW_GUARD_MEMORY) {
-        memset(m, 0, sizeof(*m));
-        m->key = mk;
+    for (i = 0; i < SW_GUARD_WAYS; i++)
+        if (set[i].key == k && live(&set[i], now))
+            return &set[i];
+    return NULL;
+}
+
+/* claim - a way for a new key: a free or expired one, else the one seen
+ * least recently.  Called only for a record that passed. */
+static struct msg_entry *
+claim(struct msg_entry *set, uint64_t k, time_t now)
+{
+    struct msg_entry *m = &set[0];
+    unsigned i;
+
+    for (i = 0; i < SW_GUARD_WAYS; i++) {
+        if (!live(&set[i], now)) {
+            m = &set[i];
+            break;
+        }
+        if (set[i].seen < m->seen)
+            m = &set[i];
     }
-    for (i = 0; i < m->n; i++)
+    memset(m, 0, sizeof(*m));
+    m->key = k;
+    m->first = now;
+    return m;
+}
+
+/* sw_guard_check - may this record go to spillway-routed? */
+enum sw_guard_verdict
+sw_guard_check(struct sw_guard *g, const char *client, bool trusted, const char *key,
+               const char *rcpt, time_t now, long rate, unsigned cap)
+{
+    uint64_t mk = hash(g->seed, key ? key : ""), rk = hash(g->seed, rcpt ? rcpt : "");
+    struct msg_entry *set = &g->msg[trusted ? 1 : 0][(mk % SW_GUARD_SETS) * SW_GUARD_WAYS];
+    struct msg_entry *m = find(set, mk, now);
+    unsigned i, limit = SW_GUARD_PER_MESSAGE;
+
+    if (trusted)
+        limit = cap < 1 ? 1 : cap > SW_GUARD_PER_MESSAGE ? SW_GUARD_PER_MESSAGE : cap;
+    /* Every refusal leaves the tables as they were. */
+    for (i = 0; m && i < m->n; i++)
         if (m->rcpt[i] == rk)
             return SW_GUARD_DUPLICATE;
-    if (m->n == SW_GUARD_PER_MESSAGE)
-        return SW_GUARD_MESSAGE_CAP;
+    if (m && m->n >= limit)
+        return trusted ? SW_GUARD_TAG_CAP : SW_GUARD_MESSAGE_CAP;
     if (!rate_ok(g, client, now, rate))
         return SW_GUARD_RATE;
+    if (m == NULL)
+        m = claim(set, mk, now);
     m->seen = now;
     m->rcpt[m->n++] = rk;
     return SW_GUARD_PASS;
 }
 
+/* sw_guard_verdict_name - for the milter's log (evidence=...) */
 const char *
 sw_guard_verdict_name(enum sw_guard_verdict v)
 {
@@ -112,6 +161,7 @@ sw_guard_verdict_name(enum sw_guard_verdict v)
     case SW_GUARD_PASS: return "pass";
     case SW_GUARD_DUPLICATE: return "duplicate";
     case SW_GUARD_MESSAGE_CAP: return "message-cap";
+    case SW_GUARD_TAG_CAP: return "tag-cap";
     case SW_GUARD_RATE: return "rate";
     }
     return "?";

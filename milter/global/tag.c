@@ -17,6 +17,7 @@
 #define SW_TAG_CONTEXT     "spillway-tag/1|"
 #define SW_TAG_KEYFILE_MAX 4096
 #define SW_TAG_SKEW        300 /* seconds a tag may be in the future */
+#define SW_TAG_SEP_WSP     16  /* white space after a ";": a fold may re-indent */
 
 /* valid_id - [A-Za-z0-9._-]{1,16} */
 static bool
@@ -267,28 +268,149 @@ sw_tag_make(const struct sw_tag_keys *keys, time_t now, const char *message_id, 
     return n > 0 && (size_t) n < size;
 }
 
-/* field - the value of "name=" in a "; "-separated tag, copied bounded */
-static bool
-field(const char *tag, const char *name, char *out, size_t size)
-{
-    size_t nl = strlen(name), n;
-    const char *p = tag;
+/* A tag as read by the strict grammar (tag.h). */
+struct parsed {
+    long long t;
+    char k[SW_TAG_ID_MAX + 1];
+    char h[SW_TAG_H_LEN + 1];
+    bool m0;
+};
 
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ';' || *p == '\r' || *p == '\n')
-            p++;
-        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            p += nl + 1;
-            n = strcspn(p, "; \t\r\n");
-            if (n == 0 || n >= size)
-                return false;
-            memcpy(out, p, n);
-            out[n] = '\0';
-            return true;
-        }
-        p += strcspn(p, ";");
+/* is_wsp - white space as unfolding leaves it */
+static bool
+is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* is_b64url - one character of base64url */
+static bool
+is_b64url(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+           || c == '_';
+}
+
+/* sep - ";" and 1 to SW_TAG_SEP_WSP WSP; false otherwise */
+static bool
+sep(const char **pp)
+{
+    const char *p = *pp;
+    int n = 0;
+
+    if (*p++ != ';')
+        return false;
+    while (is_wsp(*p) && n <= SW_TAG_SEP_WSP) {
+        p++;
+        n++;
     }
-    return false;
+    if (n < 1 || n > SW_TAG_SEP_WSP)
+        return false;
+    *pp = p;
+    return true;
+}
+
+/* lit - the literal name= at *pp */
+static bool
+lit(const char **pp, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(*pp, name, n) != 0)
+        return false;
+    *pp += n;
+    return true;
+}
+
+/* parse - the one grammar of tag.h; false for anything else */
+static bool
+parse(const char *tag, struct parsed *out)
+{
+    const char *p = tag, *s;
+    size_t n;
+    int ws = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (strlen(tag) > SW_TAG_MAX)
+        return false;
+    while (is_wsp(*p) && ws++ < 8)
+        p++;
+    if (!lit(&p, "v=1") || !sep(&p) || !lit(&p, "t=") || *p < '1' || *p > '9')
+        return false;
+    for (n = 0; p[n] >= '0' && p[n] <= '9'; n++) {
+        if (n == 12)
+            return false;
+        out->t = out->t * 10 + (p[n] - '0');
+    }
+    p += n;
+    if (!sep(&p) || !lit(&p, "k="))
+        return false;
+    for (s = p; is_b64url(*p) || *p == '.'; p++)
+        if ((size_t) (p - s) == SW_TAG_ID_MAX)
+            return false;
+    if (!valid_id(s, (size_t) (p - s)))
+        return false;
+    memcpy(out->k, s, (size_t) (p - s));
+    if (!sep(&p) || !lit(&p, "h="))
+        return false;
+    for (n = 0; n < SW_TAG_H_LEN; n++)
+        if (!is_b64url(p[n]))
+            return false;
+    memcpy(out->h, p, SW_TAG_H_LEN);
+    p += SW_TAG_H_LEN;
+    if (*p == ';') {
+        if (!sep(&p) || !lit(&p, "m=0"))
+            return false;
+        out->m0 = true;
+    }
+    ws = 0;
+    while (is_wsp(*p) && ws++ < 8)
+        p++;
+    return *p == '\0';
+}
+
+/* sw_tag_check - is this tag ours, and recent?  And its canonical form. */
+enum sw_tag_state
+sw_tag_check(const struct sw_tag_keys *keys, const char *tag, const char *message_id, time_t now,
+             long max_age, char *canon)
+{
+    char want[SW_TAG_MAC_LEN * 2];
+    unsigned char m[SW_TAG_MAC_LEN];
+    struct parsed pt;
+    size_t i;
+    int n;
+
+    if (canon)
+        canon[0] = '\0';
+    if (tag == NULL || *tag == '\0')
+        return SW_TAG_ABSENT;
+    if (keys == NULL || keys->n == 0)
+        return SW_TAG_UNCHECKED;
+    if (!parse(tag, &pt) || pt.t > (long long) now + SW_TAG_SKEW)
+        return SW_TAG_INVALID;
+    for (i = 0; i < keys->n; i++) {
+        if (strcmp(keys->key[i].id, pt.k) != 0)
+            continue;
+        /* m=0: signed without a Message-ID (one may have been added
+         * downstream); the MAC is over the empty id, so the flag cannot
+         * be added to a tag made for another message. */
+        if (!mac(&keys->key[i], pt.t, pt.m0 ? "" : message_id, m))
+            return SW_TAG_INVALID;
+        encode(m, sizeof(m), want);
+        if (strlen(want) != SW_TAG_H_LEN || CRYPTO_memcmp(pt.h, want, SW_TAG_H_LEN) != 0)
+            return SW_TAG_INVALID;
+        if (canon) {
+            n = snprintf(canon, SW_TAG_CANON_MAX, "k=%s t=%lld h=%s", pt.k, pt.t, pt.h);
+            if (n < 0 || n >= SW_TAG_CANON_MAX) {
+                canon[0] = '\0';
+                return SW_TAG_INVALID;
+            }
+        }
+        if (max_age > 0 && pt.t < (long long) now - max_age)
+            return SW_TAG_EXPIRED;
+        return SW_TAG_VALID;
+    }
+    return SW_TAG_INVALID; /* a key we do not hold (any more) */
 }
 
 /* sw_tag_verify - is this tag ours, and recent? */
@@ -296,41 +418,7 @@ enum sw_tag_state
 sw_tag_verify(const struct sw_tag_keys *keys, const char *tag, const char *message_id, time_t now,
               long max_age)
 {
-    char v[8], t[24], k[SW_TAG_ID_MAX + 1], h[SW_TAG_MAC_LEN * 2], want[SW_TAG_MAC_LEN * 2];
-    unsigned char m[SW_TAG_MAC_LEN];
-    long long when;
-    char *end;
-    size_t i;
-
-    if (tag == NULL || *tag == '\0')
-        return SW_TAG_ABSENT;
-    if (keys == NULL || keys->n == 0)
-        return SW_TAG_UNCHECKED;
-    if (strlen(tag) > SW_TAG_MAX || !field(tag, "v", v, sizeof(v)) || strcmp(v, "1") != 0
-        || !field(tag, "t", t, sizeof(t)) || !field(tag, "k", k, sizeof(k))
-        || !field(tag, "h", h, sizeof(h)))
-        return SW_TAG_INVALID;
-    errno = 0;
-    when = strtoll(t, &end, 10);
-    if (errno || *end || when <= 0 || when > (long long) now + SW_TAG_SKEW)
-        return SW_TAG_INVALID;
-    for (i = 0; i < keys->n; i++) {
-        if (strcmp(keys->key[i].id, k) != 0)
-            continue;
-        /* m=0: signed without a Message-ID (one may have been added
-         * downstream); the MAC is over the empty id, so the flag cannot
-         * be added to a tag made for another message. */
-        if (!mac(&keys->key[i], when,
-                 field(tag, "m", v, sizeof(v)) && strcmp(v, "0") == 0 ? "" : message_id, m))
-            return SW_TAG_INVALID;
-        encode(m, sizeof(m), want);
-        if (strlen(h) != strlen(want) || CRYPTO_memcmp(h, want, strlen(want)) != 0)
-            return SW_TAG_INVALID;
-        if (max_age > 0 && when < (long long) now - max_age)
-            return SW_TAG_EXPIRED;
-        return SW_TAG_VALID;
-    }
-    return SW_TAG_INVALID; /* a key we do not hold (any more) */
+    return sw_tag_check(keys, tag, message_id, now, max_age, NULL);
 }
 
 /* sw_tag_state_name - for logs and JSON */

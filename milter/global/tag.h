@@ -27,6 +27,28 @@
  * still in flight.  Key ids are [A-Za-z0-9._-]{1,16}; secrets are 32 to 64
  * bytes written in hex.
  *
+ * A returned tag is read by one strict grammar (after unfolding):
+ *     tag = *WSP "v=1" sep "t=" time sep "k=" keyid sep "h=" mac
+ *           [sep "m=0"] *WSP
+ *     sep = ";" 1*16WSP      (WSP: space or tab: folding may add or re-indent)
+ *     time = %x31-39 0*11DIGIT       (no sign, no leading zero)
+ *     keyid = 1*16(ALPHA / DIGIT / "." / "_" / "-")   (compared exactly)
+ *     mac = 22(base64url)            (SW_TAG_MAC_LEN bytes, no padding)
+ * Field names are lower case, in this order, each once; nothing else may
+ * follow.  Anything else is "invalid": an attacker who has seen one tag
+ * cannot vary its text ("; x=1", "V=1", "t=0...") into tags that verify.
+ * A tag that verifies has one canonical form, "k=ID t=TIME h=MAC", which
+ * is what de-duplication keys on (guard.h): the white space and the m=0
+ * flag (which changes nothing when the Message-ID is empty) are left out.
+ *
+ * Binding: the MAC covers the time and the Message-ID, the identity every
+ * copy of the message shares.  It cannot cover the recipient: the milter
+ * adds one header to the message and every recipient gets the same one.
+ * Covering more of the header (From, Date, Subject) would not help either:
+ * whoever holds a copy holds those too and returns them verbatim, while a
+ * genuine bounce may return them rewritten.  What bounds a recipient who
+ * forges bounces with the tag he saw is the per-tag cap (guard.h).
+ *
  * Pure except for sw_tag_keys_load() (reads a file).  A loaded key set is
  * immutable and may be shared by threads.
  */
@@ -35,6 +57,8 @@
 #define SW_TAG_KEYS_MAX 2
 #define SW_TAG_ID_MAX   16
 #define SW_TAG_MAX      128 /* longest header value we write or read */
+#define SW_TAG_H_LEN    22  /* base64url characters of the MAC */
+#define SW_TAG_CANON_MAX 64 /* "k=ID t=TIME h=MAC" and its NUL fit */
 
 enum sw_tag_state {
     SW_TAG_ABSENT,   /* no tag in the bounce */
@@ -68,6 +92,10 @@ bool sw_tag_make(const struct sw_tag_keys *keys, time_t now, const char *message
  * age.  A tag more than 5 minutes in the future is invalid. */
 enum sw_tag_state sw_tag_verify(const struct sw_tag_keys *keys, const char *tag,
                                 const char *message_id, time_t now, long max_age);
+/* The same, and for a tag that verifies (valid or expired) its canonical
+ * form in canon (NULL, or SW_TAG_CANON_MAX bytes); "" otherwise. */
+enum sw_tag_state sw_tag_check(const struct sw_tag_keys *keys, const char *tag,
+                               const char *message_id, time_t now, long max_age, char *canon);
 
 const char *sw_tag_state_name(enum sw_tag_state s); /* "valid", ... */
 

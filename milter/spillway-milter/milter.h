@@ -23,6 +23,7 @@ struct milter_gen {
 struct milter_stats {
     unsigned long messages;
     unsigned long tagged;
+    unsigned long inbound;    /* not tagged: neither a bounce nor outbound */
     unsigned long bounces;
     unsigned long records;    /* evidence records sent */
     unsigned long trusted;    /* of which trusted */

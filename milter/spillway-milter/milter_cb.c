@@ -10,8 +10,13 @@
  *
  * Never rejects, delays or changes a bounce; every internal failure
  * answers "continue" (DESIGN.md 2).  Outbound mail (a non-null sender that
- * is not a delivery report) gets the X-Spillway-Tag header at the end of
- * the message.
+ * is not a delivery report, from a client in milter.outbound.networks or
+ * a sender authenticated by SMTP AUTH: outbound.h) gets the
+ * X-Spillway-Tag header at the end of the message; inbound mail is never
+ * tagged, or anyone who mails us would get a valid tag back.  The
+ * {auth_authen} macro comes with MAIL FROM (Postfix's default
+ * milter_mail_macros and Sendmail's default Milter.macros.envfrom carry
+ * it).
  */
 #include "config.h"
 
@@ -25,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "global/analyze.h"
+#include "global/outbound.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "milter.h"
@@ -45,6 +51,7 @@ struct session {
     unsigned long steps; /* negotiated protocol flags */
     char client[64];
     bool null_sender;
+    bool auth;   /* MAIL FROM came with {auth_authen}: an SMTP AUTH login */
     bool report; /* Content-Type multipart/report */
     bool failed; /* something went wrong: just continue */
     char message_id[SW_TAG_MAX * 2];
@@ -73,7 +80,7 @@ is_bounce(const struct session *s)
 static void
 message_reset(struct session *s)
 {
-    s->null_sender = s->report = s->failed = false;
+    s->null_sender = s->auth = s->report = s->failed = false;
     s->message_id[0] = '\0';
     sw_buf_reset(&s->msg);
 }
@@ -113,6 +120,11 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
     if (sa && sa->sa_family == AF_INET)
         (void) inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr, s->client,
                          sizeof(s->client));
+    else if (sa && sa->sa_family == AF_INET6
+             && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *) sa)->sin6_addr))
+        /* ::ffff:192.0.2.1 is 192.0.2.1: matched against IPv4 ranges */
+        (void) inet_ntop(AF_INET, &((struct sockaddr_in6 *) sa)->sin6_addr.s6_addr[12], s->client,
+                         sizeof(s->client));
     else if (sa && sa->sa_family == AF_INET6)
         (void) inet_ntop(AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr, s->client,
                          sizeof(s->client));
@@ -125,12 +137,14 @@ static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
     struct session *s = session(ctx);
-    const char *from = argv && argv[0] ? argv[0] : "";
+    const char *from = argv && argv[0] ? argv[0] : "", *auth;
 
     if (s == NULL)
         return SMFIS_CONTINUE;
     message_reset(s);
     s->null_sender = strcmp(from, "<>") == 0 || *from == '\0';
+    auth = smfi_getsymval(ctx, "{auth_authen}");
+    s->auth = auth != NULL && *auth != '\0';
     return reply(s, SMFIP_NR_MAIL);
 }
 
@@ -244,8 +258,10 @@ cb_eom(SMFICTX *ctx)
     if ((g = milter_gen_get()) != NULL) {
         if (is_bounce(s))
             read_bounce(ctx, s, g);
-        else
+        else if (sw_outbound(&g->conf->milter, s->client, s->auth))
             tag(ctx, s, g);
+        else
+            milter_stat_add(&sw_milter.stats.inbound, 1);
         milter_gen_put(g);
     }
     message_reset(s);

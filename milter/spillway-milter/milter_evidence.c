@@ -3,7 +3,7 @@
 /*
  * Each failed recipient of a bounce becomes one evidence record (DESIGN.md
  * 5.3), unless the guard suppresses it (a duplicate, past the cap for one
- * message, or the sending client is over its rate).  Records go out on a
+ * message or one tag, or the sending client is over its rate).  Records go out on a
  * non-blocking unix datagram socket: if spillway-routed is down or slow
  * the record is dropped and counted; a bounce is never held up for it.
  * Each recipient gets one log line that says what was seen and done.
@@ -72,7 +72,7 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
                 const char *queue_id)
 {
     struct sw_evrec r;
-    char key[sizeof(a->b.tag) + sizeof(r.ev.id) + 2], why[128];
+    char why[128];
     struct sw_buf b;
     enum sw_guard_verdict v;
     time_t now = time(NULL);
@@ -91,12 +91,13 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
         }
         /* Trusted and untrusted records are de-duplicated apart: a forged
          * bounce sent first must not make the genuine one a duplicate.  A
-         * trusted record's message is the one its tag was made for (the
-         * Message-ID is not signed when the message had none). */
-        (void) snprintf(key, sizeof(key), "%c|%s", r.ev.trusted ? 'T' : 'U',
-                        r.ev.trusted ? a->b.tag : r.ev.id);
+         * trusted record's key is its tag's canonical form (the text of
+         * a seen tag cannot be varied into new keys), and one tag gives
+         * at most milter.tag_cap trusted records (guard.h). */
         pthread_mutex_lock(&sw_milter.lock);
-        v = sw_guard_check(sw_milter.guard, client, key, r.ev.rcpt, now, g->conf->milter.rate);
+        v = sw_guard_check(sw_milter.guard, client, r.ev.trusted,
+                           r.ev.trusted ? a->tag_id : r.ev.id, r.ev.rcpt, now, g->conf->milter.rate,
+                           (unsigned) g->conf->milter.tag_cap);
         if (v != SW_GUARD_PASS)
             sw_milter.stats.suppressed++;
         pthread_mutex_unlock(&sw_milter.lock);

@@ -279,16 +279,19 @@ main(int argc, char **argv)
     drop_privileges(pw);
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
-    sw_info("started: socket %s, %zu tag key%s, evidence to %s", g->conf->milter.socket, g->keys.n,
-            g->keys.n == 1 ? "" : "s", g->conf->routed.evidence);
+    sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s",
+            g->conf->milter.socket, g->keys.n, g->keys.n == 1 ? "" : "s", g->conf->routed.evidence,
+            g->conf->milter.out_networks.n, g->conf->milter.out_networks.n == 1 ? "" : "s",
+            g->conf->milter.out_auth ? " and authenticated senders" : "");
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();
     if (socket_path(listening))
         (void) unlink(socket_path(listening)); /* best effort: we are unprivileged now */
-    sw_info("stopped: messages=%lu tagged=%lu bounces=%lu records=%lu trusted=%lu untrusted=%lu "
-            "suppressed=%lu dropped=%lu failures=%lu",
-            sw_milter.stats.messages, sw_milter.stats.tagged, sw_milter.stats.bounces,
+    sw_info("stopped: messages=%lu tagged=%lu inbound=%lu bounces=%lu records=%lu trusted=%lu "
+            "untrusted=%lu suppressed=%lu dropped=%lu failures=%lu",
+            sw_milter.stats.messages, sw_milter.stats.tagged, sw_milter.stats.inbound,
+            sw_milter.stats.bounces,
             sw_milter.stats.records, sw_milter.stats.trusted, sw_milter.stats.untrusted,
             sw_milter.stats.suppressed, sw_milter.stats.dropped, sw_milter.stats.failures);
     return rc == MI_SUCCESS ? 0 : 1;

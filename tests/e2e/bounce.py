@@ -15,6 +15,9 @@ Modes (what happens to the returned X-Spillway-Tag):
   wrongid   the genuine tag with another Message-ID (a tag lifted from one
             message and pasted into a forged bounce for another)
 The reporter is the provider's host (--reporter) unless --reporter is "none".
+A genuine tag's text can be varied the way a forger who has seen it would
+(tests/e2e/t55-tagreplay.sh): --tag-suffix appends to it ("; x=7"),
+--tag-tabs turns its "; " separators into ";<TAB>" (as folding may).
 """
 import argparse, base64, hashlib, hmac, re, smtplib, sys, time
 
@@ -51,6 +54,8 @@ def main():
     ap.add_argument("--mode", default="genuine",
                     choices=["genuine", "notag", "badtag", "expired", "wrongid"])
     ap.add_argument("--keys", help="tag key file (mode expired)")
+    ap.add_argument("--tag-suffix", default="", help="appended to the returned tag")
+    ap.add_argument("--tag-tabs", action="store_true", help="';<TAB>' between the tag's fields")
     ap.add_argument("--reporter", default="AM6PR01MB1234.eurprd01.prod.protection.outlook.test")
     ap.add_argument("--status", default="5.7.606")
     ap.add_argument("--text", default="550 5.7.606 Access denied, banned sending IP "
@@ -69,6 +74,8 @@ def main():
     elif a.mode == "wrongid":
         hdrs = re.sub(r"(?im)^Message-ID:.*$", "Message-ID: <forged-%d@test.spillway>"
                       % time.time_ns(), hdrs)
+    if a.tag_suffix or a.tag_tabs:
+        hdrs = retag(hdrs, lambda v: (v.replace("; ", ";\t") if a.tag_tabs else v) + a.tag_suffix)
     if "X-Spillway-Tag" not in hdrs and a.mode not in ("notag",):
         sys.exit("bounce.py: the original carries no X-Spillway-Tag")
 

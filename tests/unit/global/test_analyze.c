@@ -171,6 +171,49 @@ test_rows(void **state)
     }
 }
 
+/* The returned tag as MTAs fold it, and as a forger varies it: the
+ * folded ones verify, all with the canonical form of the tag as made. */
+static void
+test_folded_tag(void **state)
+{
+    char tag[SW_TAG_MAX + 1], want[SW_TAG_CANON_MAX], variant[512], msg[8192];
+    static const struct {
+        const char *from, *to; /* the first "; " of each field becomes "to" */
+        const char *suffix;
+        enum sw_tag_state st;
+    } cases[] = {
+        { "; ", ";\r\n\t", "", SW_TAG_VALID },      /* folded with a tab */
+        { "; ", ";\r\n        ", "", SW_TAG_VALID }, /* re-indented with 8 spaces */
+        { "; ", ";\r\n", "", SW_TAG_VALID },         /* broken folding, unfolded after ";" */
+        { "; ", "; ", "; x=1", SW_TAG_INVALID },    /* a trailing parameter */
+        { "; ", ";\r\n\t", "; x=2", SW_TAG_INVALID },
+    };
+    const char *p, *hit;
+    size_t i, n, o;
+
+    (void) state;
+    assert_true(sw_tag_make(&keys, NOW - 60, MID, tag, sizeof(tag)));
+    assert_int_equal(sw_tag_check(&keys, tag, MID, NOW, 86400, want), SW_TAG_VALID);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (p = tag, o = 0; (hit = strstr(p, cases[i].from)) != NULL; p = hit + 2) {
+            o += (size_t) snprintf(variant + o, sizeof(variant) - o, "%.*s%s", (int) (hit - p), p,
+                                   cases[i].to);
+            assert_true(o < sizeof(variant));
+        }
+        o += (size_t) snprintf(variant + o, sizeof(variant) - o, "%s%s", p, cases[i].suffix);
+        assert_true(o < sizeof(variant));
+        n = dsn(msg, sizeof(msg), "out.protection.outlook.test", variant, MID, BANNED);
+        sw_analyze(conf, &keys, msg, n, NOW, an);
+        if (an->tag != cases[i].st)
+            fail_msg("case %zu (\"%s\"): tag %s", i, an->b.tag, sw_tag_state_name(an->tag));
+        if (cases[i].st == SW_TAG_VALID)
+            assert_string_equal(an->tag_id, want);
+        else
+            assert_string_equal(an->tag_id, "");
+        assert_int_equal(an->f[0].trusted, cases[i].st == SW_TAG_VALID);
+    }
+}
+
 static void
 test_no_keys_and_records(void **state)
 {
@@ -227,6 +270,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trusted),
         cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_folded_tag),
         cmocka_unit_test(test_no_keys_and_records),
         cmocka_unit_test(test_not_a_bounce),
     };

@@ -282,6 +282,24 @@ static const struct error_case {
     { "milter group unknown",
       RELAYS_OK "milter = { group = \"no-such-group-spillway\"; };\n",
       { NAME ":5: milter.group: no such group \"no-such-group-spillway\"" } },
+    { "milter tag_cap zero",
+      RELAYS_OK "milter = { tag_cap = 0; };\n",
+      { NAME ":5: milter.tag_cap: must be between 1 and 8" } },
+    { "milter tag_cap too large",
+      RELAYS_OK "milter = { tag_cap = 9; };\n",
+      { NAME ":5: milter.tag_cap: must be between 1 and 8" } },
+    { "milter outbound not a group",
+      RELAYS_OK "milter = { outbound = [\"127.0.0.1\"]; };\n",
+      { NAME ":5: milter.outbound: must be a group" } },
+    { "milter outbound unknown key",
+      RELAYS_OK "milter = { outbound = { mynetworks = [\"127.0.0.1\"]; }; };\n",
+      { NAME ":5: milter.outbound.mynetworks: unknown key" } },
+    { "milter outbound network not a CIDR",
+      RELAYS_OK "milter = {\n  outbound = { networks = [\"10.0.0.0/8\", \"10.1/33\"]; };\n};\n",
+      { NAME ":6: milter.outbound.networks: \"10.1/33\" is not an address or CIDR" } },
+    { "milter outbound authenticated not a boolean",
+      RELAYS_OK "milter = { outbound = { authenticated = \"yes\"; }; };\n",
+      { NAME ":5: milter.outbound.authenticated: must be true or false" } },
     { "two errors, both reported",
       RELAY_B("priority = 70000;") "rules = ( { name = \"r\"; classes = [\"other\"]; } );\n",
       { NAME ":3: relays[1].priority", NAME ":5: rules[0]: classes", "\n" } },
@@ -375,7 +393,7 @@ static const char design_example[] =
     "residency = ( { destinations = [\"*.gov.uk\"]; allow = [\"UK\"]; } );\n"
     "dnsbl = { zones = [\"zen.spamhaus.org\"]; resolver = \"127.0.0.1\"; };\n";
 
-/* classify_line - configs with rules need the pattern library: the shipped
+/* classify_line - configs with rules or a milter need the pattern library: the shipped
  * one, from $SW_PATTERNS (set by make check) */
 static const char *
 classify_line(void)
@@ -397,7 +415,7 @@ must_load(const char *text)
     sw_buf_init(&err, 64 * 1024);
     sw_buf_init(&full, 64 * 1024);
     sw_buf_adds(&full, text);
-    if (strstr(text, "rules") && !strstr(text, "classify"))
+    if ((strstr(text, "rules") || strstr(text, "milter")) && !strstr(text, "classify"))
         sw_buf_adds(&full, classify_line());
     c = sw_conf_load_string(sw_buf_str(&full), NAME, &err);
     sw_buf_free(&full);
@@ -541,6 +559,34 @@ test_defaults(void **state)
     /* hold over the default hold_max raises hold_max with it */
     assert_int_equal(c->rules[0].hold, 36000);
     assert_int_equal(c->rules[0].hold_max, 36000);
+    sw_conf_free(c);
+}
+
+/* milter.outbound and tag_cap: defaults and explicit values. */
+static void
+test_milter_outbound(void **state)
+{
+    struct sw_conf *c;
+
+    (void) state;
+    c = must_load(RELAYS_OK);
+    assert_int_equal(c->milter.out_networks.n, 2);
+    assert_string_equal(c->milter.out_networks.v[0], "127.0.0.0/8");
+    assert_string_equal(c->milter.out_networks.v[1], "::1");
+    assert_true(c->milter.out_auth);
+    assert_int_equal(c->milter.tag_cap, 2);
+    sw_conf_free(c);
+    c = must_load(RELAYS_OK "milter = { tag_cap = 5; outbound = { authenticated = false;"
+                            " networks = [\"192.0.2.0/24\", \"2001:db8::/32\", \"10.1.2.3\"]; }; };\n");
+    assert_int_equal(c->milter.out_networks.n, 3);
+    assert_string_equal(c->milter.out_networks.v[2], "10.1.2.3");
+    assert_false(c->milter.out_auth);
+    assert_int_equal(c->milter.tag_cap, 5);
+    sw_conf_free(c);
+    /* networks = []: only authenticated senders' mail is tagged. */
+    c = must_load(RELAYS_OK "milter = { outbound = { networks = []; }; };\n");
+    assert_int_equal(c->milter.out_networks.n, 0);
+    assert_true(c->milter.out_auth);
     sw_conf_free(c);
 }
 
@@ -688,6 +734,7 @@ main(void)
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_load_file),      cmocka_unit_test(test_domain_match),
         cmocka_unit_test(test_pool_for),
+        cmocka_unit_test(test_milter_outbound),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* test_evrec.c - the evidence channel's record (evrec.h) and its guard (guard.h) */
+/* test_evrec.c - the evidence channel's record (evrec.h) */
 #include "config.h"
 
 #include <stdarg.h>
@@ -12,7 +12,6 @@
 
 #include "global/classify.h"
 #include "global/evrec.h"
-#include "global/guard.h"
 
 static struct sw_evrec
 sample(void)
@@ -128,47 +127,6 @@ test_unknown_keys_ignored(void **state)
     assert_string_equal(r.ev.pool, "");
 }
 
-/* The guard: duplicates, per-message cap, rate per client. */
-static void
-test_guard(void **state)
-{
-    struct sw_guard *g = sw_guard_new(42);
-    char rcpt[64];
-    int i, pass;
-
-    (void) state;
-    assert_non_null(g);
-    assert_int_equal(sw_guard_check(g, "192.0.2.1", "<m1@x>", "a@b.example", 100, 30),
-                     SW_GUARD_PASS);
-    assert_int_equal(sw_guard_check(g, "192.0.2.1", "<m1@x>", "A@B.example", 100, 30),
-                     SW_GUARD_DUPLICATE);
-    assert_int_equal(sw_guard_check(g, "192.0.2.1", "<m2@x>", "a@b.example", 100, 30),
-                     SW_GUARD_PASS);
-    /* One message: at most SW_GUARD_PER_MESSAGE recipients. */
-    for (i = 0, pass = 0; i < 20; i++) {
-        (void) snprintf(rcpt, sizeof(rcpt), "u%d@b.example", i);
-        pass += sw_guard_check(g, "192.0.2.2", "<m3@x>", rcpt, 100, 1000) == SW_GUARD_PASS;
-    }
-    assert_int_equal(pass, SW_GUARD_PER_MESSAGE);
-    /* One client: a bucket of 5 a minute. */
-    for (i = 0, pass = 0; i < 20; i++) {
-        char mid[32];
-
-        (void) snprintf(mid, sizeof(mid), "<r%d@x>", i);
-        pass += sw_guard_check(g, "198.51.100.9", mid, "a@b.example", 200, 5) == SW_GUARD_PASS;
-    }
-    assert_int_equal(pass, 5);
-    assert_int_equal(sw_guard_check(g, "198.51.100.9", "<late@x>", "a@b.example", 200, 5),
-                     SW_GUARD_RATE);
-    /* 12 s later one token is back (5 per 60 s). */
-    assert_int_equal(sw_guard_check(g, "198.51.100.9", "<late@x>", "a@b.example", 212, 5),
-                     SW_GUARD_PASS);
-    /* Another client is not affected. */
-    assert_int_equal(sw_guard_check(g, "198.51.100.10", "<o@x>", "a@b.example", 200, 5),
-                     SW_GUARD_PASS);
-    sw_guard_free(g);
-}
-
 int
 main(void)
 {
@@ -176,7 +134,6 @@ main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_unknown_keys_ignored),
-        cmocka_unit_test(test_guard),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
