@@ -225,7 +225,7 @@ recheck_file(struct routed_maillog *ml)
     sw_buf_init(&why, 1024);
     ok = check_file(ml, true, &why);
     if (ok != ml->file_ok) /* once per change, not once per poll */
-        ok ? sw_info("maillog: %s: owner and mode trusted again: its lines are evidence",
+        ok ? sw_info("maillog: %s: owner and mode trusted: its lines are evidence",
                      ml->src.path)
            : sw_warn("maillog: %s: %s: its lines are not evidence until that is fixed",
                      ml->src.path, why.len ? sw_buf_str(&why) : "missing");
@@ -272,6 +272,10 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     if (ml->notify_fd >= 0 && fd == ml->notify_fd)
         while (read(ml->notify_fd, drain, sizeof(drain)) > 0)
             ;
+    /* postlog: the file's owner and mode before its lines are read (a
+     * stat per poll), so that a file that appeared or was replaced is
+     * judged before its first line counts. */
+    recheck_file(ml);
     sw_buf_init(&err, 1024);
     if (sw_follow_poll(ml->follow, SW_MAILLOG_MAX_BURST, on_line, ml, &err) < 0) {
         if (sw_follow_fd(ml->follow) < 0 && event_get_fd(ml->ev) >= 0) {
@@ -293,7 +297,6 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     if (rotations != ml->rotations || ml->watch < 0) {
         ml->rotations = rotations;
         watch_file(ml);
-        recheck_file(ml);
     }
     tick(ml);
 }
