@@ -195,8 +195,7 @@ check_maillog(struct sw_cfctx *cx, const config_setting_t *g, const struct sw_ro
                     "must be \"proven\" or \"forgeable\"");
     for (i = 0; i < r->maillog_users.n; i++) {
         (void) strtol(r->maillog_users.v[i], &end, 10);
-        if (r->maillog_users.v[i][0] == '\0'
-            || (*end != '\0' && getpwnam(r->maillog_users.v[i]) == NULL))
+        if (*end != '\0' && getpwnam(r->maillog_users.v[i]) == NULL)
             sw_cf_error(cx, config_setting_get_member(g, "maillog_users"),
                         "routed.maillog_users", "no such user: \"%s\"", r->maillog_users.v[i]);
     }
