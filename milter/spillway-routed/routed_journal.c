@@ -51,7 +51,8 @@ field(sd_journal *j, const char *name, char *dst, size_t size)
     size_t len, n = strlen(name);
 
     dst[0] = '\0';
-    if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= n || ((const char *) data)[n] != '=')
+    if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= n
+        || ((const char *) data)[n] != '=')
         return false;
     len -= n + 1;
     if (len >= size)

@@ -52,8 +52,8 @@
 struct routed_maillog {
     struct routed *rd;
     struct sw_logsrc src;
-    bool evidence;   /* its outcomes count (a proven writer, or accepted as forgeable) */
-    bool file_ok;    /* postlog: the file's owner and mode were last found trusted */
+    bool evidence; /* its outcomes count (a proven writer, or accepted as forgeable) */
+    bool file_ok;  /* postlog: the file's owner and mode were last found trusted */
     uid_t uids[SW_MAILLOG_MAX_USERS]; /* maillog_users, resolved */
     size_t nuids;
     struct sw_follow *follow;
@@ -157,7 +157,11 @@ outcome_line(struct routed_maillog *ml, const char *line, size_t len, time_t whe
         tv = sw_logtime_check(when, now);
     if (tv != SW_LOGTIME_OK) {
         rd->stats.log_untimely++;
-        warn_limited(&ml->warn_time, tv == SW_LOGTIME_NONE ? "undated" : tv == SW_LOGTIME_OLD ? "too old" : "in the future", line, len);
+        warn_limited(&ml->warn_time,
+                     tv == SW_LOGTIME_NONE  ? "undated"
+                     : tv == SW_LOGTIME_OLD ? "too old"
+                                            : "in the future",
+                     line, len);
         return;
     }
     observe(rd, &o, when);
@@ -213,20 +217,22 @@ check_file(struct routed_maillog *ml, bool quiet_if_missing, struct sw_buf *why)
     return sw_logsrc_file_trusted(st.st_uid, st.st_mode, ml->uids, ml->nuids, why);
 }
 
-/* recheck_file - after a rotation or re-creation: still trusted? */
+/* recheck_file - before each poll: still trusted?  A path that is missing
+ * for a moment (rotation by rename) changes nothing: the follower reads on
+ * in the file it had, which was judged. */
 static void
 recheck_file(struct routed_maillog *ml)
 {
     struct sw_buf why;
+    struct stat st;
     bool ok;
 
-    if (ml->src.kind != SW_LOGSRC_POSTLOG)
+    if (ml->src.kind != SW_LOGSRC_POSTLOG || (stat(ml->src.path, &st) != 0 && errno == ENOENT))
         return;
     sw_buf_init(&why, 1024);
     ok = check_file(ml, true, &why);
     if (ok != ml->file_ok) /* once per change, not once per poll */
-        ok ? sw_info("maillog: %s: owner and mode trusted: its lines are evidence",
-                     ml->src.path)
+        ok ? sw_info("maillog: %s: owner and mode trusted: its lines are evidence", ml->src.path)
            : sw_warn("maillog: %s: %s: its lines are not evidence until that is fixed",
                      ml->src.path, why.len ? sw_buf_str(&why) : "missing");
     ml->file_ok = ok;

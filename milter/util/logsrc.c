@@ -10,10 +10,9 @@
 /* Programs whose log lines are delivery outcomes: Postfix's delivery
  * agents (master.cf's command column) and Sendmail's daemon names.  The
  * kernel cuts _COMM to 15 bytes; none of these is that long. */
-static const char *const mta_programs[] = {
-    "smtp",     "lmtp",         "local",  "virtual", "pipe", "error", "retry", "discard",
-    "sendmail", "sendmail-mta", "sm-mta", NULL
-};
+static const char *const mta_programs[] = { "smtp",     "lmtp",         "local",  "virtual",
+                                            "pipe",     "error",        "retry",  "discard",
+                                            "sendmail", "sendmail-mta", "sm-mta", NULL };
 
 /* sw_logsrc_kind_name - the word of a kind */
 const char *
@@ -136,8 +135,7 @@ mta_unit(const char *unit)
     if (strcmp(unit, "postfix.service") == 0 || strcmp(unit, "sendmail.service") == 0)
         return true;
     n = strlen(unit);
-    return strncmp(unit, "postfix@", 8) == 0 && n > 8 + 8
-           && strcmp(unit + n - 8, ".service") == 0;
+    return strncmp(unit, "postfix@", 8) == 0 && n > 8 + 8 && strcmp(unit + n - 8, ".service") == 0;
 }
 
 /* sw_logsrc_journal_writer - is the MTA the writer of this entry? */

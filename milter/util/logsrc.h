@@ -64,9 +64,9 @@ struct sw_journal_writer {
 };
 
 enum sw_writer_verdict {
-    SW_WRITER_MTA,     /* a trusted uid running an MTA program or in an MTA unit */
-    SW_WRITER_UID,     /* no _UID, or one not in the trusted list */
-    SW_WRITER_PROGRAM  /* a trusted uid, but neither an MTA program nor an MTA unit */
+    SW_WRITER_MTA,    /* a trusted uid running an MTA program or in an MTA unit */
+    SW_WRITER_UID,    /* no _UID, or one not in the trusted list */
+    SW_WRITER_PROGRAM /* a trusted uid, but neither an MTA program nor an MTA unit */
 };
 
 /* Decide who wrote a journal entry: _UID in uids[], and _COMM one of the

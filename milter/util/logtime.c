@@ -59,8 +59,8 @@ skip_fraction(const char *p, const char *end)
 static bool
 valid_clock(int mon, int day, int h, int m, int s)
 {
-    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && h >= 0 && h <= 23 && m >= 0
-           && m <= 59 && s >= 0 && s <= 60;
+    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && h >= 0 && h <= 23 && m >= 0 && m <= 59
+           && s >= 0 && s <= 60;
 }
 
 /* parse_rfc3339 - "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" */
@@ -92,8 +92,7 @@ parse_rfc3339(const char *p, const char *end, time_t *t)
     } else {
         return false; /* no zone: ambiguous, not a time we can trust */
     }
-    secs = days_from_civil(y, (unsigned) mon, (unsigned) day) * 86400LL + h * 3600LL + m * 60LL
-           + s;
+    secs = days_from_civil(y, (unsigned) mon, (unsigned) day) * 86400LL + h * 3600LL + m * 60LL + s;
     secs -= sign * (oh * 3600LL + om * 60LL);
     *t = (time_t) secs;
     return true;

@@ -19,8 +19,8 @@ static const struct spec_case {
     bool forgeable;
 } spec_cases[] = {
     { "journal", true, SW_LOGSRC_JOURNAL, "", false, false },
-    { "journal:/var/lib/spillway/journal", true, SW_LOGSRC_JOURNAL,
-      "/var/lib/spillway/journal", false, false },
+    { "journal:/var/lib/spillway/journal", true, SW_LOGSRC_JOURNAL, "/var/lib/spillway/journal",
+      false, false },
     { "postlog:/var/log/postfix.log", true, SW_LOGSRC_POSTLOG, "/var/log/postfix.log", false,
       false },
     { "syslog:/var/log/mail.log", true, SW_LOGSRC_SYSLOG, "/var/log/mail.log", false, true },
@@ -74,14 +74,10 @@ static const struct file_case {
     bool ok;
     const char *why; /* in the reason */
 } file_cases[] = {
-    { 0, 0100644, true, NULL },
-    { 107, 0100600, true, NULL },
-    { 0, 0100640, true, NULL },
-    { 0, 040755, true, NULL },     /* a journal directory */
-    { 1000, 0100644, false, "uid 1000" },
-    { 0, 0100664, false, "its group" },
-    { 0, 0100666, false, "every user" },
-    { 107, 0100602, false, "every user" },
+    { 0, 0100644, true, NULL },           { 107, 0100600, true, NULL },
+    { 0, 0100640, true, NULL },           { 0, 040755, true, NULL }, /* a journal directory */
+    { 1000, 0100644, false, "uid 1000" }, { 0, 0100664, false, "its group" },
+    { 0, 0100666, false, "every user" },  { 107, 0100602, false, "every user" },
     { 0, 041777, false, "every user" }, /* /tmp-like */
 };
 
@@ -112,12 +108,12 @@ static const struct writer_case {
 } writer_cases[] = {
     /* Postfix under systemd (Debian: postfix@-.service), as user postfix */
     { "107", "smtp", "postfix@-.service", SW_WRITER_MTA },
-    { "107", "smtp", NULL, SW_WRITER_MTA },  /* no systemd: the program proves it */
+    { "107", "smtp", NULL, SW_WRITER_MTA }, /* no systemd: the program proves it */
     { "107", "lmtp", NULL, SW_WRITER_MTA },
     { "107", "error", NULL, SW_WRITER_MTA },
     { "0", "sendmail-mta", "sendmail.service", SW_WRITER_MTA },
     { "0", "sm-mta", NULL, SW_WRITER_MTA },
-    { "107", "postlogd", "postfix.service", SW_WRITER_MTA },      /* the unit proves it */
+    { "107", "postlogd", "postfix.service", SW_WRITER_MTA }, /* the unit proves it */
     { "107", "smtp", "postfix@out.service", SW_WRITER_MTA },
     /* logger -t postfix/smtp by a user: its uid */
     { "1000", "logger", "session-3.scope", SW_WRITER_UID },
@@ -133,8 +129,8 @@ static const struct writer_case {
     /* root, but not the MTA: a cron job's logger */
     { "0", "logger", "cron.service", SW_WRITER_PROGRAM },
     { "0", NULL, NULL, SW_WRITER_PROGRAM },
-    { "107", "smtpd", NULL, SW_WRITER_PROGRAM }, /* not a delivery agent */
-    { "107", "smtp", "postfix@.service", SW_WRITER_MTA }, /* comm proves it */
+    { "107", "smtpd", NULL, SW_WRITER_PROGRAM },                /* not a delivery agent */
+    { "107", "smtp", "postfix@.service", SW_WRITER_MTA },       /* comm proves it */
     { "107", "logger", "postfix@.service", SW_WRITER_PROGRAM }, /* no instance */
     { "107", "logger", "postfix.service.d", SW_WRITER_PROGRAM },
     { "107", "logger", "xpostfix.service", SW_WRITER_PROGRAM },

@@ -64,8 +64,7 @@ run_parse(const struct parse_case *cases, size_t n)
 
     for (i = 0; i < n; i++) {
         t = 0;
-        if (sw_logtime_parse(cases[i].line, strlen(cases[i].line), cases[i].now, &t)
-            != cases[i].ok)
+        if (sw_logtime_parse(cases[i].line, strlen(cases[i].line), cases[i].now, &t) != cases[i].ok)
             fail_msg("case %zu (%s): parse %s", i, cases[i].line,
                      cases[i].ok ? "failed" : "succeeded");
         if (cases[i].ok && t != cases[i].want)
@@ -85,9 +84,9 @@ test_parse_utc(void **state)
 
 /* BSD stamps are local time; RFC 3339 ones carry their zone. */
 static const struct parse_case berlin_cases[] = {
-    { "Dec  3 10:58:12 mta x", NOW, true, NOW },                     /* CET, +01:00 */
-    { "Jul  3 12:00:00 mta x", NOW, true, 1783072800L },             /* CEST, +02:00 */
-    { "2026-12-03T09:58:12Z mta x", NOW, true, NOW },                /* the zone wins */
+    { "Dec  3 10:58:12 mta x", NOW, true, NOW },         /* CET, +01:00 */
+    { "Jul  3 12:00:00 mta x", NOW, true, 1783072800L }, /* CEST, +02:00 */
+    { "2026-12-03T09:58:12Z mta x", NOW, true, NOW },    /* the zone wins */
     { "2026-12-03T10:58:12+01:00 mta x", NOW, true, NOW },
 };
 
