@@ -307,17 +307,23 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     tick(ml);
 }
 
-/* routed_maillog_recheck - at reload: is a postlog file still trusted? */
+/* routed_maillog_recheck - at a reload that keeps the source: is a postlog
+ * file still trusted, and is the source still one to warn about? */
 void
 routed_maillog_recheck(struct routed_maillog *ml)
 {
     struct sw_buf why;
+    const char *warning;
 
-    if (ml == NULL || ml->src.kind != SW_LOGSRC_POSTLOG)
+    if (ml == NULL)
+        return;
+    if ((warning = routed_maillog_warning(ml->rd->conf)) != NULL)
+        sw_warn("maillog: %s", warning);
+    if (ml->src.kind != SW_LOGSRC_POSTLOG)
         return;
     recheck_file(ml);
     sw_buf_init(&why, 1024);
-    if (!ml->file_ok && check_file(ml, false, &why) == false)
+    if (!ml->file_ok && !check_file(ml, false, &why))
         sw_warn("maillog: %s: %s: its lines are not evidence until that is fixed", ml->src.path,
                 sw_buf_str(&why));
     sw_buf_free(&why);
