@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "global/classify.h"
+#include "util/logsrc.h"
 #include "global/conf.h"
 #include "global/conf_get.h"
 #include "global/engine.h"
@@ -48,7 +49,7 @@ static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
-    NULL
+    "maillog_trust",  "maillog_users",  NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
                                            "group",  "tag_cap",  "outbound",    NULL };
@@ -209,6 +210,38 @@ check_id(struct sw_cfctx *cx, const config_setting_t *where, const char *key, co
         sw_cf_error(cx, where, key, "no such %s: %.64s", group ? "group" : "user", v);
 }
 
+/* check_maillog - routed.maillog names a source whose writer is proven,
+ * or the administrator accepts a forgeable one (util/logsrc.h) */
+static void
+check_maillog(struct sw_cfctx *cx, const config_setting_t *g, const struct sw_routed_conf *r)
+{
+    struct sw_logsrc src;
+    struct sw_buf e;
+    size_t i;
+
+    if (r->maillog_trust && strcmp(r->maillog_trust, "proven") != 0
+        && strcmp(r->maillog_trust, "forgeable") != 0)
+        sw_cf_error(cx, config_setting_get_member(g, "maillog_trust"), "routed.maillog_trust",
+                    "must be \"proven\" or \"forgeable\"");
+    for (i = 0; i < r->maillog_users.n; i++)
+        check_id(cx, config_setting_get_member(g, "maillog_users"), "routed.maillog_users",
+                 r->maillog_users.v[i], false);
+    if (r->maillog == NULL)
+        return;
+    sw_buf_init(&e, 1024);
+    if (!sw_logsrc_parse(r->maillog, &src, &e))
+        sw_cf_error(cx, config_setting_get_member(g, "maillog"), "routed.maillog", "%s",
+                    sw_buf_str(&e));
+    else if (sw_logsrc_forgeable(&src) && !src.legacy
+             && !(r->maillog_trust && strcmp(r->maillog_trust, "forgeable") == 0))
+        sw_cf_error(cx, config_setting_get_member(g, "maillog"), "routed.maillog",
+                    "%s: any local user can write a syslog source (logger -t postfix/smtp) and "
+                    "so move mail; use \"journal\" or \"postlog:FILE\" (Postfix's "
+                    "maillog_file), or accept the risk with maillog_trust = \"forgeable\"",
+                    r->maillog);
+    sw_buf_free(&e);
+}
+
 /* parse_routed - the routed { } group */
 static void
 parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
@@ -231,6 +264,8 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_str(cx, g, "routed", "render_format", false, &r->render_format);
         sw_cf_str(cx, g, "routed", "postfix_config", false, &r->postfix_config);
         sw_cf_str(cx, g, "routed", "maillog", false, &r->maillog);
+        sw_cf_str(cx, g, "routed", "maillog_trust", false, &r->maillog_trust);
+        sw_cf_strv(cx, g, "routed", "maillog_users", false, &r->maillog_users);
         sw_cf_strv(cx, g, "routed", "flush", false, &r->flush);
         sw_cf_strv(cx, g, "routed", "control_users", false, &r->control_users);
         sw_cf_strv(cx, g, "routed", "control_groups", false, &r->control_groups);
@@ -257,6 +292,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         && strcmp(r->render_format, "cdb") != 0)
         sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
                     "must be \"lmdb\" or \"cdb\"");
+    check_maillog(cx, g, r);
     for (i = 0; i < r->control_users.n; i++)
         check_id(cx, config_setting_get_member(g, "control_users"), "routed.control_users",
                  r->control_users.v[i], false);
@@ -844,6 +880,8 @@ sw_conf_free(struct sw_conf *c)
     free(c->routed.render_format);
     free(c->routed.postfix_config);
     free(c->routed.maillog);
+    free(c->routed.maillog_trust);
+    sw_strv_free(&c->routed.maillog_users);
     free(c->routed.metrics);
     sw_strv_free(&c->routed.flush);
     sw_strv_free(&c->routed.control_users);

@@ -99,7 +99,9 @@ struct sw_routed_conf {
     char *render_dir;
     char *render_format;  /* "lmdb" or "cdb" */
     char *postfix_config; /* config_directory for postmap -c, or NULL */
-    char *maillog;
+    char *maillog;        /* a source (util/logsrc.h): journal, postlog:FILE, syslog:FILE */
+    char *maillog_trust;  /* "proven" (default) or "forgeable": accept a syslog source */
+    struct sw_strv maillog_users; /* who may write evidence lines; NULL n: postfix, root */
     struct sw_strv flush; /* argv of the queue flush command */
     struct sw_strv control_users;
     struct sw_strv control_groups;

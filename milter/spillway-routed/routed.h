@@ -49,6 +49,9 @@ struct routed_stats {
     unsigned long log_lines;
     unsigned long log_outcomes;
     unsigned long log_bad;
+    unsigned long log_refused;  /* journal: delivery lines not written by the MTA */
+    unsigned long log_untimely; /* outcomes stamped too far ahead or behind, or undated */
+    unsigned long log_unused;   /* outcomes of a source that is not evidence */
     unsigned long evidence;         /* records from spillway-milter */
     unsigned long evidence_trusted; /* of which trusted */
     unsigned long evidence_bad;     /* unparsable */
@@ -128,9 +131,19 @@ void routed_decided(const struct sw_decision *d, void *ctx);
 void routed_flush_soon(struct routed *rd);
 void routed_flush_free(struct routed *rd);
 
-/* routed_maillog.c: follow routed.maillog, feed the engine. */
-struct routed_maillog *routed_maillog_start(struct routed *rd, struct sw_buf *err);
+/* routed_maillog.c: follow c's routed.maillog (a source, util/logsrc.h),
+ * feed the engine; NULL with err empty when none is configured. */
+struct routed_maillog *routed_maillog_start(struct routed *rd, const struct sw_conf *c,
+                                            struct sw_buf *err);
 void routed_maillog_stop(struct routed_maillog *ml);
+/* reload with the same source: a postlog file still trusted? (warns) */
+void routed_maillog_recheck(struct routed_maillog *ml);
+/* "maillog=SOURCE kind=K forgeable=yes|no evidence=yes|no" of a config */
+void routed_maillog_describe(const struct sw_conf *c, struct sw_buf *out);
+/* What the administrator should change in the source, or NULL. */
+const char *routed_maillog_warning(const struct sw_conf *c);
+/* status: a text block, or the JSON member "maillog":{...} */
+void routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out);
 
 /* routed_evidence.c: records from spillway-milter (DESIGN.md 5.3). */
 struct routed_evidence *routed_evidence_start(struct routed *rd, struct sw_buf *err);

@@ -1,21 +1,32 @@
 /* routed_maillog.c - the MTA's own delivery outcomes, read from its log */
 
 /*
- * Follows routed.maillog (a file, rotated by rename or truncation, or "-"
- * for standard input) from the event loop: inotify wakes it when the file
+ * Follows routed.maillog, a source whose kind says what proves its writer
+ * (util/logsrc.h): the systemd journal (routed_journal.c: entries count
+ * when journald's trusted fields name the MTA), Postfix's maillog_file
+ * (postlog:, checked to be writable only by a trusted user at start, on
+ * reload and when it is rotated), or a syslog file or standard input
+ * (syslog:, forgeable: evidence only with maillog_trust = "forgeable").
+ * Files are followed from the event loop: inotify wakes it when the file
  * grows (a decision follows its evidence within milliseconds), a timer
  * polls as well (rotation, a file that appears later, inotify limits),
  * and standard input is watched directly.  Each delivery line becomes an
- * observation: attributed to the configured relay it went through (and so
- * to a pool), classified with the pattern library when the remote server
- * refused, and handed to the engine, whose decisions come back through
- * routed_decided().  A line that cannot be parsed is counted and skipped.
+ * observation stamped with the line's own time (util/logtime.h; a line too
+ * far in the future or the past is not evidence): attributed to the
+ * configured relay it went through (and so to a pool), classified with the
+ * pattern library when the remote server refused, and handed to the
+ * engine, whose decisions come back through routed_decided().  Lines that
+ * cannot be parsed, forged entries and untimely lines are counted and
+ * warned about once per SW_MAILLOG_WARN_S with their count.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +36,28 @@
 #include "global/engine.h"
 #include "util/follow.h"
 #include "util/log.h"
+#include "util/logsrc.h"
+#include "util/logtime.h"
 #include "util/maillog.h"
+#include "util/ratelimit.h"
 #include "routed.h"
+#include "routed_journal.h"
 
 #define SW_MAILLOG_POLL_MS   100
 #define SW_MAILLOG_MAX_BURST (4u * 1024u * 1024u) /* bytes per poll */
 #define SW_MAILLOG_SWEEP_S   60
+#define SW_MAILLOG_WARN_S    60 /* one warning per cause per minute */
+#define SW_MAILLOG_MAX_USERS 32
 
 struct routed_maillog {
     struct routed *rd;
+    struct sw_logsrc src;
+    bool evidence; /* its outcomes count (a proven writer, or accepted as forgeable) */
+    bool file_ok;  /* postlog: the file's owner and mode were last found trusted */
+    uid_t uids[SW_MAILLOG_MAX_USERS]; /* maillog_users, resolved */
+    size_t nuids;
     struct sw_follow *follow;
+    struct routed_journal *journal;
     struct event *ev;
     struct event *notify_ev; /* inotify: the file grew */
     int notify_fd;
@@ -42,12 +65,27 @@ struct routed_maillog {
     unsigned long rotations; /* seen, to move the watch to a new file */
     time_t last_sweep;
     bool failing;
+    struct sw_ratelimit warn_bad, warn_forged, warn_time;
 };
 
-
-/* observe - one recipient's outcome */
+/* warn_limited - one warning per cause per interval, with the count */
 static void
-observe(struct routed *rd, const struct sw_outcome *op)
+warn_limited(struct sw_ratelimit *rl, const char *what, const char *line, size_t len)
+{
+    struct sw_buf q;
+    unsigned long held;
+
+    if (!sw_ratelimit_pass(rl, sw_ratelimit_now(), &held))
+        return;
+    sw_buf_init(&q, 512);
+    (void) sw_buf_add_escaped(&q, line, len < 200 ? len : 200);
+    sw_warn("maillog: %s count=%lu line=\"%s\"", what, held + 1, sw_buf_str(&q));
+    sw_buf_free(&q);
+}
+
+/* observe - one recipient's outcome, logged at when */
+static void
+observe(struct routed *rd, const struct sw_outcome *op, time_t when)
 {
     const struct sw_outcome o = *op;
     struct sw_policy p;
@@ -63,9 +101,9 @@ observe(struct routed *rd, const struct sw_outcome *op)
         return; /* not through a relay spillway knows */
     pool = sw_attrib_pool(rd->conf, relay);
     memset(&ob, 0, sizeof(ob));
-    ev->time = time(NULL);
+    ev->time = when; /* the line's own time (util/logtime.h) */
     ev->source = SW_EV_LOG;
-    ev->trusted = true; /* the MTA's own SMTP client saw it */
+    ev->trusted = true; /* the MTA's own SMTP client saw it, its writer proven */
     ev->success = o.status == SW_OUTCOME_SENT;
     ev->code = o.reply_code;
     SW_COPY(ev->pool, pool ? pool->name : "");
@@ -91,24 +129,115 @@ observe(struct routed *rd, const struct sw_outcome *op)
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
 }
 
-/* on_line - one log line; a Sendmail line may list several recipients */
+/* outcome_line - one line whose writer is settled; when: its time, or 0
+ * to take it from the line itself */
+static void
+outcome_line(struct routed_maillog *ml, const char *line, size_t len, time_t when)
+{
+    struct routed *rd = ml->rd;
+    struct sw_outcome o;
+    enum sw_logtime_verdict tv;
+    time_t now = time(NULL);
+    size_t i;
+
+    switch (sw_maillog_parse(line, len, &o)) {
+    case SW_MAILLOG_IGNORED: return;
+    case SW_MAILLOG_BAD:
+        rd->stats.log_bad++;
+        warn_limited(&ml->warn_bad, "unparsable", line, len);
+        return;
+    case SW_MAILLOG_OUTCOME: break;
+    }
+    if (!ml->evidence || (ml->src.kind == SW_LOGSRC_POSTLOG && !ml->file_ok)) {
+        rd->stats.log_unused++; /* a source that does not prove its writer */
+        return;
+    }
+    if (when == 0 && !sw_logtime_parse(line, len, now, &when))
+        tv = SW_LOGTIME_NONE;
+    else
+        tv = sw_logtime_check(when, now);
+    if (tv != SW_LOGTIME_OK) {
+        rd->stats.log_untimely++;
+        warn_limited(&ml->warn_time,
+                     tv == SW_LOGTIME_NONE  ? "undated"
+                     : tv == SW_LOGTIME_OLD ? "too old"
+                                            : "in the future",
+                     line, len);
+        return;
+    }
+    observe(rd, &o, when);
+    for (i = 1; i < o.nrcpt; i++)
+        if (sw_maillog_parse_rcpt(line, len, i, &o) == SW_MAILLOG_OUTCOME)
+            observe(rd, &o, when);
+}
+
+/* on_line - one line of a file or of standard input */
 static void
 on_line(const char *line, size_t len, void *arg)
 {
-    struct routed *rd = arg;
-    struct sw_outcome o;
-    size_t i;
+    struct routed_maillog *ml = arg;
 
-    rd->stats.log_lines++;
-    switch (sw_maillog_parse(line, len, &o)) {
-    case SW_MAILLOG_IGNORED: return;
-    case SW_MAILLOG_BAD: rd->stats.log_bad++; return;
-    case SW_MAILLOG_OUTCOME: break;
+    ml->rd->stats.log_lines++;
+    outcome_line(ml, line, len, 0);
+}
+
+/* on_entry - one journal entry: only the MTA's count */
+static void
+on_entry(const char *line, size_t len, time_t when, enum sw_writer_verdict writer, void *arg)
+{
+    struct routed_maillog *ml = arg;
+    struct sw_outcome o;
+
+    if (writer == SW_WRITER_MTA) {
+        ml->rd->stats.log_lines++;
+        outcome_line(ml, line, len, when);
+        return;
     }
-    observe(rd, &o);
-    for (i = 1; i < o.nrcpt; i++)
-        if (sw_maillog_parse_rcpt(line, len, i, &o) == SW_MAILLOG_OUTCOME)
-            observe(rd, &o);
+    /* Another program's entry: news only when it looks like a delivery. */
+    if (sw_maillog_parse(line, len, &o) == SW_MAILLOG_IGNORED)
+        return;
+    ml->rd->stats.log_lines++;
+    ml->rd->stats.log_refused++;
+    warn_limited(&ml->warn_forged,
+                 writer == SW_WRITER_UID ? "refused writer=uid (not a trusted mail log user)"
+                                         : "refused writer=program (not an MTA program or unit)",
+                 line, len);
+}
+
+/* check_file - postlog: may only a trusted user write the file? */
+static bool
+check_file(struct routed_maillog *ml, bool quiet_if_missing, struct sw_buf *why)
+{
+    struct stat st;
+
+    if (stat(ml->src.path, &st) != 0) {
+        if (!quiet_if_missing)
+            sw_buf_printf(why, "%s: %s", ml->src.path, strerror(errno));
+        return false;
+    }
+    return sw_logsrc_file_trusted(st.st_uid, st.st_mode, ml->uids, ml->nuids, why);
+}
+
+/* recheck_file - before each poll: still trusted?  A path that is missing
+ * for a moment (rotation by rename) changes nothing: the follower reads on
+ * in the file it had, which was judged. */
+static void
+recheck_file(struct routed_maillog *ml)
+{
+    struct sw_buf why;
+    struct stat st;
+    bool ok;
+
+    if (ml->src.kind != SW_LOGSRC_POSTLOG || (stat(ml->src.path, &st) != 0 && errno == ENOENT))
+        return;
+    sw_buf_init(&why, 1024);
+    ok = check_file(ml, true, &why);
+    if (ok != ml->file_ok) /* once per change, not once per poll */
+        ok ? sw_info("maillog: %s: owner and mode trusted: its lines are evidence", ml->src.path)
+           : sw_warn("maillog: %s: %s: its lines are not evidence until that is fixed",
+                     ml->src.path, why.len ? sw_buf_str(&why) : "missing");
+    ml->file_ok = ok;
+    sw_buf_free(&why);
 }
 
 /* watch_file - (re)point the inotify watch at the path's current file */
@@ -119,7 +248,22 @@ watch_file(struct routed_maillog *ml)
         return;
     if (ml->watch >= 0)
         (void) inotify_rm_watch(ml->notify_fd, ml->watch);
-    ml->watch = inotify_add_watch(ml->notify_fd, ml->rd->conf->routed.maillog, IN_MODIFY);
+    ml->watch = inotify_add_watch(ml->notify_fd, ml->src.path, IN_MODIFY);
+}
+
+/* tick - budgets decay with time, not only with new lines; old engine
+ * entries are swept */
+static void
+tick(struct routed_maillog *ml)
+{
+    struct routed *rd = ml->rd;
+    time_t now = time(NULL);
+
+    rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
+    if (now - ml->last_sweep >= SW_MAILLOG_SWEEP_S) {
+        sw_engine_sweep(rd->engine, now, 2 * 86400);
+        ml->last_sweep = now;
+    }
 }
 
 /* poll_cb - read what is new */
@@ -127,9 +271,7 @@ static void
 poll_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct routed_maillog *ml = arg;
-    struct routed *rd = ml->rd;
     struct sw_buf err;
-    time_t now = time(NULL);
     unsigned long lines, cut, rotations;
     char drain[4096];
 
@@ -137,20 +279,24 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     if (ml->notify_fd >= 0 && fd == ml->notify_fd)
         while (read(ml->notify_fd, drain, sizeof(drain)) > 0)
             ;
+    /* postlog: the file's owner and mode before its lines are read (a
+     * stat per poll), so that a file that appeared or was replaced is
+     * judged before its first line counts. */
+    recheck_file(ml);
     sw_buf_init(&err, 1024);
-    if (sw_follow_poll(ml->follow, SW_MAILLOG_MAX_BURST, on_line, rd, &err) < 0) {
+    if (sw_follow_poll(ml->follow, SW_MAILLOG_MAX_BURST, on_line, ml, &err) < 0) {
         if (sw_follow_fd(ml->follow) < 0 && event_get_fd(ml->ev) >= 0) {
             /* Standard input ended: nothing more will come. */
-            sw_info("maillog: %s: end of input", rd->conf->routed.maillog);
+            sw_info("maillog: %s: end of input", ml->src.path);
             (void) event_del(ml->ev);
             sw_buf_free(&err);
             return;
         }
         if (!ml->failing)
-            sw_warn("maillog: %s: %s (retrying)", rd->conf->routed.maillog, sw_buf_str(&err));
+            sw_warn("maillog: %s: %s (retrying)", ml->src.path, sw_buf_str(&err));
         ml->failing = true;
     } else if (ml->failing) {
-        sw_info("maillog: %s: reading again", rd->conf->routed.maillog);
+        sw_info("maillog: %s: reading again", ml->src.path);
         ml->failing = false;
     }
     sw_buf_free(&err);
@@ -159,23 +305,199 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
         ml->rotations = rotations;
         watch_file(ml);
     }
-    /* Budgets decay with time, not only with new lines. */
-    rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
-    if (now - ml->last_sweep >= SW_MAILLOG_SWEEP_S) {
-        sw_engine_sweep(rd->engine, now, 2 * 86400);
-        ml->last_sweep = now;
-    }
+    tick(ml);
 }
 
-/* routed_maillog_start - NULL without error when no maillog is configured */
-struct routed_maillog *
-routed_maillog_start(struct routed *rd, struct sw_buf *err)
+/* routed_maillog_recheck - at a reload that keeps the source: is a postlog
+ * file still trusted, and is the source still one to warn about? */
+void
+routed_maillog_recheck(struct routed_maillog *ml)
 {
-    struct routed_maillog *ml;
+    struct sw_buf why;
+    const char *warning;
+
+    if (ml == NULL)
+        return;
+    if ((warning = routed_maillog_warning(ml->rd->conf)) != NULL)
+        sw_warn("maillog: %s", warning);
+    if (ml->src.kind != SW_LOGSRC_POSTLOG)
+        return;
+    recheck_file(ml);
+    sw_buf_init(&why, 1024);
+    if (!ml->file_ok && !check_file(ml, false, &why))
+        sw_warn("maillog: %s: %s: its lines are not evidence until that is fixed", ml->src.path,
+                sw_buf_str(&why));
+    sw_buf_free(&why);
+}
+
+/* resolve_users - routed.maillog_users as uids; absent: postfix (if that
+ * user exists) and root */
+static bool
+resolve_users(struct routed_maillog *ml, const struct sw_conf *c, struct sw_buf *err)
+{
+    static const char *const defaults[] = { "postfix", "root" };
+    const struct sw_strv *u = &c->routed.maillog_users;
+    size_t i, n = u->n ? u->n : 2;
+    const struct passwd *pw;
+    const char *name;
+    unsigned long v;
+    char *end;
+
+    for (i = 0; i < n && ml->nuids < SW_MAILLOG_MAX_USERS; i++) {
+        name = u->n ? u->v[i] : defaults[i];
+        v = strtoul(name, &end, 10);
+        if (*name && *end == '\0') {
+            ml->uids[ml->nuids++] = (uid_t) v;
+        } else if ((pw = getpwnam(name)) != NULL) {
+            ml->uids[ml->nuids++] = pw->pw_uid;
+        } else if (u->n) {
+            sw_buf_printf(err, "routed.maillog_users: no such user %s", name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* routed_maillog_accepts - a source's lines may be evidence under c */
+static bool
+accepts(const struct sw_conf *c, const struct sw_logsrc *src)
+{
+    return !sw_logsrc_forgeable(src)
+           || (c->routed.maillog_trust && strcmp(c->routed.maillog_trust, "forgeable") == 0);
+}
+
+/* routed_maillog_describe - "source=... kind=... forgeable=... evidence=..."
+ * for -n and the started: line (c: the configuration, not the follower) */
+void
+routed_maillog_describe(const struct sw_conf *c, struct sw_buf *out)
+{
+    struct sw_logsrc src;
+    struct sw_buf err;
+
+    if (c->routed.maillog == NULL) {
+        sw_buf_adds(out, "maillog=none");
+        return;
+    }
+    sw_buf_init(&err, 256);
+    if (sw_logsrc_parse(c->routed.maillog, &src, &err))
+        sw_buf_printf(out, "maillog=%s kind=%s forgeable=%s evidence=%s", c->routed.maillog,
+                      sw_logsrc_kind_name(src.kind), sw_logsrc_forgeable(&src) ? "yes" : "no",
+                      accepts(c, &src) ? "yes" : "no");
+    else
+        sw_buf_printf(out, "maillog=%s error=\"%s\"", c->routed.maillog, sw_buf_str(&err));
+    sw_buf_free(&err);
+}
+
+/* routed_maillog_warning - what an administrator must fix in the source, or
+ * NULL: a legacy bare path, or a forgeable source not accepted */
+const char *
+routed_maillog_warning(const struct sw_conf *c)
+{
+    struct sw_buf err;
+    struct sw_logsrc src;
+    bool ok;
+
+    if (c->routed.maillog == NULL)
+        return NULL;
+    sw_buf_init(&err, 256);
+    ok = sw_logsrc_parse(c->routed.maillog, &src, &err);
+    sw_buf_free(&err);
+    if (!ok || !src.legacy)
+        return NULL;
+    if (accepts(c, &src))
+        return "routed.maillog is a bare path, read as a syslog source that any local user can "
+               "write (accepted: maillog_trust = \"forgeable\"); write \"syslog:PATH\" to say "
+               "so, or use \"journal\" or \"postlog:PATH\" (Postfix's maillog_file)";
+    return "routed.maillog is a bare path, read as a syslog source that any local user can "
+           "write: its lines are read but are NOT evidence; use \"journal\" or "
+           "\"postlog:PATH\" (Postfix's maillog_file), or write \"syslog:PATH\" with "
+           "maillog_trust = \"forgeable\" to accept forged lines";
+}
+
+/* routed_maillog_status - the source and its counters, text or JSON */
+void
+routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out)
+{
+    const struct routed_maillog *ml = rd->maillog;
+    const char *spec = rd->conf->routed.maillog ? rd->conf->routed.maillog : "";
+    const char *kind = ml ? sw_logsrc_kind_name(ml->src.kind) : "none";
+    bool forgeable = ml && sw_logsrc_forgeable(&ml->src);
+    bool evidence = ml && ml->evidence && (ml->src.kind != SW_LOGSRC_POSTLOG || ml->file_ok);
+
+    if (json) {
+        sw_buf_adds(out, "\"maillog\":{\"source\":");
+        sw_buf_add_json(out, spec);
+        sw_buf_printf(out,
+                      ",\"kind\":\"%s\",\"forgeable\":%s,\"evidence\":%s,\"lines\":%lu,"
+                      "\"outcomes\":%lu,\"unparsable\":%lu,\"refused\":%lu,\"untimely\":%lu,"
+                      "\"unused\":%lu}",
+                      kind, forgeable ? "true" : "false", evidence ? "true" : "false",
+                      rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad,
+                      rd->stats.log_refused, rd->stats.log_untimely, rd->stats.log_unused);
+        return;
+    }
+    if (ml == NULL) {
+        sw_buf_adds(out, "mail log: none\n");
+        return;
+    }
+    sw_buf_printf(out, "mail log: %s (%s, %s, %s)\n", spec, kind,
+                  forgeable ? "FORGEABLE: any local user can write it" : "writer proven",
+                  evidence ? "evidence" : "NOT evidence");
+    sw_buf_printf(out,
+                  "  %lu lines, %lu outcomes, %lu unparsable, %lu refused (not the MTA), "
+                  "%lu untimely, %lu unused\n",
+                  rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad,
+                  rd->stats.log_refused, rd->stats.log_untimely, rd->stats.log_unused);
+}
+
+/* start_file - follow a file or standard input */
+static bool
+start_file(struct routed_maillog *ml, struct sw_buf *err)
+{
+    struct routed *rd = ml->rd;
     struct timeval tv = { 0, SW_MAILLOG_POLL_MS * 1000 };
     int fd;
 
-    if (rd->conf->routed.maillog == NULL)
+    if ((ml->follow = sw_follow_open(ml->src.path, true, err)) == NULL)
+        return false;
+    fd = sw_follow_fd(ml->follow);
+    ml->ev = fd >= 0 ? event_new(rd->base, fd, EV_READ | EV_PERSIST, poll_cb, ml)
+                     : event_new(rd->base, -1, EV_PERSIST, poll_cb, ml);
+    if (ml->ev == NULL || event_add(ml->ev, fd >= 0 ? NULL : &tv) < 0) {
+        sw_buf_adds(err, "cannot add the mail log to the event loop");
+        return false;
+    }
+    if (fd < 0 && (ml->notify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0) {
+        watch_file(ml);
+        ml->notify_ev = event_new(rd->base, ml->notify_fd, EV_READ | EV_PERSIST, poll_cb, ml);
+        if (ml->notify_ev == NULL || event_add(ml->notify_ev, NULL) < 0)
+            sw_warn("maillog: no inotify: polling every %d ms", SW_MAILLOG_POLL_MS);
+    }
+    return true;
+}
+
+/* sweep_cb - journal sources: what the file poll does for files */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    tick(arg);
+}
+
+/* routed_maillog_start - follow c's routed.maillog; NULL without error when
+ * none is configured.  A postlog file that others may write, a forgeable
+ * source not accepted by c (only the legacy bare path gets this far: the
+ * config check refuses "syslog:" without maillog_trust) are reported. */
+struct routed_maillog *
+routed_maillog_start(struct routed *rd, const struct sw_conf *c, struct sw_buf *err)
+{
+    struct routed_maillog *ml;
+    struct timeval tv = { SW_MAILLOG_SWEEP_S / 6, 0 };
+    const struct sw_ratelimit rl = SW_RATELIMIT_INIT(SW_MAILLOG_WARN_S);
+    const char *warning;
+
+    if (c->routed.maillog == NULL)
         return NULL;
     if ((ml = calloc(1, sizeof(*ml))) == NULL) {
         sw_buf_adds(err, "out of memory");
@@ -185,26 +507,50 @@ routed_maillog_start(struct routed *rd, struct sw_buf *err)
     ml->last_sweep = time(NULL);
     ml->notify_fd = -1;
     ml->watch = -1;
-    if ((ml->follow = sw_follow_open(rd->conf->routed.maillog, true, err)) == NULL) {
-        free(ml);
-        return NULL;
+    ml->warn_bad = ml->warn_forged = ml->warn_time = rl;
+    if (!sw_logsrc_parse(c->routed.maillog, &ml->src, err) || !resolve_users(ml, c, err))
+        goto fail;
+    ml->evidence = accepts(c, &ml->src);
+    if (ml->src.kind == SW_LOGSRC_POSTLOG) {
+        /* Refuse a file that others can write: naming it postlog would make
+         * forged lines evidence.  A file not there yet is checked when it
+         * appears (recheck_file). */
+        if (!(ml->file_ok = check_file(ml, true, err)) && err->len) {
+            sw_buf_adds(err, ": a postlog source must be writable only by root or the MTA's "
+                             "user (routed.maillog_users); fix its owner and mode, or name it "
+                             "syslog:PATH");
+            goto fail;
+        }
+    } else if (ml->src.kind == SW_LOGSRC_JOURNAL && ml->src.path[0]) {
+        ml->file_ok = check_file(ml, false, err);
+        if (!ml->file_ok) {
+            sw_buf_adds(err, ": journal files in a directory that others can write prove "
+                             "nothing");
+            goto fail;
+        }
     }
-    fd = sw_follow_fd(ml->follow);
-    ml->ev = fd >= 0 ? event_new(rd->base, fd, EV_READ | EV_PERSIST, poll_cb, ml)
-                     : event_new(rd->base, -1, EV_PERSIST, poll_cb, ml);
-    if (ml->ev == NULL || event_add(ml->ev, fd >= 0 ? NULL : &tv) < 0) {
-        sw_buf_adds(err, "cannot add the mail log to the event loop");
-        routed_maillog_stop(ml);
-        return NULL;
+    if (ml->src.kind == SW_LOGSRC_JOURNAL) {
+        if ((ml->journal = routed_journal_start(rd->base, ml->src.path, ml->uids, ml->nuids,
+                                                on_entry, ml, err))
+                == NULL
+            || (ml->ev = event_new(rd->base, -1, EV_PERSIST, sweep_cb, ml)) == NULL
+            || event_add(ml->ev, &tv) < 0) {
+            if (!err->len)
+                sw_buf_adds(err, "cannot add the journal to the event loop");
+            goto fail;
+        }
+    } else if (!start_file(ml, err)) {
+        goto fail;
     }
-    if (fd < 0 && (ml->notify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0) {
-        watch_file(ml);
-        ml->notify_ev = event_new(rd->base, ml->notify_fd, EV_READ | EV_PERSIST, poll_cb, ml);
-        if (ml->notify_ev == NULL || event_add(ml->notify_ev, NULL) < 0)
-            sw_warn("maillog: no inotify: polling every %d ms", SW_MAILLOG_POLL_MS);
-    }
-    sw_info("maillog: following %s", rd->conf->routed.maillog);
+    if ((warning = routed_maillog_warning(c)) != NULL)
+        sw_warn("maillog: %s", warning);
+    sw_info("maillog: following source=%s kind=%s forgeable=%s evidence=%s", c->routed.maillog,
+            sw_logsrc_kind_name(ml->src.kind), sw_logsrc_forgeable(&ml->src) ? "yes" : "no",
+            ml->evidence ? "yes" : "no");
     return ml;
+fail:
+    routed_maillog_stop(ml);
+    return NULL;
 }
 
 /* routed_maillog_stop - stop following */
@@ -220,5 +566,6 @@ routed_maillog_stop(struct routed_maillog *ml)
     if (ml->notify_fd >= 0)
         (void) close(ml->notify_fd);
     sw_follow_close(ml->follow);
+    routed_journal_stop(ml->journal);
     free(ml);
 }

@@ -135,6 +135,11 @@ check_only(const char *path)
     }
     (void) printf("%s: ok (%zu relays, %zu pools, %zu rules, %zu residency rules)\n", path,
                   c->nrelays, c->npools, c->nrules, c->nresidency);
+    sw_buf_reset(&err);
+    routed_maillog_describe(c, &err);
+    (void) printf("%s\n", sw_buf_str(&err));
+    if (routed_maillog_warning(c))
+        (void) fprintf(stderr, "warning: %s\n", routed_maillog_warning(c));
     sw_conf_free(c);
     sw_buf_free(&err);
     return 0;
@@ -200,7 +205,7 @@ main(int argc, char **argv)
         sw_fatal("%s", sw_buf_str(&err));
     if ((rd.control = routed_control_start(&rd, &err)) == NULL)
         sw_fatal("%s", sw_buf_str(&err));
-    if ((rd.maillog = routed_maillog_start(&rd, &err)) == NULL && err.len)
+    if ((rd.maillog = routed_maillog_start(&rd, rd.conf, &err)) == NULL && err.len)
         sw_fatal("maillog %s: %s", rd.conf->routed.maillog, sw_buf_str(&err));
     if ((rd.evidence = routed_evidence_start(&rd, &err)) == NULL) {
         sw_warn("%s: bounce evidence from spillway-milter is not received", sw_buf_str(&err));
@@ -209,8 +214,10 @@ main(int argc, char **argv)
     if ((rd.metrics = routed_metrics_start(&rd, &err)) == NULL && err.len)
         sw_fatal("%s", sw_buf_str(&err));
     routed_schedule_expiry(&rd);
-    sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu", path, rd.conf->nrelays,
-            rd.conf->npools, sw_route_count(rd.route));
+    sw_buf_reset(&err);
+    routed_maillog_describe(rd.conf, &err);
+    sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu %s", path, rd.conf->nrelays,
+            rd.conf->npools, sw_route_count(rd.route), sw_buf_str(&err));
     routed_log_relays(rd.conf);
 
     (void) event_base_dispatch(rd.base);

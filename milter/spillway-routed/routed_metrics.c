@@ -120,6 +120,17 @@ s2(struct sw_buf *b, const char *name, const char *k1, const char *v1, const cha
 
 #define FAM(b, n, t, h) sw_metrics_family((b), (n), SW_METRIC_##t, (h))
 
+/* other_lines - mail log lines that were no delivery result (a Sendmail
+ * line with several recipients gives several outcomes: never below 0) */
+static unsigned long
+other_lines(const struct routed_stats *st)
+{
+    unsigned long counted = st->log_outcomes + st->log_bad + st->log_refused + st->log_untimely
+                            + st->log_unused;
+
+    return st->log_lines > counted ? st->log_lines - counted : 0;
+}
+
 /* put_process - what this daemon has done since it started */
 static bool
 put_process(const struct routed *rd, struct sw_buf *b)
@@ -141,8 +152,10 @@ put_process(const struct routed *rd, struct sw_buf *b)
     ok = ok && FAM(b, "spillway_maillog_lines_total", COUNTER, "Mail log lines read, by result.")
          && s1(b, "spillway_maillog_lines_total", "result", "outcome", (double) st->log_outcomes)
          && s1(b, "spillway_maillog_lines_total", "result", "unparsable", (double) st->log_bad)
-         && s1(b, "spillway_maillog_lines_total", "result", "other",
-               (double) (st->log_lines - st->log_outcomes - st->log_bad));
+         && s1(b, "spillway_maillog_lines_total", "result", "refused", (double) st->log_refused)
+         && s1(b, "spillway_maillog_lines_total", "result", "untimely", (double) st->log_untimely)
+         && s1(b, "spillway_maillog_lines_total", "result", "unused", (double) st->log_unused)
+         && s1(b, "spillway_maillog_lines_total", "result", "other", (double) other_lines(st));
     ok = ok && FAM(b, "spillway_milter_records_total", COUNTER,
                    "Evidence records from spillway-milter, by result.")
          && s1(b, "spillway_milter_records_total", "result", "trusted", (double) st->evidence_trusted)

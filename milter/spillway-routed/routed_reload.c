@@ -147,9 +147,31 @@ keep_running_paths(struct sw_conf *old, struct sw_conf *fresh)
     SW_KEEP(control);
     SW_KEEP(state);
     SW_KEEP(render_dir);
-    SW_KEEP(maillog);
     SW_KEEP(metrics);
 #undef SW_KEEP
+}
+
+/* same_str - NULL-safe string equality */
+static bool
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* maillog_changed - the source, its trust or its users differ */
+static bool
+maillog_changed(const struct sw_conf *old, const struct sw_conf *fresh)
+{
+    const struct sw_strv *a = &old->routed.maillog_users, *b = &fresh->routed.maillog_users;
+    size_t i;
+
+    if (!same_str(old->routed.maillog, fresh->routed.maillog)
+        || !same_str(old->routed.maillog_trust, fresh->routed.maillog_trust) || a->n != b->n)
+        return true;
+    for (i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return true;
+    return false;
 }
 
 /* routed_reload - build a new generation and swap it in */
@@ -159,6 +181,8 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     struct sw_conf *fresh = sw_conf_load(rd->conf_path, err), *old = rd->conf;
     struct routed_evidence *evidence = NULL;
     enum sw_relay_admin *admin;
+    struct routed_maillog *maillog = NULL;
+    bool restart_maillog = false;
     uid_t *uids;
     gid_t *gids;
     size_t i, nu, ng;
@@ -185,6 +209,21 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
         log_refused(rd, uid, sw_buf_str(err));
         return false;
     }
+    /* A new mail log source: follow it from now on, or refuse the reload
+     * (the old follower keeps running) when it cannot be opened or its
+     * writer is not what the config says. */
+    if (maillog_changed(old, fresh)) {
+        if ((maillog = routed_maillog_start(rd, fresh, err)) == NULL && err->len) {
+            routed_evidence_stop(evidence); /* the socket it moved to, if any */
+            free(admin);
+            free(uids);
+            free(gids);
+            sw_conf_free(fresh);
+            log_refused(rd, uid, sw_buf_str(err));
+            return false;
+        }
+        restart_maillog = true;
+    }
     /* Administrative states follow relays by name; new relays start as
      * their config says. */
     for (i = 0; i < fresh->nrelays; i++) {
@@ -194,6 +233,14 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
                                               : SW_ADMIN_DISABLED;
     }
     keep_running_paths(old, fresh);
+    if (restart_maillog) {
+        routed_maillog_stop(rd->maillog);
+        rd->maillog = maillog;
+        sw_info("reload: maillog=%s result=restarted",
+                fresh->routed.maillog ? fresh->routed.maillog : "none");
+    } else {
+        routed_maillog_recheck(rd->maillog);
+    }
     free(rd->admin);
     free(rd->allowed_uids);
     free(rd->allowed_gids);

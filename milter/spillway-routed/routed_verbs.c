@@ -132,11 +132,12 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         sw_buf_add_json(out, c->path);
         sw_buf_printf(out,
                       ",\"lookups\":{\"total\":%lu,\"found\":%lu,\"notfound\":%lu,"
-                      "\"malformed\":%lu},\"maillog\":{\"lines\":%lu,\"outcomes\":%lu,"
-                      "\"unparsable\":%lu},\"evidence\":{\"records\":%lu,\"trusted\":%lu,"
+                      "\"malformed\":%lu},",
+                      rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
+        routed_maillog_status(rd, true, out);
+        sw_buf_printf(out,
+                      ",\"evidence\":{\"records\":%lu,\"trusted\":%lu,"
                       "\"bad\":%lu,\"refused\":%lu},\"relays\":[",
-                      rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed,
-                      rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad,
                       rd->stats.evidence, rd->stats.evidence_trusted, rd->stats.evidence_bad,
                       rd->stats.evidence_refused);
         for (i = 0; i < c->nrelays; i++) {
@@ -176,8 +177,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
                       c->path);
         sw_buf_printf(out, "lookups: %lu (found %lu, notfound %lu, malformed %lu)\n",
                       rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
-        sw_buf_printf(out, "mail log: %lu lines, %lu outcomes, %lu unparsable\n",
-                      rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad);
+        routed_maillog_status(rd, false, out);
         sw_buf_printf(out,
                       "bounce evidence: %lu records (%lu trusted), %lu bad, %lu refused\n\n",
                       rd->stats.evidence, rd->stats.evidence_trusted, rd->stats.evidence_bad,

@@ -158,7 +158,9 @@ expect_eq() {
 # ---------------------------------------------------------------------------
 # Automatic diversion (issue 3): spillway follows the maillog, relays on
 # their own loopback addresses so the dsn-filter can tell the primary's
-# replies from an alternate's.
+# replies from an alternate's.  The maillog is Postfix's own maillog_file
+# (lib.sh), written by postlogd: a "postlog:" source, whose writer is
+# proven (issue 13), as every test's must be unless it tests forgery.
 
 # sw_main_cf_auto : main.cf lines: socketmap routing + the dsn filter first
 sw_main_cf_auto() {
@@ -173,7 +175,7 @@ sw_config_auto() {
     _sw_dirs
     {
         echo "# spillway.conf for an automatic-diversion e2e test (tests/e2e/sw.sh)"
-        _sw_routed "maillog = \"$PF_LOG\"; flush = [\"postqueue\", \"-c\", \"$PF_ETC\", \"-f\"];"
+        _sw_routed "maillog = \"postlog:$PF_LOG\"; flush = [\"postqueue\", \"-c\", \"$PF_ETC\", \"-f\"];"
     } >"$SW_CONF"
     cat >>"$SW_CONF" <<CONF
 classify: { patterns = "$SW_TOP_SRC/conf/patterns.conf"; };

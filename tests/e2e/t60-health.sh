@@ -63,7 +63,8 @@ MAILLOG=$E2E_DIR/mail.log
 : >"$MAILLOG"
 _sw_dirs
 {
-    _sw_routed "maillog = \"$MAILLOG\";"
+    # A file this test writes, like a syslog daemon's: forgeable, accepted.
+    _sw_routed "maillog = \"syslog:$MAILLOG\"; maillog_trust = \"forgeable\";"
     cat <<CONF
 dns = { resolver = "$DNS_ADDR"; timeout = "1s"; min_ttl = "2s"; max_ttl = "10s"; };
 dnsbl = { zones = ["bl.test"]; resolver = "$DNS_ADDR"; interval = "2s"; };
@@ -163,7 +164,7 @@ swctl status | grep -qE 'destination:c.example +pinned +-> mx ' ||
     fail "the delisted relay is not chosen again"
 
 log "DNSBL: a blamed egress IP holds its scope"
-printf '%s\n' "Nov 22 11:25:58 mta postfix/smtp[23210]: 2FA7EA766CA: to=<u@fo.example>, relay=127.0.0.1[127.0.0.1]:$PORT_PRIMARY, delay=0.01, delays=0/0/0/0.01, dsn=5.7.606, status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2] (in reply to RCPT TO command))" >>"$MAILLOG"
+printf '%s\n' "$(date '+%b %e %H:%M:%S') mta postfix/smtp[23210]: 2FA7EA766CA: to=<u@fo.example>, relay=127.0.0.1[127.0.0.1]:$PORT_PRIMARY, delay=0.01, delays=0/0/0/0.01, dsn=5.7.606, status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.7.606 Access denied, banned sending IP [40.107.1.2] (in reply to RCPT TO command))" >>"$MAILLOG"
 wait_for "grep -q 'divert: scope=destination:fo.example' '$E2E_DIR/logs/routed.log'" 15 ||
     fail "no diversion from the log line"
 wait_for "grep -q 'dnsbl: ip=40.107.1.2 zone=bl.test state=listed code=127.0.0.4' '$E2E_DIR/logs/routed.log'" 15 ||
