@@ -31,8 +31,11 @@
 #define SW_CONTROL_TIMEOUT  10 /* seconds from accept to a complete request */
 #define SW_CONTROL_PER_USER 8  /* connections one user may hold */
 
+struct ctl_conn;
+
 struct routed_control {
     struct routed *rd;
+    struct ctl_conn *conns; /* every open client, freed at stop */
     int fd;
     struct routed_listener *acc;
     struct sw_ratelimit rl_refused;
@@ -41,6 +44,7 @@ struct routed_control {
 struct ctl_conn {
     struct routed *rd;
     struct routed_control *ctl;
+    struct ctl_conn *prev, *next; /* ctl->conns */
     struct sw_peer peer;
     time_t deadline; /* monotonic: the request is complete by then */
     int fd;
@@ -61,6 +65,12 @@ static void
 conn_close(struct ctl_conn *c)
 {
     routed_listener_release(c->ctl->acc, &c->peer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->ctl->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     event_free(c->ev);
     (void) close(c->fd);
     sw_buf_free(&c->out);
@@ -195,6 +205,10 @@ accepted(int fd, const struct sw_peer *peer, void *arg)
         routed_listener_release(ctl->acc, peer);
         return;
     }
+    c->next = ctl->conns;
+    if (c->next)
+        c->next->prev = c;
+    ctl->conns = c;
     (void) event_add(c->ev, &tv);
 }
 
@@ -240,6 +254,8 @@ routed_control_stop(struct routed_control *ctl)
 {
     if (ctl == NULL)
         return;
+    while (ctl->conns)
+        conn_close(ctl->conns);
     routed_listener_free(ctl->acc);
     (void) close(ctl->fd);
     (void) unlink(ctl->rd->conf->routed.control);

@@ -35,8 +35,11 @@
 #define SW_SOCKMAP_MAX_OUT (1024u * 1024u) /* unread replies per client */
 #define SW_SOCKMAP_BACKLOG 128
 
+struct sm_conn;
+
 struct sm_listener {
     struct routed *rd;
+    struct routed_sockmap *sm;
     int fd;
     struct routed_listener *acc;
     char spec[SW_LISTEN_PATH_MAX + 16];
@@ -46,10 +49,13 @@ struct routed_sockmap {
     struct routed *rd;
     struct sm_listener *l;
     size_t nl;
+    struct sm_conn *conns; /* every open client, freed at stop */
 };
 
 struct sm_conn {
     struct routed *rd;
+    struct routed_sockmap *sm;
+    struct sm_conn *prev, *next; /* sm->conns */
     struct routed_listener *from;
     struct sw_peer peer;
     int fd;
@@ -69,6 +75,12 @@ static void
 conn_close(struct sm_conn *c)
 {
     routed_listener_release(c->from, &c->peer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->sm->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     event_free(c->ev);
     (void) close(c->fd);
     sw_buf_free(&c->out);
@@ -241,6 +253,11 @@ accepted(int fd, const struct sw_peer *peer, void *arg)
     (void) event_priority_set(c->ev, ROUTED_PRIO_LOOKUP);
     c->rd = rd;
     c->from = sl->acc;
+    c->sm = sl->sm;
+    c->next = sl->sm->conns;
+    if (c->next)
+        c->next->prev = c;
+    sl->sm->conns = c;
     c->peer = *peer;
     c->fd = fd;
     c->want = EV_READ;
@@ -277,6 +294,7 @@ routed_sockmap_start(struct routed *rd, struct sw_buf *err)
             goto fail;
         (void) snprintf(sm->l[i].spec, sizeof(sm->l[i].spec), "%s", specs->v[i]);
         sm->l[i].rd = rd;
+        sm->l[i].sm = sm;
         sm->l[i].acc = routed_listener_new(rd->base, sm->l[i].fd, "socketmap", ROUTED_PRIO_LOOKUP,
                                            (size_t) rd->conf->routed.clients_per_user, accepted,
                                            &sm->l[i]);
@@ -293,7 +311,7 @@ fail:
     return NULL;
 }
 
-/* routed_sockmap_stop - close listeners (clients die with the process) */
+/* routed_sockmap_stop - close the clients and the listeners */
 void
 routed_sockmap_stop(struct routed_sockmap *sm)
 {
@@ -301,6 +319,8 @@ routed_sockmap_stop(struct routed_sockmap *sm)
 
     if (sm == NULL)
         return;
+    while (sm->conns)
+        conn_close(sm->conns); /* before the listeners their counts belong to */
     for (i = 0; i < sm->nl; i++) {
         routed_listener_free(sm->l[i].acc);
         if (sm->l[i].fd >= 0)
