@@ -180,6 +180,20 @@ timeout 10 "$ROUTED" -c "$dir/b.conf" -e >"$dir/third.log" 2>&1 </dev/null || rc
 ((rc != 0)) || fail "a daemon with another state file took the live sockets"
 grep -q "in use" "$dir/third.log" || fail "no 'in use' reason: $(tail -n 2 "$dir/third.log")"
 lookup "unix:$dir/socketmap" | grep -q NOTFOUND || fail "the first daemon lost its socketmap to the third"
+# Only the evidence socket shared: the other daemon starts without it
+# (bounce evidence is optional) and the first keeps its socket.
+ino=$(stat -c %i "$dir/evidence.sock")
+mkdir -p "$dir/other"
+sed -e "s|$dir/socketmap|$dir/other/socketmap|; s|inet:127.0.0.1:$PORT|inet:127.0.0.1:$((PORT + 1))|" \
+    -e "s|$dir/control.sock|$dir/other/control.sock|; s|$dir/state-b|$dir/other/state|" \
+    "$dir/b.conf" >"$dir/other/f.conf"
+"$ROUTED" -c "$dir/other/f.conf" -e >"$dir/fourth.log" 2>&1 </dev/null &
+fourth=$!
+pids+=($fourth)
+for i in $(seq 50); do grep -q 'evidence' "$dir/fourth.log" 2>/dev/null && break; sleep 0.1; done
+grep -q 'routed.evidence .*in use' "$dir/fourth.log" || fail "no 'in use' for the shared evidence socket"
+[[ $(stat -c %i "$dir/evidence.sock") == "$ino" ]] || fail "the evidence socket was replaced"
+kill -TERM "$fourth"; wait "$fourth" 2>/dev/null || true
 echo "ok: second start refused (pid $first named), sockets kept"
 
 printf 'k1 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$dir/tag.keys"

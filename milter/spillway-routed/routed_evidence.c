@@ -37,6 +37,7 @@
 #include "global/engine.h"
 #include "global/evrec.h"
 #include "util/log.h"
+#include "util/pidlock.h"
 #include "util/ratelimit.h"
 #include "routed.h"
 
@@ -221,6 +222,7 @@ open_at(struct routed *rd, const char *path, struct sw_buf *err)
 {
     struct routed_evidence *re = calloc(1, sizeof(*re));
     struct sockaddr_un sun;
+    struct stat st;
     int on = 1;
 
     if (re == NULL || (re->path = strdup(path)) == NULL) {
@@ -241,6 +243,16 @@ open_at(struct routed *rd, const char *path, struct sw_buf *err)
         return NULL;
     }
     memcpy(sun.sun_path, path, strlen(path));
+    /* Replace a stale socket, never another file, nor the socket of a
+     * process that is still bound to it (another spillway-routed). */
+    if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || sw_unix_socket_live(path, SOCK_DGRAM))) {
+        sw_buf_printf(err, "routed.evidence \"%s\": %s", path,
+                      S_ISSOCK(st.st_mode) ? "in use: another process is bound to it"
+                                           : "exists and is not a socket");
+        re->fd = -1;
+        routed_evidence_stop(re);
+        return NULL;
+    }
     if ((re->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0
         || setsockopt(re->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0
         || (unlink(path) < 0 && errno != ENOENT)
