@@ -94,7 +94,7 @@ setup() {
     _sw_dirs
     {
         echo "# spillway.conf for t65-dsnfilter (generated)"
-        _sw_routed "maillog = \"$PF_LOG\"; flush = [\"postqueue\", \"-c\", \"$PF_ETC\", \"-f\"];"
+        _sw_routed "maillog = \"postlog:$PF_LOG\"; flush = [\"postqueue\", \"-c\", \"$PF_ETC\", \"-f\"];"
         cat <<CONF
 dns = { resolver = "$DNS_ADDR:53"; timeout = "1s"; min_ttl = "2s"; max_ttl = "30s"; };
 classify: { patterns = "$SW_TOP_SRC/conf/patterns.conf"; };
