@@ -23,6 +23,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The milter reloads its files after dropping privileges: give it copies
+# here, since the checkout may lie under a directory nobody cannot enter.
+cp "$PATTERNS" "$dir/patterns.conf"
+chmod 644 "$dir/patterns.conf"
 printf 'proto %s\n' "$(openssl rand -hex 32)" >"$dir/tag.keys"
 chmod 600 "$dir/tag.keys"
 # As root: open the socket, then become nobody (the key file stays readable
@@ -36,7 +40,7 @@ fi
 cat >"$dir/spillway.conf" <<CONF
 milter: { socket = "unix:$dir/milter.sock"; tag_keys = "$dir/tag.keys"; $privs };
 routed: { evidence = "$dir/evidence.sock"; };
-classify: { patterns = "$PATTERNS"; };
+classify: { patterns = "$dir/patterns.conf"; };
 pools = ( { name = "m365"; relays = ["m365"]; hosts = ["*.protection.outlook.test"]; } );
 relays = ( { name = "m365"; nexthop = "[127.0.0.1]:2525"; role = "primary"; } );
 CONF

@@ -126,8 +126,8 @@ check_policy(const struct sw_conf *c)
 
     if ((admin = calloc(c->nrelays, sizeof(*admin))) == NULL)
         return; /* out of memory: nothing to check */
-    p.conf = c;
-    p.admin = admin;
+    /* Every field set: no hourly counts, no health (all relays usable). */
+    p = (struct sw_policy) { c, admin, NULL, NULL };
     sw_buf_init(&why, 4096);
     for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
         sw_buf_reset(&why);
