@@ -6,8 +6,10 @@
  * sees any read past it (len is authoritative; the line is not
  * NUL-terminated).  Every outcome is checked against the contract of
  * maillog.h, and every other recipient of a Sendmail list must parse to
- * the same outcome apart from rcpt and domain.  A broken invariant
- * abort()s so the fuzzer reports it.
+ * the same outcome apart from rcpt and domain.  The line's timestamp
+ * (logtime.h) is read too, at a fixed "now" so that a run repeats: a
+ * parsed time must be one the evidence check can judge.  A broken
+ * invariant abort()s so the fuzzer reports it.
  */
 #include "config.h"
 
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/logtime.h"
 #include "util/maillog.h"
 #include "fuzz_check.h"
 
@@ -107,8 +110,16 @@ check_line(const char *line, size_t len)
 {
     struct sw_outcome o, other;
     enum sw_maillog_result r;
+    enum sw_logtime_verdict v;
+    time_t t = 0;
     size_t i;
 
+    /* 2026-12-03T10:00:00Z: fixed, so that a crash reproduces. */
+    if (sw_logtime_parse(line, len, (time_t) 1796292000, &t)) {
+        v = sw_logtime_check(t, (time_t) 1796292000);
+        if (v != SW_LOGTIME_OK && v != SW_LOGTIME_FUTURE && v != SW_LOGTIME_OLD)
+            abort();
+    }
     r = sw_maillog_parse(line, len, &o);
     if (r != SW_MAILLOG_OUTCOME) {
         if (r != SW_MAILLOG_IGNORED && r != SW_MAILLOG_BAD)
