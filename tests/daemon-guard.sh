@@ -280,7 +280,14 @@ lived=$(timeout 40 "$PY" "$dir/trickle.py" "$dir/control.sock" || echo 40)
 ((lived >= 9 && lived <= 13)) || fail "a trickling control client lived ${lived}s (want about 10)"
 echo "ok: trickling control client closed after ${lived}s"
 if ((can_switch)); then
-    for i in $(seq 30); do as_nobody timeout 5 "$CTL" -s "$dir/control.sock" status >/dev/null 2>&1 || true; done
+    # A copy nobody can run: the checkout may lie under a 0700 directory.
+    install -m 755 "$CTL" "$dir/spillwayctl"
+    for i in $(seq 30); do
+        timeout 5 setpriv --reuid=nobody --regid=nogroup --clear-groups "$dir/spillwayctl" \
+            -s "$dir/control.sock" status >>"$dir/ctl.out" 2>&1 || true
+    done
+    grep -q 'permission denied: uid' "$dir/ctl.out" ||
+        fail "nobody's requests were not refused as such: $(head -n 2 "$dir/ctl.out")"
     n=$(grep -c 'control: refused uid=' "$dir/routed4.log" || true)
     ((n == 1)) || fail "$n refusal lines for 30 refused requests (want 1 a minute)"
     echo "ok: 30 refused control requests, $n log line"
