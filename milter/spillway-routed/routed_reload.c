@@ -174,6 +174,20 @@ maillog_changed(const struct sw_conf *old, const struct sw_conf *fresh)
     return false;
 }
 
+/* refuse - a reload that cannot be taken: free what was built for it,
+ * say why, and keep the running generation */
+static bool
+refuse(struct routed *rd, long uid, struct sw_conf *fresh, enum sw_relay_admin *admin,
+       uid_t *uids, gid_t *gids, const struct sw_buf *err)
+{
+    free(admin);
+    free(uids);
+    free(gids);
+    sw_conf_free(fresh);
+    log_refused(rd, uid, sw_buf_str(err));
+    return false;
+}
+
 /* routed_reload - build a new generation and swap it in */
 bool
 routed_reload(struct routed *rd, long uid, struct sw_buf *err)
@@ -201,26 +215,15 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     }
     /* A moved evidence socket is opened now, so that a failure refuses
      * the whole reload. */
-    if (!routed_evidence_reopen(rd, fresh, &evidence, err)) {
-        free(admin);
-        free(uids);
-        free(gids);
-        sw_conf_free(fresh);
-        log_refused(rd, uid, sw_buf_str(err));
-        return false;
-    }
+    if (!routed_evidence_reopen(rd, fresh, &evidence, err))
+        return refuse(rd, uid, fresh, admin, uids, gids, err);
     /* A new mail log source: follow it from now on, or refuse the reload
      * (the old follower keeps running) when it cannot be opened or its
      * writer is not what the config says. */
     if (maillog_changed(old, fresh)) {
         if ((maillog = routed_maillog_start(rd, fresh, err)) == NULL && err->len) {
             routed_evidence_stop(evidence); /* the socket it moved to, if any */
-            free(admin);
-            free(uids);
-            free(gids);
-            sw_conf_free(fresh);
-            log_refused(rd, uid, sw_buf_str(err));
-            return false;
+            return refuse(rd, uid, fresh, admin, uids, gids, err);
         }
         restart_maillog = true;
     }
