@@ -23,13 +23,13 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/atomicfile.h"
 #include "util/log.h"
 #include "routed.h"
 #include "global/statefile.h"
@@ -41,95 +41,22 @@
 #define SW_STATE_BAD_LOGGED    10 /* bad lines logged one by one at start */
 #define SW_STATE_ASIDE_TRIES   10 /* names tried for the damaged file */
 
-/* write_all - loop over short writes */
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        if ((w = write(fd, p, n)) < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        p += w;
-        n -= (size_t) w;
-    }
-    return true;
-}
-
-/* fsync_dir - make a rename durable */
-static bool
-fsync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    int fd;
-    bool ok;
-
-    if (copy == NULL)
-        return false;
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return false;
-    ok = fsync(fd) == 0;
-    (void) close(fd);
-    return ok;
-}
-
 /* write_state - the atomic write; false with the reason in why */
 static bool
 write_state(struct routed *rd, struct sw_buf *why)
 {
     const char *path = rd->conf->routed.state;
-    struct sw_buf text, tmp;
-    int fd = -1;
+    struct sw_buf text;
     bool ok = false;
 
     sw_buf_init(&text, SW_STATE_MAX_SIZE);
-    sw_buf_init(&tmp, 4096);
-    if (!sw_state_encode(rd->route, rd->conf, rd->admin, time(NULL), &text)) {
+    if (!sw_state_encode(rd->route, rd->conf, rd->admin, time(NULL), &text))
         sw_buf_adds(why, "cannot encode the state (too large or out of memory)");
-        goto done;
-    }
-    if (!sw_buf_printf(&tmp, "%s.tmp", path)) {
-        sw_buf_adds(why, "path too long");
-        goto done;
-    }
-    fd = open(sw_buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        sw_buf_printf(why, "open %s: %s", sw_buf_str(&tmp), strerror(errno));
-        goto done;
-    }
-    if (!write_all(fd, text.data, text.len) || fsync(fd) < 0) {
-        sw_buf_printf(why, "write %s: %s", sw_buf_str(&tmp), strerror(errno));
-        goto done;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        sw_buf_printf(why, "close %s: %s", sw_buf_str(&tmp), strerror(errno));
-        (void) unlink(sw_buf_str(&tmp));
-        goto done;
-    }
-    fd = -1;
-    if (rename(sw_buf_str(&tmp), path) < 0) {
-        sw_buf_printf(why, "rename to %s: %s", path, strerror(errno));
-        (void) unlink(sw_buf_str(&tmp));
-        goto done;
-    }
-    /* Without it the rename may not survive a power cut; the data itself
-     * is on disk, so this is a warning, not a failed save. */
-    if (!fsync_dir(path))
+    else if ((ok = sw_file_replace(path, text.data, text.len, 0600, why)) && !sw_fsync_dir(path))
+        /* Without it the rename may not survive a power cut; the data itself
+         * is on disk, so this is a warning, not a failed save. */
         sw_warn("state: fsync of the directory of %s: %s", path, strerror(errno));
-    ok = true;
-done:
-    if (fd >= 0) {
-        (void) close(fd);
-        (void) unlink(sw_buf_str(&tmp));
-    }
     sw_buf_free(&text);
-    sw_buf_free(&tmp);
     return ok;
 }
 

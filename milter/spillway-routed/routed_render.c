@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 #include <unistd.h>
 
 #include "util/backoff.h"
+#include "util/atomicfile.h"
 #include "util/log.h"
 #include "global/render.h"
 #include "global/render_filter.h"
@@ -71,46 +71,11 @@ struct routed_render {
     struct sw_buf filters[ROUTED_FILTERS];
 };
 
-/* write_atomic - temp, fsync, rename; false with the reason in why */
+/* write_atomic - the whole text, or nothing (util/atomicfile.h) */
 static bool
 write_atomic(const char *path, const struct sw_buf *text, struct sw_buf *why)
 {
-    struct sw_buf tmp;
-    size_t off = 0;
-    ssize_t w;
-    bool ok = false;
-    int fd;
-
-    sw_buf_init(&tmp, 4096);
-    if (!sw_buf_printf(&tmp, "%s.tmp", path)) {
-        sw_buf_adds(why, "path too long");
-        goto done;
-    }
-    if ((fd = open(sw_buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        sw_buf_printf(why, "open %s: %s", sw_buf_str(&tmp), strerror(errno));
-        goto done;
-    }
-    while (off < text->len) {
-        if ((w = write(fd, text->data + off, text->len - off)) < 0 && errno != EINTR)
-            break;
-        if (w > 0)
-            off += (size_t) w;
-    }
-    if (off < text->len || fsync(fd) < 0) {
-        sw_buf_printf(why, "write %s: %s", sw_buf_str(&tmp), strerror(errno));
-        (void) close(fd);
-        goto done;
-    }
-    if (close(fd) < 0 || rename(sw_buf_str(&tmp), path) < 0) {
-        sw_buf_printf(why, "rename %s: %s", path, strerror(errno));
-        goto done;
-    }
-    ok = true;
-done:
-    if (!ok)
-        (void) unlink(sw_buf_str(&tmp));
-    sw_buf_free(&tmp);
-    return ok;
+    return sw_file_replace(path, text->data ? text->data : "", text->len, 0644, why);
 }
 
 /* run_postmap - start "postmap TYPE:PATH TYPE:PATH2" */
