@@ -112,7 +112,7 @@ warn_limited(struct sw_ratelimit *rl, const char *what, const struct routed_list
 {
     unsigned long held;
 
-    if (sw_ratelimit_pass(rl, sw_ratelimit_now(), &held))
+    if (sw_ratelimit_check(rl, &held))
         sw_warn("%s: %s: %s (%lu more since the last such line)", l->name, what, detail, held);
 }
 

@@ -104,7 +104,7 @@ serve(struct ctl_conn *c, const char *line, size_t len)
     if (!c->authorised) {
         /* The request is read first: closing a unix socket with unread
          * data would reset it before the client reads why. */
-        if (sw_ratelimit_pass(&c->ctl->rl_refused, sw_ratelimit_now(), &held))
+        if (sw_ratelimit_check(&c->ctl->rl_refused, &held))
             sw_warn("control: refused uid=%ld gid=%ld pid=%ld: not in "
                     "routed.control_users or routed.control_groups (%lu more refused since the "
                     "last such line)",

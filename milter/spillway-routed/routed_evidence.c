@@ -194,7 +194,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
                 memcpy(&cred, CMSG_DATA(c), sizeof(cred));
         if (!allowed(re, cred.uid)) {
             rd->stats.evidence_refused++;
-            if (sw_ratelimit_pass(&re->rl_refused, sw_ratelimit_now(), &held))
+            if (sw_ratelimit_check(&re->rl_refused, &held))
                 sw_warn("evidence: datagram from uid %ld refused (not root, not milter.user) "
                         "(%lu more refused since the last such line)",
                         (long) (int) cred.uid, held);
@@ -205,7 +205,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
             if (msg.msg_flags & MSG_TRUNC)
                 why = "record too long";
             rd->stats.evidence_bad++;
-            if (sw_ratelimit_pass(&re->rl_bad, sw_ratelimit_now(), &held))
+            if (sw_ratelimit_check(&re->rl_bad, &held))
                 sw_warn("evidence: bad record from uid %ld: %s (%lu more bad records since the "
                         "last such line)",
                         (long) cred.uid, why, held);

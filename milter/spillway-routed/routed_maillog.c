@@ -75,7 +75,7 @@ warn_limited(struct sw_ratelimit *rl, const char *what, const char *line, size_t
     struct sw_buf q;
     unsigned long held;
 
-    if (!sw_ratelimit_pass(rl, sw_ratelimit_now(), &held))
+    if (!sw_ratelimit_check(rl, &held))
         return;
     sw_buf_init(&q, 512);
     (void) sw_buf_add_escaped(&q, line, len < 200 ? len : 200);

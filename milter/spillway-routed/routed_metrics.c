@@ -446,7 +446,7 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
     (void) arg;
     if (m == NULL)
         return;
-    if (sw_ratelimit_pass(&m->rl_accept, sw_ratelimit_now(), &held))
+    if (sw_ratelimit_check(&m->rl_accept, &held))
         sw_warn("metrics: accept: %s: scrapes paused for 1s (%lu more since the last such line)",
                 strerror(e), held);
     if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {

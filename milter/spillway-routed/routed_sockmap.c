@@ -120,7 +120,7 @@ handle_input(struct sm_conn *c)
         if (st == SW_NS_MORE)
             break;
         if (st != SW_NS_OK) {
-            if (sw_ratelimit_pass(&bad_requests, sw_ratelimit_now(), &held))
+            if (sw_ratelimit_check(&bad_requests, &held))
                 sw_warn("socketmap: %s request from %s: closing the connection (%lu more "
                         "since the last such line)",
                         st == SW_NS_TOOBIG ? "oversized" : "malformed", c->peer.addr, held);
@@ -133,7 +133,7 @@ handle_input(struct sm_conn *c)
             sw_debug("socketmap: %s request answered NOTFOUND",
                      res == SW_SOCKMAP_BADMAP ? "unknown map in" : "malformed");
         if (!sw_ns_encode(&c->out, c->reply.data, c->reply.len)) {
-            if (sw_ratelimit_pass(&unread_replies, sw_ratelimit_now(), &held))
+            if (sw_ratelimit_check(&unread_replies, &held))
                 sw_warn("socketmap: client %s does not read its replies: closing (%lu more "
                         "since the last such line)",
                         c->peer.addr, held);

@@ -23,6 +23,13 @@ sw_ratelimit_pass(struct sw_ratelimit *rl, time_t now, unsigned long *held)
     return true;
 }
 
+/* sw_ratelimit_check - the same, now */
+bool
+sw_ratelimit_check(struct sw_ratelimit *rl, unsigned long *held)
+{
+    return sw_ratelimit_pass(rl, sw_ratelimit_now(), held);
+}
+
 /* sw_ratelimit_now - seconds of CLOCK_MONOTONIC */
 time_t
 sw_ratelimit_now(void)

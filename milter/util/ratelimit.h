@@ -27,6 +27,9 @@ struct sw_ratelimit {
  * events held back since the last line (and the count restarts). */
 bool sw_ratelimit_pass(struct sw_ratelimit *rl, time_t now, unsigned long *held);
 
+/* sw_ratelimit_pass at the monotonic clock's now: what the daemons call. */
+bool sw_ratelimit_check(struct sw_ratelimit *rl, unsigned long *held);
+
 /* Monotonic seconds (CLOCK_MONOTONIC), for rate limits and deadlines. */
 time_t sw_ratelimit_now(void);
 
