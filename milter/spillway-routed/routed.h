@@ -138,10 +138,6 @@ struct routed_maillog *routed_maillog_start(struct routed *rd, const struct sw_c
 void routed_maillog_stop(struct routed_maillog *ml);
 /* reload with the same source: a postlog file still trusted? (warns) */
 void routed_maillog_recheck(struct routed_maillog *ml);
-/* "maillog=SOURCE kind=K forgeable=yes|no evidence=yes|no" of a config */
-void routed_maillog_describe(const struct sw_conf *c, struct sw_buf *out);
-/* What the administrator should change in the source, or NULL. */
-const char *routed_maillog_warning(const struct sw_conf *c);
 /* status: a text block, or the JSON member "maillog":{...} */
 void routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out);
 

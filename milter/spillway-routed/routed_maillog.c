@@ -34,6 +34,7 @@
 #include "global/attrib.h"
 #include "global/classify.h"
 #include "global/engine.h"
+#include "global/logtrust.h"
 #include "util/follow.h"
 #include "util/log.h"
 #include "util/logsrc.h"
@@ -67,6 +68,14 @@ struct routed_maillog {
     bool failing;
     struct sw_ratelimit warn_bad, warn_forged, warn_time;
 };
+
+/* counts - are this source's lines evidence now?  A postlog file only
+ * while its owner and mode were last found trusted. */
+static bool
+counts(const struct routed_maillog *ml)
+{
+    return ml->evidence && (ml->src.kind != SW_LOGSRC_POSTLOG || ml->file_ok);
+}
 
 /* warn_limited - one warning per cause per interval, with the count */
 static void
@@ -148,7 +157,7 @@ outcome_line(struct routed_maillog *ml, const char *line, size_t len, time_t whe
         return;
     case SW_MAILLOG_OUTCOME: break;
     }
-    if (!ml->evidence || (ml->src.kind == SW_LOGSRC_POSTLOG && !ml->file_ok)) {
+    if (!counts(ml)) {
         rd->stats.log_unused++; /* a source that does not prove its writer */
         return;
     }
@@ -318,7 +327,7 @@ routed_maillog_recheck(struct routed_maillog *ml)
 
     if (ml == NULL)
         return;
-    if ((warning = routed_maillog_warning(ml->rd->conf)) != NULL)
+    if ((warning = sw_logtrust_warning(ml->rd->conf)) != NULL)
         sw_warn("maillog: %s", warning);
     if (ml->src.kind != SW_LOGSRC_POSTLOG)
         return;
@@ -358,62 +367,6 @@ resolve_users(struct routed_maillog *ml, const struct sw_conf *c, struct sw_buf 
     return true;
 }
 
-/* routed_maillog_accepts - a source's lines may be evidence under c */
-static bool
-accepts(const struct sw_conf *c, const struct sw_logsrc *src)
-{
-    return !sw_logsrc_forgeable(src)
-           || (c->routed.maillog_trust && strcmp(c->routed.maillog_trust, "forgeable") == 0);
-}
-
-/* routed_maillog_describe - "source=... kind=... forgeable=... evidence=..."
- * for -n and the started: line (c: the configuration, not the follower) */
-void
-routed_maillog_describe(const struct sw_conf *c, struct sw_buf *out)
-{
-    struct sw_logsrc src;
-    struct sw_buf err;
-
-    if (c->routed.maillog == NULL) {
-        sw_buf_adds(out, "maillog=none");
-        return;
-    }
-    sw_buf_init(&err, 256);
-    if (sw_logsrc_parse(c->routed.maillog, &src, &err))
-        sw_buf_printf(out, "maillog=%s kind=%s forgeable=%s evidence=%s", c->routed.maillog,
-                      sw_logsrc_kind_name(src.kind), sw_logsrc_forgeable(&src) ? "yes" : "no",
-                      accepts(c, &src) ? "yes" : "no");
-    else
-        sw_buf_printf(out, "maillog=%s error=\"%s\"", c->routed.maillog, sw_buf_str(&err));
-    sw_buf_free(&err);
-}
-
-/* routed_maillog_warning - what an administrator must fix in the source, or
- * NULL: a legacy bare path, or a forgeable source not accepted */
-const char *
-routed_maillog_warning(const struct sw_conf *c)
-{
-    struct sw_buf err;
-    struct sw_logsrc src;
-    bool ok;
-
-    if (c->routed.maillog == NULL)
-        return NULL;
-    sw_buf_init(&err, 256);
-    ok = sw_logsrc_parse(c->routed.maillog, &src, &err);
-    sw_buf_free(&err);
-    if (!ok || !src.legacy)
-        return NULL;
-    if (accepts(c, &src))
-        return "routed.maillog is a bare path, read as a syslog source that any local user can "
-               "write (accepted: maillog_trust = \"forgeable\"); write \"syslog:PATH\" to say "
-               "so, or use \"journal\" or \"postlog:PATH\" (Postfix's maillog_file)";
-    return "routed.maillog is a bare path, read as a syslog source that any local user can "
-           "write: its lines are read but are NOT evidence; use \"journal\" or "
-           "\"postlog:PATH\" (Postfix's maillog_file), or write \"syslog:PATH\" with "
-           "maillog_trust = \"forgeable\" to accept forged lines";
-}
-
 /* routed_maillog_status - the source and its counters, text or JSON */
 void
 routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out)
@@ -422,7 +375,7 @@ routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out)
     const char *spec = rd->conf->routed.maillog ? rd->conf->routed.maillog : "";
     const char *kind = ml ? sw_logsrc_kind_name(ml->src.kind) : "none";
     bool forgeable = ml && sw_logsrc_forgeable(&ml->src);
-    bool evidence = ml && ml->evidence && (ml->src.kind != SW_LOGSRC_POSTLOG || ml->file_ok);
+    bool evidence = ml && counts(ml);
 
     if (json) {
         sw_buf_adds(out, "\"maillog\":{\"source\":");
@@ -510,7 +463,7 @@ routed_maillog_start(struct routed *rd, const struct sw_conf *c, struct sw_buf *
     ml->warn_bad = ml->warn_forged = ml->warn_time = rl;
     if (!sw_logsrc_parse(c->routed.maillog, &ml->src, err) || !resolve_users(ml, c, err))
         goto fail;
-    ml->evidence = accepts(c, &ml->src);
+    ml->evidence = sw_logtrust_accepts(c, &ml->src);
     if (ml->src.kind == SW_LOGSRC_POSTLOG) {
         /* Refuse a file that others can write: naming it postlog would make
          * forged lines evidence.  A file not there yet is checked when it
@@ -542,7 +495,7 @@ routed_maillog_start(struct routed *rd, const struct sw_conf *c, struct sw_buf *
     } else if (!start_file(ml, err)) {
         goto fail;
     }
-    if ((warning = routed_maillog_warning(c)) != NULL)
+    if ((warning = sw_logtrust_warning(c)) != NULL)
         sw_warn("maillog: %s", warning);
     sw_info("maillog: following source=%s kind=%s forgeable=%s evidence=%s", c->routed.maillog,
             sw_logsrc_kind_name(ml->src.kind), sw_logsrc_forgeable(&ml->src) ? "yes" : "no",

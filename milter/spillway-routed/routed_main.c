@@ -20,6 +20,7 @@
 
 #include "global/conf.h"
 #include "global/engine.h"
+#include "global/logtrust.h"
 #include "util/log.h"
 #include "util/pidlock.h"
 #include "routed.h"
@@ -136,10 +137,10 @@ check_only(const char *path)
     (void) printf("%s: ok (%zu relays, %zu pools, %zu rules, %zu residency rules)\n", path,
                   c->nrelays, c->npools, c->nrules, c->nresidency);
     sw_buf_reset(&err);
-    routed_maillog_describe(c, &err);
+    sw_logtrust_describe(c, &err);
     (void) printf("%s\n", sw_buf_str(&err));
-    if (routed_maillog_warning(c))
-        (void) fprintf(stderr, "warning: %s\n", routed_maillog_warning(c));
+    if (sw_logtrust_warning(c))
+        (void) fprintf(stderr, "warning: %s\n", sw_logtrust_warning(c));
     sw_conf_free(c);
     sw_buf_free(&err);
     return 0;
@@ -215,7 +216,7 @@ main(int argc, char **argv)
         sw_fatal("%s", sw_buf_str(&err));
     routed_schedule_expiry(&rd);
     sw_buf_reset(&err);
-    routed_maillog_describe(rd.conf, &err);
+    sw_logtrust_describe(rd.conf, &err);
     sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu %s", path, rd.conf->nrelays,
             rd.conf->npools, sw_route_count(rd.route), sw_buf_str(&err));
     routed_log_relays(rd.conf);
