@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -41,6 +40,7 @@
 #include "util/logtime.h"
 #include "util/maillog.h"
 #include "util/ratelimit.h"
+#include "util/userid.h"
 #include "routed.h"
 #include "routed_journal.h"
 
@@ -347,18 +347,12 @@ resolve_users(struct routed_maillog *ml, const struct sw_conf *c, struct sw_buf 
     static const char *const defaults[] = { "postfix", "root" };
     const struct sw_strv *u = &c->routed.maillog_users;
     size_t i, n = u->n ? u->n : 2;
-    const struct passwd *pw;
     const char *name;
-    unsigned long v;
-    char *end;
 
     for (i = 0; i < n && ml->nuids < SW_MAILLOG_MAX_USERS; i++) {
         name = u->n ? u->v[i] : defaults[i];
-        v = strtoul(name, &end, 10);
-        if (*name && *end == '\0') {
-            ml->uids[ml->nuids++] = (uid_t) v;
-        } else if ((pw = getpwnam(name)) != NULL) {
-            ml->uids[ml->nuids++] = pw->pw_uid;
+        if (sw_uid_of(name, &ml->uids[ml->nuids])) {
+            ml->nuids++;
         } else if (u->n) {
             sw_buf_printf(err, "routed.maillog_users: no such user %s", name);
             return false;

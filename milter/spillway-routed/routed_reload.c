@@ -18,6 +18,7 @@
 
 #include "global/conf.h"
 #include "util/log.h"
+#include "util/userid.h"
 #include "routed.h"
 
 /* push_id - add to the control access list */
@@ -51,14 +52,10 @@ routed_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids, s
     *gids = NULL;
     *nu = *ng = 0;
     for (i = 0; i < c->routed.control_users.n; i++) {
-        uid = (uid_t) strtoul(c->routed.control_users.v[i], &end, 10);
-        if (*end != '\0') {
-            if ((pw = getpwnam(c->routed.control_users.v[i])) == NULL) {
-                sw_buf_printf(err, "routed.control_users: no such user %s",
-                              c->routed.control_users.v[i]);
-                return false;
-            }
-            uid = pw->pw_uid;
+        if (!sw_uid_of(c->routed.control_users.v[i], &uid)) {
+            sw_buf_printf(err, "routed.control_users: no such user %s",
+                          c->routed.control_users.v[i]);
+            return false;
         }
         if (!push_id(uids, nu, sizeof(uid), &uid))
             return false;
