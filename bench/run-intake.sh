@@ -1,10 +1,12 @@
 #!/bin/bash
 # bench/run-intake.sh - Postfix intake: messages/s with no milter, a plain
-# pass-through milter, and spillway-milter, side by side in one run.
+# pass-through milter, and spillway-milter (header tag only, and with the
+# return path rewritten), and Postfix rewriting the return path itself,
+# side by side in one run.
 #
 # One private Postfix instance (tests/e2e/lib.sh, not chrooted) on
 # 127.0.0.1:BASE, relayhost = an smtp-sink on BASE+1 (delivery is cheap and
-# counted).  Three configurations of the same instance:
+# counted).  Configurations of the same instance:
 #   n  no smtpd_milters
 #   p  smtpd_milters = bench/passthrough_milter (every callback, every step
 #      with a reply: what users would otherwise run)
@@ -13,28 +15,46 @@
 #   m  smtpd_milters = passthrough_milter -m: only end-of-message, adds one
 #      header, every other step skipped: the floor for any libmilter milter
 #      that tags mail (a reference point, no target)
+#   r  smtpd_milters = a second spillway-milter whose config has
+#      milter.return_path = { domain = "bounces.bench.example"; }: the header
+#      tag as in s, and every message's envelope sender rewritten
+#      (smfi_chgfrom) to sw0=...@bounces.bench.example
+#   c  no milter; smtpd hands mail to its own cleanup service (cleanup-rp,
+#      -o cleanup_service_name) with sender_canonical_maps =
+#      socketmap:unix:SOCK:rp-sender, sender_canonical_classes =
+#      envelope_sender, answered by a running spillway-routed with the same
+#      key file and return_path: Postfix rewrites the envelope sender itself
+#      (PostSRSd 2.x style), confined to this listener as it must be in
+#      production; the milter CPU column shows spillway-routed's CPU
 # each milter as { SPEC, default_action=accept, command_timeout=5s,
 # content_timeout=10s }.
 # One run: restart Postfix with the configuration, then one smtp-source
 # (-s BENCH_SESSIONS -m BENCH_MESSAGES -l BENCH_SIZE) injects; the figure is
 # the accepted messages per second as smtp-source sees it (its wall time).
-# Then the queue must drain, the sink must have counted every message, and
-# the maillog must show no milter warning (with default_action=accept a
-# milter that fails is silently skipped, which would flatter it).
+# Then the queue must drain, the sink must have counted every message, the
+# maillog must show no milter or socketmap warning (with
+# default_action=accept a milter that fails is silently skipped, which would
+# flatter it), and qmgr must log the rewritten sender (from=<sw0=...>) for
+# every message of r and c, and for none of the others.
 # Two session modes (BENCH_MODES): "new" = one SMTP session per message
 # (smtp-source's default, a milter connection per message too), and
 # "persistent" = smtp-source -d (each of the sessions sends many messages).
 # Each configuration runs BENCH_REPEAT times per mode, interleaved in
-# rotating order (n p s m, p s m n, ...); the medians and the ratios s/n,
-# s/p and s/m are printed.  Before the runs, one check: a message through
-# spillway-milter reaches a dumping sink with its X-Spillway-Tag.
+# rotating order (n p s m r c, p s m r c n, ...); the medians and the ratios
+# s/n, s/p, s/m, r/s, r/n, c/n and c/r are printed.  Before the runs, a
+# check per configuration, 3 messages to a dumping sink: s adds
+# X-Spillway-Tag and leaves the sender alone; r adds the header and the
+# sink sees MAIL FROM:<sw0=HHHHHHHH=DDK=org.example=sender@bounces.bench.example>;
+# c rewrites the sender the same way, with no header.
 #
-# Run as root, after `make -j2` at the top (./spillway-milter; MILTER_BIN=
-# points elsewhere).  Environment (defaults):
+# Run as root, after `make -j2` at the top (./spillway-milter and, for c,
+# ./spillway-routed; MILTER_BIN= and ROUTED_BIN= point elsewhere).
+# Environment (defaults):
 #   BENCH_MESSAGES=3000 BENCH_SESSIONS=20 BENCH_SIZE=2000 BENCH_REPEAT=3
-#   BENCH_MODES="new persistent"  BENCH_CONFIGS="n p s m" (n, p, s required)
-#   BENCH_PORT_BASE=27600 (uses BASE..BASE+5)
-#   BENCH_MILTER_SOCKET=unix|inet (unix; inet uses 127.0.0.1:BASE+3..BASE+5)
+#   BENCH_MODES="new persistent"  BENCH_CONFIGS="n p s m r c" (n, p, s required)
+#   BENCH_PORT_BASE=27600 (uses BASE..BASE+6)
+#   BENCH_MILTER_SOCKET=unix|inet (unix; inet uses 127.0.0.1:BASE+3..BASE+6;
+#   spillway-routed's socketmap is a unix socket either way)
 #   BENCH_WARMUP=200 (messages, config n, not counted)
 #   BENCH_RUN_TIMEOUT=300 (seconds for one injection, and again to drain)
 #   BENCH_MAX_STEAL=0.03 BENCH_RETRIES=1 (a run with more steal is redone)
@@ -48,7 +68,7 @@ SESSIONS=${BENCH_SESSIONS:-20}
 SIZE=${BENCH_SIZE:-2000}
 REPEAT=${BENCH_REPEAT:-3}
 MODES=${BENCH_MODES:-new persistent}
-CONFIGS=${BENCH_CONFIGS:-n p s m}
+CONFIGS=${BENCH_CONFIGS:-n p s m r c}
 BASE=${BENCH_PORT_BASE:-27600}
 MSOCK=${BENCH_MILTER_SOCKET:-unix}
 WARMUP=${BENCH_WARMUP:-200}
@@ -68,8 +88,14 @@ for m in $MODES; do
 done
 read -r -a CFGS <<<"$CONFIGS"
 [[ " $CONFIGS " == *" n "* && " $CONFIGS " == *" p "* && " $CONFIGS " == *" s "* &&
-    $CONFIGS =~ ^[nps\ m]+$ ]] ||
-    { echo "bench: BENCH_CONFIGS: n, p and s, optionally m, separated by spaces" >&2; exit 2; }
+    $CONFIGS =~ ^[npsmrc\ ]+$ ]] ||
+    { echo "bench: BENCH_CONFIGS: n, p and s, optionally m, r and c, separated by spaces" >&2; exit 2; }
+# has_cfg X: configuration X is measured
+has_cfg() { [[ " $CONFIGS " == *" $1 "* ]]; }
+# the return-path domain of r and c, and the rewritten sender the sink must
+# see (fixed form: sw0=HMAC(8)=DAY(2)KEY(1)=<sender domain>=<sender local>@)
+RP_DOMAIN=bounces.bench.example
+RP_RE='sw0=[a-z2-7]{8}=[a-z0-9]{3}=org\.example=sender@bounces\.bench\.example'
 
 E2E_DIR=$(mktemp -d "${BENCH_WORKDIR:-/tmp}/spillway-bench-intake.XXXXXX")
 BENCH_DIR=$E2E_DIR/sw
@@ -81,6 +107,8 @@ BENCH_DIR=$E2E_DIR/sw
 . "$HERE/lib.sh"
 MILTER_BIN=${MILTER_BIN:-$BENCH_TOP/spillway-milter}
 PT_BIN=$HERE/passthrough_milter
+RP_PID=
+ROUTED_PID=
 # e2e_cleanup stops Postfix and every e2e_spawn'ed process and removes the
 # directory, but only once the rig exists: an early exit removes it here
 cleanup() {
@@ -99,10 +127,17 @@ mkdir -p "$BENCH_DIR"
 cp "$MILTER_BIN" "$BENCH_DIR/spillway-milter"
 MILTER_SRC=$MILTER_BIN
 MILTER_BIN=$BENCH_DIR/spillway-milter
+if has_cfg c; then
+    [[ -x $ROUTED_BIN ]] || bench_die "$ROUTED_BIN not built: run make -j2 in $BENCH_TOP"
+    cp "$ROUTED_BIN" "$BENCH_DIR/spillway-routed"
+    ROUTED_SRC=$ROUTED_BIN
+    ROUTED_BIN=$BENCH_DIR/spillway-routed
+fi
 make -s -C "$HERE" passthrough_milter >&2
 e2e_ports "$BASE"
 PORT_MIN=$((BASE + 5))
-for p in "$PORT_SMTPD" "$PORT_PRIMARY" "$PORT_ALT1" "$PORT_ALT2" "$PORT_SOCKMAP" "$PORT_MIN"; do
+PORT_RP=$((BASE + 6))
+for p in "$PORT_SMTPD" "$PORT_PRIMARY" "$PORT_ALT1" "$PORT_ALT2" "$PORT_SOCKMAP" "$PORT_MIN" "$PORT_RP"; do
     bench_port_free "$p"
 done
 mkdir -p "$BENCH_DIR"
@@ -130,6 +165,8 @@ if [[ $MSOCK == unix ]]; then
     SW_PF="unix:$BENCH_DIR/spillway-milter.sock"
     MIN_LISTEN="unix:$BENCH_DIR/minimal.sock"
     MIN_PF="unix:$BENCH_DIR/minimal.sock"
+    RP_LISTEN="unix:$BENCH_DIR/spillway-milter-rp.sock"
+    RP_PF="unix:$BENCH_DIR/spillway-milter-rp.sock"
 else
     PT_LISTEN="inet:$PORT_ALT2@127.0.0.1"
     PT_PF="inet:127.0.0.1:$PORT_ALT2"
@@ -137,7 +174,11 @@ else
     SW_PF="inet:127.0.0.1:$PORT_SOCKMAP"
     MIN_LISTEN="inet:$PORT_MIN@127.0.0.1"
     MIN_PF="inet:127.0.0.1:$PORT_MIN"
+    RP_LISTEN="inet:$PORT_RP@127.0.0.1"
+    RP_PF="inet:127.0.0.1:$PORT_RP"
 fi
+# spillway-routed's socketmap (c), always a unix socket (mode 0666)
+RSOCK=$BENCH_DIR/routed.sock
 
 # milter_wait NAME PFSPEC (Postfix syntax): the socket exists (and smtpd,
 # an unprivileged user, may connect to it) or its port listens
@@ -181,8 +222,51 @@ PT_PID=$(cat "$E2E_DIR/pids/passthrough.pid")
 MIN_PID=$(cat "$E2E_DIR/pids/minimal.pid")
 SW_PID=$(cat "$E2E_DIR/pids/spillway-milter.pid")
 
+# r and c: the same key file with return_path on, one config for the second
+# spillway-milter (its milter group) and for spillway-routed (the rp-sender
+# map reads milter.tag_keys and milter.return_path)
+if has_cfg r || has_cfg c; then
+    mkdir -p "$BENCH_DIR/rp/render"
+    bench_minimal_pfconf "$BENCH_DIR/rp/pfconf"
+    cat >"$BENCH_DIR/spillway-rp.conf" <<EOF
+# spillway.conf for bench/run-intake.sh, configurations r and c (generated)
+milter: { socket = "$RP_LISTEN"; tag_keys = "$BENCH_DIR/tag.keys";
+          return_path = { domain = "$RP_DOMAIN"; }; };
+routed: { socketmap = [ "unix:$RSOCK" ];
+          evidence = "$BENCH_DIR/rp/evidence.sock"; control = "$BENCH_DIR/rp/control.sock";
+          state = "$BENCH_DIR/rp/state"; render_dir = "$BENCH_DIR/rp/render";
+          postfix_config = "$BENCH_DIR/rp/pfconf"; };
+classify: { patterns = "$BENCH_TOP/conf/patterns.conf"; };
+pools = ( { name = "primary"; relays = ["primary"]; egress = ["127.0.0.0/8"]; } );
+relays = ( { name = "primary"; nexthop = "[127.0.0.1]:$PORT_PRIMARY"; role = "primary"; } );
+EOF
+    "$MILTER_BIN" -n -c "$BENCH_DIR/spillway-rp.conf" >/dev/null ||
+        fail "spillway-milter -n: spillway-rp.conf does not validate (no milter.return_path in this build?)"
+fi
+if has_cfg r; then
+    e2e_spawn spillway-milter-rp "$MILTER_BIN" -c "$BENCH_DIR/spillway-rp.conf" -e
+    milter_wait spillway-milter-rp "$RP_PF"
+    RP_PID=$(cat "$E2E_DIR/pids/spillway-milter-rp.pid")
+fi
+if has_cfg c; then
+    "$ROUTED_BIN" -n -c "$BENCH_DIR/spillway-rp.conf" >/dev/null ||
+        fail "spillway-routed -n: spillway-rp.conf does not validate"
+    e2e_spawn spillway-routed "$ROUTED_BIN" -c "$BENCH_DIR/spillway-rp.conf" -e
+    ROUTED_PID=$(cat "$E2E_DIR/pids/spillway-routed.pid")
+    wait_for "grep -q 'started: ' $E2E_DIR/logs/spillway-routed.log && [[ -S $RSOCK ]] || ! kill -0 $ROUTED_PID" 30 || true
+    { grep -q 'started: ' "$E2E_DIR/logs/spillway-routed.log" && [[ -S $RSOCK ]] && kill -0 "$ROUTED_PID"; } 2>/dev/null ||
+        { cat "$E2E_DIR/logs/spillway-routed.log" >&2; fail "spillway-routed did not start (socketmap $RSOCK)"; }
+fi
+
 # ---- Postfix --------------------------------------------------------------
 pf_setup "default_process_limit = 200"
+SMTPD_SVC="127.0.0.1:$PORT_SMTPD/inet"
+# c: a cleanup service of its own for the outbound listener, so that the
+# sender rewriting touches only what that smtpd receives (pickup, bounce and
+# any inbound listener keep the plain cleanup)
+if has_cfg c; then
+    pf_master_add "cleanup-rp unix n - n - 0 cleanup -o sender_canonical_maps=socketmap:unix:$RSOCK:rp-sender -o sender_canonical_classes=envelope_sender"
+fi
 
 config_milters() {
     local opts="default_action=accept, command_timeout=5s, content_timeout=10s"
@@ -191,6 +275,8 @@ config_milters() {
     p) echo "{ $PT_PF, $opts }" ;;
     s) echo "{ $SW_PF, $opts }" ;;
     m) echo "{ $MIN_PF, $opts }" ;;
+    r) echo "{ $RP_PF, $opts }" ;;
+    c) echo "" ;;
     esac
 }
 config_name() {
@@ -199,13 +285,21 @@ config_name() {
     p) echo "p: pass-through milter (all steps)" ;;
     s) echo "s: spillway-milter" ;;
     m) echo "m: minimal milter (eom only, 1 header)" ;;
+    r) echo "r: spillway-milter + return path" ;;
+    c) echo "c: sender_canonical_maps (routed)" ;;
     esac
 }
 
-# pf_config CFG [TRANSPORT_MAPS]: restart Postfix with CFG's milter
+# pf_config CFG [TRANSPORT_MAPS]: restart Postfix with CFG's milter (and,
+# for c, the smtpd's cleanup service that rewrites senders)
 pf_config() {
     pf_stop
     postconf -c "$PF_ETC" -e "smtpd_milters = $(config_milters "$1")" "transport_maps = ${2:-}"
+    if [[ $1 == c ]]; then
+        postconf -c "$PF_ETC" -P "$SMTPD_SVC/cleanup_service_name=cleanup-rp"
+    else
+        postconf -c "$PF_ETC" -PX "$SMTPD_SVC/cleanup_service_name"
+    fi
     pf_start
     sleep 1                     # let the master spawn its first daemons
 }
@@ -246,27 +340,79 @@ milter_cpu_ms() {
 }
 
 # milter_warnings OFFSET: maillog lines after OFFSET that show a milter
-# failing (with default_action=accept the mail then goes on unfiltered)
+# failing (with default_action=accept the mail then goes on unfiltered) or
+# a table lookup failing (c: the socketmap)
 milter_warnings() {
-    tail -n +"$(($1 + 1))" "$PF_LOG" | grep -E 'warning: .*[Mm]ilter|milter-reject|Milter' || true
+    tail -n +"$(($1 + 1))" "$PF_LOG" |
+        grep -E 'warning: .*[Mm]ilter|milter-reject|Milter|warning: .*(socketmap|lookup)' || true
+}
+# rewritten_count OFFSET: messages qmgr took in after OFFSET whose envelope
+# sender is the rewritten one (after the milter's smfi_chgfrom, or cleanup's
+# sender_canonical_maps)
+rewritten_count() {
+    tail -n +"$(($1 + 1))" "$PF_LOG" | grep -cE "postfix/qmgr\[[0-9]+\]: [0-9A-F]+: from=<$RP_RE>" || true
 }
 
-# ---- the check: spillway-milter tags outbound mail ------------------------
-bench_msg "check: 3 messages through spillway-milter to a dumping sink"
-pf_config s "inline:{check.example=smtp:[127.0.0.1]:$PORT_ALT1}"
-off=$(wc -l <"$PF_LOG" 2>/dev/null || echo 0)
-timeout 60 smtp-source -s 1 -m 3 -l 500 -f sender@org.example -M client.test.spillway \
-    -t rcpt@check.example "127.0.0.1:$PORT_SMTPD" >>"$E2E_DIR/logs/smtp-source.log" 2>&1 ||
-    fail "check: smtp-source failed"
-wait_drained check
-wait_for "[[ \$(grep -c '^X-Spillway-Tag:' $BENCH_DIR/dump/all 2>/dev/null) -ge 3 ]]" 10 || {
-    grep -i -m 20 '^[a-z-]*:' "$BENCH_DIR/dump/all" >&2 || true
-    fail "check: the dumping sink did not get 3 messages with an X-Spillway-Tag header"
+# ---- the checks: what each spillway configuration does to outbound mail --
+# check_through CFG: 3 messages through CFG to the dumping sink; their dump
+# ends up in dump/check-CFG (the sink opens the file per transaction, so a
+# rename starts a new one)
+check_through() {
+    local cfg=$1 off w
+    pf_config "$cfg" "inline:{check.example=smtp:[127.0.0.1]:$PORT_ALT1}"
+    off=$(wc -l <"$PF_LOG" 2>/dev/null || echo 0)
+    timeout 60 smtp-source -s 1 -m 3 -l 500 -f sender@org.example -M client.test.spillway \
+        -t "rcpt-$cfg@check.example" "127.0.0.1:$PORT_SMTPD" >>"$E2E_DIR/logs/smtp-source.log" 2>&1 ||
+        fail "check $cfg: smtp-source failed"
+    wait_drained "check $cfg"
+    wait_for "[[ \$(grep -c '^X-Rcpt-Args: <rcpt-$cfg@' $BENCH_DIR/dump/all 2>/dev/null) -ge 3 ]]" 10 ||
+        fail "check $cfg: the dumping sink did not get 3 messages"
+    # the whole of the third message: its header is written after MAIL FROM
+    case $cfg in
+    s | r) wait_for "[[ \$(grep -c '^X-Spillway-Tag:' $BENCH_DIR/dump/all 2>/dev/null) -ge 3 ]]" 10 || true ;;
+    *) sleep 0.5 ;;
+    esac
+    mv "$BENCH_DIR/dump/all" "$BENCH_DIR/dump/check-$cfg"
+    w=$(milter_warnings "$off")
+    [[ -z $w ]] || fail "check $cfg: warnings in the maillog: $w"
 }
-w=$(milter_warnings "$off")
-[[ -z $w ]] || fail "check: milter warnings in the maillog: $w"
-tag=$(grep -m 1 '^X-Spillway-Tag:' "$BENCH_DIR/dump/all")
-bench_msg "check: ok ($tag)"
+# dump_count CFG ERE: lines of check CFG's dump that match
+dump_count() { grep -cE -- "$2" "$BENCH_DIR/dump/check-$1" || true; }
+dump_show() { grep -E '^(X-Mail-Args|X-Rcpt-Args|X-Spillway-Tag):' "$BENCH_DIR/dump/check-$1" >&2 || true; }
+
+bench_msg "check s: 3 messages through spillway-milter to a dumping sink"
+check_through s
+(($(dump_count s '^X-Spillway-Tag:') == 3)) ||
+    { dump_show s; fail "check s: the dumping sink did not get 3 messages with an X-Spillway-Tag header"; }
+(($(dump_count s '^X-Mail-Args: <sender@org\.example>') == 3)) ||
+    { dump_show s; fail "check s: without return_path the envelope sender must stay sender@org.example"; }
+tag=$(grep -m 1 '^X-Spillway-Tag:' "$BENCH_DIR/dump/check-s")
+bench_msg "check s: ok ($tag; MAIL FROM:<sender@org.example>)"
+rp_r=''
+rp_c=''
+if has_cfg r; then
+    bench_msg "check r: 3 messages through spillway-milter with return_path to a dumping sink"
+    check_through r
+    (($(dump_count r '^X-Spillway-Tag:') == 3)) ||
+        { dump_show r; fail "check r: the dumping sink did not get 3 messages with an X-Spillway-Tag header"; }
+    (($(dump_count r "^X-Mail-Args: <$RP_RE>") == 3)) ||
+        { dump_show r; fail "check r: the dumping sink did not see MAIL FROM:<sw0=...=org.example=sender@$RP_DOMAIN> 3 times"; }
+    rp_r=$(grep -m 1 -oE "$RP_RE" "$BENCH_DIR/dump/check-r")
+    bench_msg "check r: ok (MAIL FROM:<$rp_r>, and X-Spillway-Tag)"
+fi
+if has_cfg c; then
+    bench_msg "check c: 3 messages through sender_canonical_maps (spillway-routed) to a dumping sink"
+    check_through c
+    (($(dump_count c "^X-Mail-Args: <$RP_RE>") == 3)) ||
+        { dump_show c; fail "check c: the dumping sink did not see MAIL FROM:<sw0=...=org.example=sender@$RP_DOMAIN> 3 times"; }
+    (($(dump_count c '^X-Spillway-Tag:') == 0)) ||
+        { dump_show c; fail "check c: an X-Spillway-Tag header, but no milter was configured"; }
+    rp_c=$(grep -m 1 -oE "$RP_RE" "$BENCH_DIR/dump/check-c")
+    bench_msg "check c: ok (MAIL FROM:<$rp_c>, no header)"
+fi
+if [[ -n $rp_r && -n $rp_c && $rp_r != "$rp_c" ]]; then
+    bench_msg "NOTE: the milter (r) and spillway-routed (c) made different return paths for one sender on one day: $rp_r and $rp_c"
+fi
 PT_EXPECT=0
 MIN_EXPECT=0
 
@@ -280,6 +426,8 @@ run() {
     p) pid=$PT_PID ;;
     s) pid=$SW_PID ;;
     m) pid=$MIN_PID ;;
+    r) pid=$RP_PID ;;
+    c) pid=$ROUTED_PID ;;          # the socketmap server in place of a milter
     esac
     pf_config "$cfg"
     queue_empty || fail "queue not empty before run $label"
@@ -312,6 +460,12 @@ run() {
     fi
     i=$(tail -n +"$((off + 1))" "$PF_LOG" | grep -c 'status=bounced' || true)
     ((i == 0)) || fail "run $label: $i message(s) bounced"
+    i=$(rewritten_count "$off")
+    if [[ $cfg == r || $cfg == c ]]; then
+        ((i == msgs)) || fail "run $label: $i of $msgs messages with the rewritten sender (qmgr from=<sw0=...>)"
+    else
+        ((i == 0)) || fail "run $label: $i message(s) with a rewritten sender, want none"
+    fi
     awk -v c="$cfg" -v mo="$mode" -v m="$msgs" -v a="$t0" -v b="$t1" -v d="$t2" \
         -v mc="$((mc1 - mc0))" -v p0="$pc0" -v p1="$pc1" -v s="$((st1 - st0))" \
         -v hz="$(getconf CLK_TCK)" 'BEGIN {
@@ -322,6 +476,12 @@ run() {
 bench_machine_note
 echo "postfix $(postconf -c "$PF_ETC" -h mail_version 2>/dev/null || echo '?'), $MESSAGES messages of $SIZE bytes, smtp-source -s $SESSIONS, modes: $MODES, milters over $MSOCK sockets"
 echo "spillway-milter: $MILTER_SRC (built $(stat -c %y "$MILTER_SRC" | cut -d. -f1), sha256 $(sha256sum "$MILTER_BIN" | cut -c1-12))"
+if has_cfg c; then
+    echo "spillway-routed: $ROUTED_SRC (built $(stat -c %y "$ROUTED_SRC" | cut -d. -f1), sha256 $(sha256sum "$ROUTED_BIN" | cut -c1-12))"
+fi
+if has_cfg r || has_cfg c; then
+    echo "return path: domain $RP_DOMAIN (fixed form), e.g. ${rp_r:-$rp_c}"
+fi
 echo "queue in $PF_SPOOL ($(stat -f -c %T "$PF_SPOOL"))"
 
 if ((WARMUP > 0)); then
@@ -333,7 +493,7 @@ results=$E2E_DIR/results.txt
 : >"$results"
 for mode in $MODES; do
     for ((r = 0; r < REPEAT; r++)); do
-        # rotate: n p s m, p s m n, s m n p, ...
+        # rotate: n p s m r c, p s m r c n, s m r c n p, ...
         order=()
         for ((i = 0; i < ${#CFGS[@]}; i++)); do
             order+=("${CFGS[$(((i + r) % ${#CFGS[@]}))]}")
@@ -401,24 +561,37 @@ for mode in $MODES; do
             "$(awk -v c="$cfg" -v m="$mode" '$1 == c && $2 == m { printf "%s ", $5 }' "$results")"
     done
     awk -v n="$(median n "$mode" 5)" -v p="$(median p "$mode" 5)" -v s="$(median s "$mode" 5)" \
-        -v m="$(median m "$mode" 5)" 'BEGIN {
+        -v m="$(median m "$mode" 5)" -v r="$(median r "$mode" 5)" -v c="$(median c "$mode" 5)" 'BEGIN {
         printf "  ratio s/n = %.3f  (target >= 0.85: %s)\n", s / n, (s / n >= 0.85 ? "met" : "MISSED")
         printf "  ratio s/p = %.3f  (target > 1, faster than the pass-through: %s)\n", s / p, (s > p ? "met" : "MISSED")
         printf "  ratio p/n = %.3f\n", p / n
         if (m > 0) printf "  ratio m/n = %.3f, s/m = %.3f  (m: the floor for a milter that adds a header)\n", m / n, s / m
+        if (r > 0) printf "  ratio r/s = %.3f  (target >= 0.97, the rewrite costs < 3%%: %s), r/n = %.3f\n", r / s, (r / s >= 0.97 ? "met" : "MISSED"), r / n
+        if (c > 0) printf "  ratio c/n = %.3f", c / n
+        if (c > 0 && r > 0) printf ", c/r = %.3f  (Postfix rewriting against the milter)", c / r
+        if (c > 0) printf "\n"
         }'
     # CPU per message (Postfix + milter) moves less than wall time on a shared
     # VM: its inverse ratio is what the rate ratio would be if CPU-bound
     awk -v n="$(cpu_total n "$mode")" -v p="$(cpu_total p "$mode")" -v s="$(cpu_total s "$mode")" \
-        -v m="$(cpu_total m "$mode")" 'BEGIN {
+        -v m="$(cpu_total m "$mode")" -v r="$(cpu_total r "$mode")" -v c="$(cpu_total c "$mode")" 'BEGIN {
         printf "  CPU ms/msg, Postfix + milter (median): n %.3f  p %.3f  s %.3f", n, p, s
         if (m > 0) printf "  m %.3f", m
+        if (r > 0) printf "  r %.3f", r
+        if (c > 0) printf "  c %.3f (+ spillway-routed)", c
         printf "\n  if CPU-bound: s/n = %.3f, s/p = %.3f", n / s, p / s
         if (m > 0) printf ", s/m = %.3f", m / s
+        if (r > 0) printf ", r/s = %.3f, r/n = %.3f", s / r, n / r
+        if (c > 0) printf ", c/n = %.3f", n / c
+        if (c > 0 && r > 0) printf ", c/r = %.3f", r / c
         printf "\n\n" }'
 done
 echo "(accept/s: messages / smtp-source wall time; e2e/s: until the queue was empty;"
-echo " pf_ms/msg: CPU of every Postfix process per message; milt_ms/msg: the milter's; medians)"
+echo " pf_ms/msg: CPU of every Postfix process per message; milt_ms/msg: the milter's,"
+echo " for c spillway-routed's (the socketmap); medians)"
 echo "pass-through milter: saw $pt_seen of $PT_EXPECT messages; minimal: $min_seen of $MIN_EXPECT; the sink counted every message of every run"
+if has_cfg r || has_cfg c; then
+    echo "every message of every r and c run had its sender rewritten (qmgr from=<sw0=...@$RP_DOMAIN>), none of the others"
+fi
 echo "raw (cfg mode msgs intake_secs accept/s drain_secs e2e/s milter_cpu_ms postfix_cpu_s steal_s):"
 sed 's/^/  /' "$results"
