@@ -350,7 +350,7 @@ milter_warnings() {
 # sender is the rewritten one (after the milter's smfi_chgfrom, or cleanup's
 # sender_canonical_maps)
 rewritten_count() {
-    tail -n +"$(($1 + 1))" "$PF_LOG" | grep -cE "postfix/qmgr\[[0-9]+\]: [0-9A-F]+: from=<$RP_RE>" || true
+    tail -n +"$(($1 + 1))" "$PF_LOG" | grep -cE "/qmgr\[[0-9]+\]: [0-9A-F]+: from=<$RP_RE>" || true
 }
 
 # ---- the checks: what each spillway configuration does to outbound mail --
