@@ -341,10 +341,11 @@ milter_cpu_ms() {
 
 # milter_warnings OFFSET: maillog lines after OFFSET that show a milter
 # failing (with default_action=accept the mail then goes on unfiltered) or
-# a table lookup failing (c: the socketmap)
+# a table lookup failing or looping (c: the socketmap; a tagged sender must
+# not be tagged again)
 milter_warnings() {
     tail -n +"$(($1 + 1))" "$PF_LOG" |
-        grep -E 'warning: .*[Mm]ilter|milter-reject|Milter|warning: .*(socketmap|lookup)' || true
+        grep -E 'warning: .*[Mm]ilter|milter-reject|Milter|warning: .*(socketmap|lookup|unreasonable)' || true
 }
 # rewritten_count OFFSET: messages qmgr took in after OFFSET whose envelope
 # sender is the rewritten one (after the milter's smfi_chgfrom, or cleanup's
