@@ -48,7 +48,8 @@
 # c rewrites the sender the same way, with no header.
 #
 # Run as root, after `make -j2` at the top (./spillway-milter and, for c,
-# ./spillway-routed; MILTER_BIN= and ROUTED_BIN= point elsewhere).
+# ./spillway-routed; MILTER_BIN= and ROUTED_BIN= point elsewhere; SWCTL_BIN=
+# for the lookup count of c).
 # Environment (defaults):
 #   BENCH_MESSAGES=3000 BENCH_SESSIONS=20 BENCH_SIZE=2000 BENCH_REPEAT=3
 #   BENCH_MODES="new persistent"  BENCH_CONFIGS="n p s m r c" (n, p, s required)
@@ -416,6 +417,7 @@ if [[ -n $rp_r && -n $rp_c && $rp_r != "$rp_c" ]]; then
 fi
 PT_EXPECT=0
 MIN_EXPECT=0
+C_EXPECT=3                      # messages through c's cleanup (the check's 3)
 
 # run CFG MODE MSGS LABEL: prints
 #   "CFG MODE msgs intake_secs intake_rate drain_secs e2e_rate milter_cpu_ms postfix_cpu_s steal_s"
@@ -504,6 +506,7 @@ for mode in $MODES; do
                 line=$(run "$cfg" "$mode" "$MESSAGES" "$cfg-$mode-$((r + 1))")
                 [[ $cfg == p ]] && PT_EXPECT=$((PT_EXPECT + MESSAGES))
                 [[ $cfg == m ]] && MIN_EXPECT=$((MIN_EXPECT + MESSAGES))
+                [[ $cfg == c ]] && C_EXPECT=$((C_EXPECT + MESSAGES))
                 read -r _ _ _ secs rate dsecs _ mcpu pfcpu steal <<<"$line"
                 if ((try >= RETRIES)) || awk -v s="$steal" -v t="$dsecs" -v n="$(nproc)" \
                     -v m="$MAX_STEAL" 'BEGIN { exit !(s / (t * n) <= m) }'; then
@@ -519,6 +522,12 @@ for mode in $MODES; do
     done
 done
 pf_stop
+# c: what spillway-routed answered (Postfix looks the rewritten sender up
+# again: one OK and one NOTFOUND per message are expected)
+rp_lookups=''
+if has_cfg c && [[ -x $SWCTL_BIN ]]; then
+    rp_lookups=$("$SWCTL_BIN" -s "$BENCH_DIR/rp/control.sock" status 2>/dev/null | grep -E '^lookups:' || true)
+fi
 
 # the pass-through and minimal milters saw every message they were given
 # (each prints its count when it stops)
@@ -593,6 +602,9 @@ echo " for c spillway-routed's (the socketmap); medians)"
 echo "pass-through milter: saw $pt_seen of $PT_EXPECT messages; minimal: $min_seen of $MIN_EXPECT; the sink counted every message of every run"
 if has_cfg r || has_cfg c; then
     echo "every message of every r and c run had its sender rewritten (qmgr from=<sw0=...@$RP_DOMAIN>), none of the others"
+fi
+if [[ -n $rp_lookups ]]; then
+    echo "spillway-routed, $C_EXPECT messages through c: $rp_lookups"
 fi
 echo "raw (cfg mode msgs intake_secs accept/s drain_secs e2e/s milter_cpu_ms postfix_cpu_s steal_s):"
 sed 's/^/  /' "$results"
