@@ -85,5 +85,8 @@ void milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, co
 
 /* milter_analyze.c: --analyze FILE... */
 int milter_analyze_files(const char *conf_path, int argc, char **argv);
+/* milter_restore.c: --restore SENDER RECIPIENT: the MTA's delivery agent
+ * for return-path addresses the milter did not restore */
+int milter_restore(const char *conf_path, int argc, char **argv);
 
 #endif

@@ -28,7 +28,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
-                    "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n");
+                    "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n"
+                    "       spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]\n");
     exit(2);
 }
 
@@ -231,6 +232,8 @@ main(int argc, char **argv)
     sw_milter.conf_path = SW_DEF_CONF;
     if (argc > 1 && strcmp(argv[1], "--analyze") == 0)
         return milter_analyze_files(NULL, argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "--restore") == 0)
+        return milter_restore(SW_DEF_CONF, argc - 1, argv + 1);
     while ((ch = getopt(argc, argv, "c:nevh")) != -1)
         switch (ch) {
         case 'c': sw_milter.conf_path = optarg; break;
