@@ -26,7 +26,10 @@
 #      and an auto-reply reach the original sender's mailbox exactly once;
 #   4. later mail for the diverted destination goes to the alternate;
 #   5. nothing is bounced by Postfix, nothing is left in the queue;
-#   6. return_path removed and the milter reloaded: outbound senders reach
+#   6. an NDR of Postfix's own (the primary refused a recipient for good)
+#      is restored too and reaches the sender's mailbox once: it passes the
+#      milter through internal_mail_filter_classes = bounce;
+#   7. return_path removed and the milter reloaded: outbound senders reach
 #      the primary as they were.
 # Run as root.
 set -euo pipefail
@@ -67,7 +70,8 @@ mbox="smtp:[127.0.0.4]:$PORT_MBOX"
 rp_route=${T90_RP_ROUTE:-smtp:[127.0.0.6]:$PORT_MBOX}
 pf_setup "$(sw_main_cf socketmap | sed "s/= /= inline:{example.org=$mbox, example.com=$mbox, $RP=$rp_route, $SUB.example.com=$rp_route}, /")" \
     "$milter_line" "$(sw_shipped_cf non_smtpd_milters '{')" \
-    "mynetworks = 127.0.0.1/32" "relay_domains = $RP, $SUB.example.com"
+    "mynetworks = 127.0.0.1/32" "relay_domains = $RP, $SUB.example.com" \
+    "internal_mail_filter_classes = bounce"
 rp_conf="return_path = { domain = \"$RP\"; subdomain = \"$SUB\"; sender_domains = [\"example.com\"]; };"
 sw_config_auto '{ name = "bounce-reputation"; classes = ["reputation"]; scope = "destination";
                   threshold = { events = 3; window = "10m"; }; hold = "1h"; }' "" "" \
@@ -246,8 +250,25 @@ expect_eq "bounced by Postfix" "$(pf_bounced_count)" 0
 expect_eq "Postfix's own notifications" "$(pf_log_count 'sender (non-delivery|delay|delivery status) notification')" 0
 expect_eq "evidence records (none untrusted)" "$(evidence records)" "$(evidence trusted)"
 
-# --------------------------------------------------------------- 6. off
-log "6. return_path off: senders unchanged"
+# --------------------------------------------------------------- 6. Postfix's own NDR
+log "6. Postfix's own NDR of a rewritten sender reaches the sender"
+# The primary refuses a recipient for good (not reputation: the dsn filter
+# leaves it a 5xx); Postfix's bounce goes to the return path, passes the
+# milter (non_smtpd_milters, internal_mail_filter_classes = bounce) and is
+# restored like the provider's.
+relay_rules primary "gone.example 550 5.1.1 <x@gone.example>: Recipient address rejected: User unknown"
+send_from jane@example.org gone x@gone.example
+sed -i '/^<gone-/d' "$E2E_DIR/sent.list" # refused by the primary: delivered nowhere
+pf_wait_empty 60 || fail "queue did not drain"
+expect_eq "bounced by Postfix" "$(pf_bounced_count)" 1
+own=$(grep -l '^rcpt: jane@example.org$' "$E2E_DIR"/relays/mbox/spool/*.msg |
+    xargs grep -l '^Final-Recipient: rfc822; *x@gone.example' || true)
+expect_eq "Postfix's NDRs in jane's mailbox" "$(grep -c . <<<"$own" || true)" 1
+expect_eq "NDRs not restored" "$(relay_count leak)" 0
+relay_rules primary ""
+
+# --------------------------------------------------------------- 7. off
+log "7. return_path off: senders unchanged"
 grep -qF "$rp_conf" "$SW_CONF" || fail "no return_path in the config"
 conf=$(<"$SW_CONF")
 printf '%s\n' "${conf//"$rp_conf"/}" >"$SW_CONF"
@@ -263,5 +284,5 @@ expect_eq "submitted sender at the primary, return_path off" \
     "$(mail_from "$(msg_for primary o2@other.example)")" local@example.org
 grep -qi '^X-Spillway-Tag: v=1; ' "$(msg_for primary o1@other.example)" || fail "not tagged with return_path off"
 assert_exactly_once || fail "exactly-once check failed"
-expect_eq "bounced by Postfix" "$(pf_bounced_count)" 0
+expect_eq "bounced by Postfix" "$(pf_bounced_count)" 1
 echo "t90-returnpath: ok ($((SECONDS - start))s)"
