@@ -161,7 +161,6 @@ cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     message_reset(s);
     SW_COPY(s->sender, from);
-    milter_rp_mail(&s->rp, argv);
     s->null_sender = strcmp(from, "<>") == 0 || *from == '\0';
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->auth = auth != NULL && *auth != '\0';
