@@ -217,7 +217,7 @@ for r in a1 a2 c1; do
         fail "explain does not show the dsn evidence for $r: $explain"
 done
 expect_eq "trusted return-path records sent by the milter" \
-    "$(milter_log_count 'tag=valid via=return-path trusted evidence=sent')" 4
+    "$(milter_log_count 'tag=valid trusted evidence=sent via=return-path')" 4
 
 # --------------------------------------------------------------- 4. after the divert
 log "4. later mail for the diverted destination goes to the alternate"
