@@ -35,6 +35,7 @@ Spool file format (one file per accepted message, written atomically):
     relay: NAME
     message-id: <value of the Message-ID header, empty if none>
     rcpt: addr            (one line per accepted recipient)
+    mail-from: addr       (the envelope sender, empty for the null sender)
     <blank line>
     <message as received, dot-unstuffed>
 
@@ -147,12 +148,13 @@ class Relay:
         except OSError:
             pass
 
-    def store(self, rcpts, data):
+    def store(self, sender, rcpts, data):
         """Write one spool file atomically; return its queue id."""
         qid = f"{time.time_ns()}-{os.getpid()}-{next(self.seq)}"
         msgid = message_id(data)
         head = [f"relay: {self.name}", f"message-id: {msgid}"]
         head += [f"rcpt: {r}" for r in rcpts]
+        head.append(f"mail-from: {sender}")
         blob = ("\n".join(head) + "\n\n").encode("utf-8", "surrogateescape") + data
         tmp = os.path.join(self.spool, f".tmp-{qid}")
         final = os.path.join(self.spool, f"{qid}.msg")
@@ -330,7 +332,7 @@ class Relay:
                     await reply("552 5.3.4 Message size exceeds fixed limit")
                 else:
                     try:
-                        qid = self.store(rcpts, data)
+                        qid = self.store(sender, rcpts, data)
                         await reply(f"250 2.0.0 Ok: queued as {qid}")
                     except OSError as exc:
                         await reply(f"451 4.3.0 Local spool error: {exc}")
