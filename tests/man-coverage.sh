@@ -46,7 +46,7 @@ options() {
         tr -d ':' | fold -w1 | sort -u
 }
 
-mapfile -t conf_keys < <(keys "$src/global/conf.c" "$src/global/conf_health.c" "$src/global/classify.c")
+mapfile -t conf_keys < <(keys "$src/global/conf.c" "$src/global/conf_health.c" "$src/global/conf_rpath.c" "$src/global/classify.c")
 need spillway.conf.5 "config key" "${conf_keys[@]}"
 
 for o in $(options "$src/spillway-routed/routed_main.c"); do need spillway-routed.8 option "\\\\-$o"; done

@@ -41,6 +41,14 @@ void
 sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *msg, size_t len,
            time_t now, struct sw_analysis *a)
 {
+    sw_analyze_to(conf, keys, msg, len, NULL, now, a);
+}
+
+/* sw_analyze_to - the same, with the envelope recipient's return path */
+void
+sw_analyze_to(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *msg,
+              size_t len, const char *rcpt, time_t now, struct sw_analysis *a)
+{
     const char *hosts[SW_BOUNCE_HOSTS_MAX], *ips[SW_BOUNCE_IPS_MAX];
     char reason[SW_BOUNCE_DIAG_MAX + 64];
     struct sw_finding *f;
@@ -50,6 +58,15 @@ sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const cha
     (void) sw_bounce_parse(msg, len, &a->b);
     a->tag = sw_tag_check(keys, a->b.tag, a->b.message_id, now, conf->milter.tag_max_age,
                           a->tag_id);
+    sw_rpath_check(&conf->milter.rp, keys, rcpt, now, &a->rp);
+    if (a->tag != SW_TAG_VALID && a->rp.state == SW_RPATH_VALID) {
+        /* The provider's NDR rarely quotes our header; the address it was
+         * sent to is ours and bound to one sender and day.  Its canonical
+         * form keys the guard and its tag_cap (guard.h). */
+        a->tag = SW_TAG_VALID;
+        SW_COPY(a->tag_id, a->rp.id);
+        a->via_rp = true;
+    }
     for (i = 0; i < a->b.nhosts; i++)
         hosts[i] = a->b.hosts[i];
     for (i = 0; i < a->b.nips; i++)
@@ -141,6 +158,10 @@ sw_analysis_json(const struct sw_analysis *a, size_t i, const char *file, struct
     json_field(out, "pattern", f->v.name, true);
     json_field(out, "pool", a->pool ? a->pool->name : NULL, true);
     json_field(out, "tag", sw_tag_state_name(a->tag), true);
+    json_field(out, "tag_from", a->tag == SW_TAG_VALID ? (a->via_rp ? "return-path" : "header") : NULL,
+               true);
+    json_field(out, "return_path",
+               a->rp.state == SW_RPATH_NOT_OURS ? NULL : sw_rpath_state_name(a->rp.state), true);
     sw_buf_printf(out, "\"trusted\":%s,", f->trusted ? "true" : "false");
     json_field(out, "kind", sw_bounce_kind_name(a->b.kind), false);
     sw_buf_addc(out, '}');

@@ -10,6 +10,7 @@
 #include "global/classify.h"
 #include "global/conf.h"
 #include "global/evrec.h"
+#include "global/rpath.h"
 #include "global/tag.h"
 
 /*
@@ -20,7 +21,10 @@
  * diagnostic with the pattern library (classify.h).
  *
  * A finding is trusted when the recipient failed, the tag is valid and the
- * bounce names a pool: only then can it count towards a diversion.
+ * bounce names a pool: only then can it count towards a diversion.  The
+ * tag is the X-Spillway-Tag the bounce quotes or, when it quotes none
+ * that verifies, the envelope recipient it came to: a return-path address
+ * (rpath.h) that verifies is as good, since only mail we sent carries one.
  * Everything else is evidence too, but untrusted: logged and counted.
  *
  * Pure: time is an argument; the configuration and keys are read only.
@@ -37,6 +41,8 @@ struct sw_analysis {
     struct sw_bounce b; /* about 60 KB: allocate, do not put on a thread's stack */
     enum sw_tag_state tag;
     char tag_id[SW_TAG_CANON_MAX]; /* the tag's canonical form when it verifies, else "" */
+    bool via_rp;                   /* the valid tag is the envelope's, not the header's */
+    struct sw_rpath_check rp;      /* the envelope recipient's return-path address */
     const struct sw_pool *pool; /* named by the bounce, or NULL */
     char egress[48];            /* the first IP it names in the pool's egress CIDRs */
     size_t n;
@@ -46,6 +52,10 @@ struct sw_analysis {
 /* keys may be NULL (no tagging configured: tags are "unchecked"). */
 void sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *msg,
                 size_t len, time_t now, struct sw_analysis *a);
+/* The same for a bounce that came to envelope recipient rcpt (NULL: not
+ * known, as sw_analyze). */
+void sw_analyze_to(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *msg,
+                   size_t len, const char *rcpt, time_t now, struct sw_analysis *a);
 /* The evidence record of finding i (source dsn). */
 void sw_analysis_evrec(const struct sw_analysis *a, size_t i, time_t now, const char *client,
                        struct sw_evrec *r);

@@ -52,7 +52,8 @@ static const char *const routed_keys[] = {
     "maillog_trust",  "maillog_users",  NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
-                                           "group",  "tag_cap",  "outbound",    NULL };
+                                           "group",  "tag_cap",  "outbound",    "return_path",
+                                           NULL };
 static const char *const outbound_keys[] = { "networks", "authenticated", NULL };
 static const char *const relay_keys[] = { "name",         "nexthop",  "transport", "mailer",
                                           "role",         "priority", "weight",    "max_per_hour",
@@ -411,8 +412,10 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     config_setting_t *g = sw_cf_member(cx, root, "", "milter", CONFIG_TYPE_GROUP);
 
     parse_outbound(cx, g, c);
-    if (g == NULL)
+    if (g == NULL) {
+        sw_conf_parse_rpath(cx, NULL, c);
         return;
+    }
     sw_cf_check_keys(cx, g, "milter", milter_keys);
     if (sw_cf_str(cx, g, "milter", "socket", false, &c->milter.socket) && c->milter.socket
         && !valid_milter_socket(c->milter.socket))
@@ -431,6 +434,7 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         && getgrnam(c->milter.group) == NULL)
         sw_cf_error(cx, config_setting_get_member(g, "group"), "milter.group",
                     "no such group \"%s\"", c->milter.group);
+    sw_conf_parse_rpath(cx, g, c);
 }
 
 /* list_of - a list ( ... ) of groups, or NULL */
@@ -892,6 +896,7 @@ sw_conf_free(struct sw_conf *c)
     free(c->milter.user);
     free(c->milter.group);
     sw_conf_free_health(c);
+    sw_conf_free_rpath(c);
     for (i = 0; i < c->nrelays; i++) {
         free(c->relays[i].name);
         free(c->relays[i].nexthop);

@@ -111,6 +111,16 @@ struct sw_routed_conf {
     long clients_per_user; /* connections one user (or address) may hold per listener */
 };
 
+/* milter.return_path { } (rpath.h) */
+struct sw_rpath_conf {
+    char *domain;                 /* fixed return-path domain, or NULL */
+    char *subdomain;              /* label(s) put in front of a sender domain, or NULL */
+    struct sw_strv sender_domains; /* where the subdomain form applies */
+    struct sw_strv skip_senders;   /* globs: "local" parts or "local@domain" */
+    struct sw_strv skip_recipients; /* globs on "local@domain": leave the sender alone */
+    long max_age;                 /* seconds an address stays valid */
+};
+
 struct sw_milter_conf {
     char *socket;     /* libmilter form: unix:/path or inet:port@127.0.0.1 */
     char *tag_keys;   /* key file; NULL: no tagging, every bounce untrusted */
@@ -119,6 +129,7 @@ struct sw_milter_conf {
     long tag_cap;     /* trusted records one tag may give (guard.h) */
     struct sw_strv out_networks; /* outbound { networks }: clients whose mail is tagged */
     bool out_auth;               /* outbound { authenticated }: and SMTP AUTH senders' */
+    struct sw_rpath_conf rp;     /* return_path { }: off when neither domain nor subdomain */
     char *user;       /* drop to this user after opening the socket */
     char *group;      /* group of the unix socket (mode 0660), e.g. "postfix" */
 };

@@ -7,6 +7,7 @@
 
 #include "global/conf.h"
 #include "global/guard.h"
+#include "global/rpath.h"
 #include "global/tag.h"
 
 /*
@@ -31,6 +32,10 @@ struct milter_stats {
     unsigned long suppressed; /* duplicates, message caps, rate caps */
     unsigned long dropped;    /* could not be sent: spillway-routed down */
     unsigned long failures;   /* internal failures (answered "continue") */
+    unsigned long rp_rewritten; /* envelope senders rewritten to a return path */
+    unsigned long rp_left;      /* outbound senders left alone (skip rules, too long) */
+    unsigned long rp_restored;  /* return-path recipients turned back into the sender */
+    unsigned long rp_refused;   /* RCPTs refused: invalid or expired return-path address */
 };
 
 struct milter {
@@ -54,6 +59,26 @@ void milter_stat_add(unsigned long *counter, unsigned long n);
 /* milter_cb.c: the libmilter callbacks */
 struct smfiDesc;
 extern struct smfiDesc milter_desc;
+
+/* milter_rpath.c: the return path (rpath.h) in one message */
+#define MILTER_RP_RCPTS 8 /* return-path recipients of one message */
+struct milter_rp {
+    bool skip; /* a recipient matched return_path.skip_recipients */
+    size_t n;
+    struct {
+        char rcpt[SW_RPATH_ADDR_MAX + 2]; /* as given at RCPT TO */
+        char sender[SW_RPATH_ADDR_MAX];   /* the original sender it restores */
+    } r[MILTER_RP_RCPTS];
+    char args[256]; /* RET= and ENVID= of MAIL FROM: kept when the sender changes */
+};
+struct smfi_str;
+void milter_rp_reset(struct milter_rp *rp);
+void milter_rp_mail(struct milter_rp *rp, char **argv);
+int milter_rp_rcpt(struct smfi_str *ctx, struct milter_rp *rp, const struct milter_gen *g,
+                   const char *rcpt);
+void milter_rp_restore(struct smfi_str *ctx, const struct milter_rp *rp, const char *queue_id);
+void milter_rp_rewrite(struct smfi_str *ctx, const struct milter_rp *rp,
+                       const struct milter_gen *g, const char *sender, const char *queue_id);
 
 /* milter_evidence.c: from one analysed bounce to records for routed */
 struct sw_analysis;

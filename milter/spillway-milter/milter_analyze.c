@@ -63,7 +63,8 @@ load_conf(const char *conf_path, const char *patterns, struct sw_buf *err)
 }
 
 static int
-analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, int nfiles, char **files)
+analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *rcpt, int nfiles,
+        char **files)
 {
     struct sw_analysis *a = malloc(sizeof(*a));
     char *msg = malloc(SW_BOUNCE_KEEP_MAX);
@@ -85,7 +86,7 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, int nfiles, 
             rc = 1;
             continue;
         }
-        sw_analyze(conf, keys, msg, (size_t) len, time(NULL), a);
+        sw_analyze_to(conf, keys, msg, (size_t) len, rcpt, time(NULL), a);
         for (j = 0; j < a->n; j++) {
             sw_buf_reset(&out);
             sw_analysis_json(a, j, files[i], &out);
@@ -98,11 +99,13 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, int nfiles, 
     return fflush(stdout) == 0 ? rc : 1;
 }
 
-/* milter_analyze_files - argv: "--analyze" [-c FILE | --patterns FILE] FILE... */
+/* milter_analyze_files - argv: "--analyze" [-c FILE | --patterns FILE]
+ * [--rcpt ADDR] FILE...; --rcpt: the envelope recipient the bounces came
+ * to, judged as a return-path address (milter.return_path) */
 int
 milter_analyze_files(const char *conf_path, int argc, char **argv)
 {
-    const char *patterns = NULL;
+    const char *patterns = NULL, *rcpt = NULL;
     struct sw_tag_keys keys;
     struct sw_conf *conf;
     struct sw_buf err;
@@ -119,6 +122,8 @@ milter_analyze_files(const char *conf_path, int argc, char **argv)
             conf_path = argv[i + 1];
         else if (strcmp(argv[i], "--patterns") == 0)
             patterns = argv[i + 1];
+        else if (strcmp(argv[i], "--rcpt") == 0)
+            rcpt = argv[i + 1];
         else
             goto usage;
     }
@@ -138,10 +143,11 @@ milter_analyze_files(const char *conf_path, int argc, char **argv)
         return 1;
     }
     sw_buf_free(&err);
-    rc = analyze(conf, keys.n ? &keys : NULL, argc - i, argv + i);
+    rc = analyze(conf, keys.n ? &keys : NULL, rcpt, argc - i, argv + i);
     sw_conf_free(conf);
     return rc;
 usage:
-    fprintf(stderr, "usage: spillway-milter --analyze [-c FILE | --patterns FILE] BOUNCE...\n");
+    fprintf(stderr, "usage: spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] "
+                    "BOUNCE...\n");
     return 2;
 }

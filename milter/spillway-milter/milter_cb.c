@@ -8,8 +8,11 @@
  * accepted (SMFIP_MDS_1M), so an ordinary message costs two round trips
  * (first body chunk, end of message).
  *
- * Never rejects, delays or changes a bounce; every internal failure
- * answers "continue" (DESIGN.md 2).  Outbound mail (a non-null sender that
+ * Never rejects, delays or changes a bounce, except that with
+ * milter.return_path a recipient at a return-path domain must verify and
+ * is turned back into its sender (milter_rpath.c); every internal failure
+ * answers "continue" (DESIGN.md 2).  The RCPT step and the actions that
+ * change the envelope are negotiated only when return_path is set.  Outbound mail (a non-null sender that
  * is not a delivery report, from a client in milter.outbound.networks or
  * a sender authenticated by SMTP AUTH: outbound.h) gets the
  * X-Spillway-Tag header at the end of the message; inbound mail is never
@@ -40,6 +43,9 @@
     (SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_MAIL \
      | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_MDS_1M)
 
+/* What the return path changes: the sender, and recipients back home. */
+#define RP_ACTIONS (SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT)
+
 /* Over TCP these cost more than they save: the MTA then writes several
  * small packets without waiting, Nagle's algorithm holds each until the
  * last is acknowledged, and the milter's delayed ACK adds about 40 ms per
@@ -54,6 +60,8 @@ struct session {
     bool auth;   /* MAIL FROM came with {auth_authen}: an SMTP AUTH login */
     bool report; /* Content-Type multipart/report */
     bool failed; /* something went wrong: just continue */
+    char sender[SW_RPATH_ADDR_MAX + 2]; /* MAIL FROM as given */
+    struct milter_rp rp;
     char message_id[SW_TAG_MAX * 2];
     struct sw_buf msg; /* headers, and the body of a bounce, capped */
 };
@@ -82,6 +90,8 @@ message_reset(struct session *s)
 {
     s->null_sender = s->auth = s->report = s->failed = false;
     s->message_id[0] = '\0';
+    s->sender[0] = '\0';
+    milter_rp_reset(&s->rp);
     sw_buf_reset(&s->msg);
 }
 
@@ -90,6 +100,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     struct session *s = calloc(1, sizeof(*s));
+    struct milter_gen *g;
+    bool rp = false;
 
     (void) f2;
     (void) f3;
@@ -97,12 +109,18 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
         milter_stat_add(&sw_milter.stats.failures, 1);
         return SMFIS_ALL_OPTS; /* libmilter's defaults; the callbacks cope */
     }
+    if ((g = milter_gen_get()) != NULL) {
+        rp = sw_rpath_on(&g->conf->milter.rp);
+        milter_gen_put(g);
+    }
     sw_buf_init(&s->msg, SW_BOUNCE_KEEP_MAX + 2 * SW_BOUNCE_HEADER_MAX);
     s->steps = f1 & WANT_STEPS;
+    if (rp) /* recipients are judged, and must be answered */
+        s->steps &= ~SMFIP_NORCPT;
     if (sw_milter.tcp) /* see NO_REPLY_STEPS */
         s->steps &= ~NO_REPLY_STEPS;
     (void) smfi_setpriv(ctx, s);
-    *pf0 = f0 & SMFIF_ADDHDRS;
+    *pf0 = f0 & (rp ? SMFIF_ADDHDRS | RP_ACTIONS : SMFIF_ADDHDRS);
     *pf1 = s->steps;
     *pf2 = *pf3 = 0;
     return SMFIS_CONTINUE;
@@ -142,10 +160,26 @@ cb_envfrom(SMFICTX *ctx, char **argv)
     if (s == NULL)
         return SMFIS_CONTINUE;
     message_reset(s);
+    SW_COPY(s->sender, from);
+    milter_rp_mail(&s->rp, argv);
     s->null_sender = strcmp(from, "<>") == 0 || *from == '\0';
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->auth = auth != NULL && *auth != '\0';
     return reply(s, SMFIP_NR_MAIL);
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct session *s = session(ctx);
+    struct milter_gen *g;
+    sfsistat r = SMFIS_CONTINUE;
+
+    if (s == NULL || argv == NULL || argv[0] == NULL || (g = milter_gen_get()) == NULL)
+        return SMFIS_CONTINUE;
+    r = milter_rp_rcpt(ctx, &s->rp, g, argv[0]);
+    milter_gen_put(g);
+    return r;
 }
 
 /* add_header - "Name: value" with CRLF line ends, into the kept copy */
@@ -236,8 +270,9 @@ read_bounce(SMFICTX *ctx, struct session *s, const struct milter_gen *g)
         milter_stat_add(&sw_milter.stats.failures, 1);
         return;
     }
-    sw_analyze(g->conf, g->keys.n ? &g->keys : NULL, s->msg.data ? s->msg.data : "", s->msg.len,
-               time(NULL), a);
+    /* Came to a return-path address: its tag vouches for the bounce. */
+    sw_analyze_to(g->conf, g->keys.n ? &g->keys : NULL, s->msg.data ? s->msg.data : "",
+                  s->msg.len, s->rp.n ? s->rp.r[0].rcpt : NULL, time(NULL), a);
     milter_stat_add(&sw_milter.stats.bounces, 1);
     if (a->b.kind != SW_BOUNCE_NONE)
         milter_evidence(g, a, s->client, qid);
@@ -251,17 +286,23 @@ cb_eom(SMFICTX *ctx)
 {
     struct session *s = session(ctx);
     struct milter_gen *g;
+    const char *qid;
 
     if (s == NULL)
         return SMFIS_CONTINUE;
     milter_stat_add(&sw_milter.stats.messages, 1);
     if ((g = milter_gen_get()) != NULL) {
+        qid = smfi_getsymval(ctx, "i");
+        qid = qid && *qid ? qid : "NOQUEUE";
         if (is_bounce(s))
             read_bounce(ctx, s, g);
-        else if (sw_outbound(&g->conf->milter, s->client, s->auth))
+        else if (sw_outbound(&g->conf->milter, s->client, s->auth)) {
             tag(ctx, s, g);
-        else
+            milter_rp_rewrite(ctx, &s->rp, g, s->sender, qid);
+        } else
             milter_stat_add(&sw_milter.stats.inbound, 1);
+        if (s->rp.n)
+            milter_rp_restore(ctx, &s->rp, qid);
         milter_gen_put(g);
     }
     message_reset(s);
@@ -294,9 +335,10 @@ cb_close(SMFICTX *ctx)
 struct smfiDesc milter_desc = {
     .xxfi_name = "spillway",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS,
+    .xxfi_flags = SMFIF_ADDHDRS | RP_ACTIONS,
     .xxfi_connect = cb_connect,
     .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
     .xxfi_header = cb_header,
     .xxfi_eoh = cb_eoh,
     .xxfi_body = cb_body,

@@ -45,7 +45,7 @@ send_record(const char *path, const struct sw_buf *b, int *err)
 
 /* log_one - what was seen and what was done with it */
 static void
-log_one(const struct sw_evrec *r, const char *queue_id, const char *done)
+log_one(const struct sw_evrec *r, const char *via, const char *queue_id, const char *done)
 {
     struct sw_buf b;
 
@@ -54,10 +54,10 @@ log_one(const struct sw_evrec *r, const char *queue_id, const char *done)
     sw_buf_add_escaped(&b, r->ev.rcpt, 256);
     sw_buf_adds(&b, " msgid=");
     sw_buf_add_escaped(&b, r->ev.id[0] ? r->ev.id : "none", 128);
-    sw_buf_printf(&b, " client=%s dsn=%s class=%s pattern=%s pool=%s tag=%s %s evidence=%s",
+    sw_buf_printf(&b, " client=%s dsn=%s class=%s pattern=%s pool=%s tag=%s via=%s %s evidence=%s",
                   r->client[0] ? r->client : "unknown", r->ev.dsn[0] ? r->ev.dsn : "none",
                   sw_class_name(r->ev.cls), r->ev.pattern[0] ? r->ev.pattern : "none",
-                  r->ev.pool[0] ? r->ev.pool : "none", r->tag,
+                  r->ev.pool[0] ? r->ev.pool : "none", r->tag, via,
                   r->ev.trusted ? "trusted" : "untrusted", done);
     sw_buf_adds(&b, " text=\"");
     sw_buf_add_escaped(&b, r->ev.text, 200);
@@ -76,6 +76,7 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
     struct sw_buf b;
     enum sw_guard_verdict v;
     time_t now = time(NULL);
+    const char *via = a->tag != SW_TAG_VALID ? "none" : a->via_rp ? "return-path" : "header";
     size_t i;
     int err;
 
@@ -86,7 +87,7 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
         sw_analysis_evrec(a, i, now, client, &r);
         milter_stat_add(r.ev.trusted ? &sw_milter.stats.trusted : &sw_milter.stats.untrusted, 1);
         if (r.ev.domain[0] == '\0') {
-            log_one(&r, queue_id, "skipped(no-domain)");
+            log_one(&r, via, queue_id, "skipped(no-domain)");
             continue;
         }
         /* Trusted and untrusted records are de-duplicated apart: a forged
@@ -102,13 +103,13 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
             sw_milter.stats.suppressed++;
         pthread_mutex_unlock(&sw_milter.lock);
         if (v != SW_GUARD_PASS) {
-            log_one(&r, queue_id, sw_guard_verdict_name(v));
+            log_one(&r, via, queue_id, sw_guard_verdict_name(v));
             continue;
         }
         sw_buf_reset(&b);
         if (!sw_evrec_encode(&r, &b)) {
             milter_stat_add(&sw_milter.stats.failures, 1);
-            log_one(&r, queue_id, "dropped(too-long)");
+            log_one(&r, via, queue_id, "dropped(too-long)");
             continue;
         }
         if (!send_record(g->conf->routed.evidence, &b, &err)) {
@@ -116,11 +117,11 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
             (void) snprintf(why, sizeof(why), "dropped(%s: %s)",
                             err == ENOENT || err == ECONNREFUSED ? "routed-down" : "send-failed",
                             strerror(err));
-            log_one(&r, queue_id, why);
+            log_one(&r, via, queue_id, why);
             continue;
         }
         milter_stat_add(&sw_milter.stats.records, 1);
-        log_one(&r, queue_id, "sent");
+        log_one(&r, via, queue_id, "sent");
     }
     sw_buf_free(&b);
 }

@@ -28,7 +28,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
-                    "       spillway-milter --analyze [-c FILE | --patterns FILE] BOUNCE...\n");
+                    "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n");
     exit(2);
 }
 
@@ -279,20 +279,29 @@ main(int argc, char **argv)
     drop_privileges(pw);
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
-    sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s",
+    sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s"
+            "%s%s%s%s%s",
             g->conf->milter.socket, g->keys.n, g->keys.n == 1 ? "" : "s", g->conf->routed.evidence,
             g->conf->milter.out_networks.n, g->conf->milter.out_networks.n == 1 ? "" : "s",
-            g->conf->milter.out_auth ? " and authenticated senders" : "");
+            g->conf->milter.out_auth ? " and authenticated senders" : "",
+            sw_rpath_on(&g->conf->milter.rp) ? ", return path" : "",
+            g->conf->milter.rp.domain ? " " : "",
+            g->conf->milter.rp.domain ? g->conf->milter.rp.domain : "",
+            g->conf->milter.rp.subdomain ? " and per sender domain under " : "",
+            g->conf->milter.rp.subdomain ? g->conf->milter.rp.subdomain : "");
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();
     if (socket_path(listening))
         (void) unlink(socket_path(listening)); /* best effort: we are unprivileged now */
     sw_info("stopped: messages=%lu tagged=%lu inbound=%lu bounces=%lu records=%lu trusted=%lu "
-            "untrusted=%lu suppressed=%lu dropped=%lu failures=%lu",
+            "untrusted=%lu suppressed=%lu dropped=%lu failures=%lu rp_rewritten=%lu rp_left=%lu "
+            "rp_restored=%lu rp_refused=%lu",
             sw_milter.stats.messages, sw_milter.stats.tagged, sw_milter.stats.inbound,
             sw_milter.stats.bounces,
             sw_milter.stats.records, sw_milter.stats.trusted, sw_milter.stats.untrusted,
-            sw_milter.stats.suppressed, sw_milter.stats.dropped, sw_milter.stats.failures);
+            sw_milter.stats.suppressed, sw_milter.stats.dropped, sw_milter.stats.failures,
+            sw_milter.stats.rp_rewritten, sw_milter.stats.rp_left, sw_milter.stats.rp_restored,
+            sw_milter.stats.rp_refused);
     return rc == MI_SUCCESS ? 0 : 1;
 }
