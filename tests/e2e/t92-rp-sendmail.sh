@@ -19,18 +19,23 @@
 #      pool, 5.7.606, the original's headers quoted WITHOUT X-Spillway-Tag,
 #      addressed only to the rewritten sender), mailed by SMTP from a client
 #      that is not outbound (127.0.0.5), are accepted; each is trusted
-#      evidence (milter: "via=return-path evidence=trusted sent"); three
+#      evidence (milter: "tag=valid via=return-path trusted evidence=sent"); three
 #      NDRs for mail of three senders (milter.tag_cap = 2 caps one sender's
 #      tag) divert ironport.example (evidence=dsn:3), and the next mail for
 #      it leaves through alt-eu; one NDR comes to the tagged address folded
-#      to lower case, as some MTAs do.  Every NDR reaches its sender's
+#      to lower case, as some MTAs do.  Two more NDRs for one sender: the
+#      first is trusted, the second capped.  Every NDR reaches its sender's
 #      mailbox at mbox exactly once (smfi_delrcpt + smfi_addrcpt), and
 #      nothing is delivered to a bounces.example.net address;
 #   3. forged NDRs to addresses made here (one character of a genuine MAC
 #      changed, a MAC with a key spillway does not hold, a genuine MAC 30
 #      days old) are refused at RCPT (550 5.1.1, 550 5.7.1 for the expired
-#      one) and change nothing: no evidence, no delivery, no decision.
-# Every message is delivered exactly once; Sendmail bounces nothing.
+#      one) and change nothing: no evidence, no delivery, no decision;
+#   4. the primary refuses a rewritten message (550): the DSN Sendmail
+#      makes itself goes to the return-path address, back through
+#      Sendmail's own SMTP listener and the milter, and reaches the
+#      sender's mailbox once.
+# Every message is delivered exactly once; Sendmail bounces only step 4's.
 #
 # What Sendmail needs (found with this rig, Sendmail 8.17.1.9):
 #   - smfi_chgfrom / smfi_addrcpt / smfi_delrcpt: nothing in the .mc.  The
@@ -55,12 +60,24 @@
 #     locally").  From any other client, mail for bounces.example.net is
 #     refused ("550 5.7.1 ... Relaying denied") until the domain is in
 #     class R: RELAY_DOMAIN(`bounces.example.net') (or the relay-domains
-#     file, or an access-db "To:bounces.example.net RELAY").  That is all:
-#     no mailertable entry (the milter replaces the recipient before
-#     Sendmail routes it), and none may refuse the domain in ruleset 0
-#     ($#error): Sendmail resolves recipients at RCPT time, before the
-#     milter could restore them.  If spillway-milter is down, mail for the
-#     domain is relayed like any other (here to the SMART_HOST).
+#     file, or an access-db "To:bounces.example.net RELAY").  For NDRs that
+#     come by SMTP that is enough: the milter replaces the recipient before
+#     Sendmail routes it.  No rule may refuse the domain in ruleset 0
+#     ($#error, a mailertable "error:"): Sendmail resolves recipients at
+#     RCPT time, before the milter could restore them.
+#   - Sendmail's own DSNs: a DSN Sendmail makes (say the primary answered
+#     550) goes to the rewritten sender and passes no milter.  Routed like
+#     any mail for the domain, it went to the SMART_HOST still addressed
+#     to sw0=...@bounces.example.net: the sender never saw it.  Routed
+#     back into Sendmail's own SMTP listener it passes the milter and is
+#     restored: here a LOCAL_RULE_0 rule to a mailer "self" (a copy of the
+#     relay mailer with the listener's port) at [127.0.0.1].  The mailer
+#     needs F=k: without it Sendmail sees its own name in the greeting and
+#     fails the DSN ("dsn=5.3.5, stat=Local configuration error").
+#     postmaster@ the domain, which the milter leaves alone, needs a rule
+#     of its own before that one (not tested here).  Not tried either: with
+#     spillway-milter down, mail to the domain then loops through the
+#     listener until MaxHopCount.
 #   - The senders' domain: the mailertable is spillway's socket map, so the
 #     route to their mailboxes here is a LOCAL_RULE_0 rule (a real site
 #     would send it to the provider through the SMART_HOST).
@@ -129,7 +146,8 @@ chmod 600 "$KEYS"
 "$SW_MILTER" -n -c "$SW_CONF" >/dev/null || fail "spillway-milter -n refuses the config"
 
 # The .mc: t80's (the primary as SMART_HOST, the shipped snippet), the
-# return-path domain in class R, and example.org to the mailbox provider.
+# return-path domain in class R and routed back into Sendmail's own SMTP
+# listener (mailer "self", F=k), and example.org to the mailbox provider.
 # shellcheck disable=SC2016  # m4 text
 sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "define(\`RELAY_MAILER_ARGS', \`TCP \$h $RELAY_PORT')dnl" \
@@ -138,7 +156,11 @@ sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "include(\`$SW_TOP_SRC/conf/sendmail.mc')dnl" \
     "RELAY_DOMAIN(\`$RP_DOMAIN')dnl" \
     --after-mailers \
+    "MAILER_DEFINITIONS" \
+    "Mself,	P=[IPC], F=mDFMuXa8k, S=EnvFromSMTP/HdrFromSMTP, R=MasqSMTP, E=\\r\\n, L=2040," \
+    "		T=DNS/RFC822/SMTP, A=TCP \$h $SM_PORT" \
     "LOCAL_RULE_0" \
+    "R\$+ < @ $RP_DOMAIN . >	\$#self \$@ [127.0.0.1] \$: \$1 < @ $RP_DOMAIN . >" \
     "R\$+ < @ example.org . >	\$#relay \$@ [$MBOX] \$: \$1 < @ example.org . >"
 sm_build
 
@@ -187,10 +209,11 @@ print(f"sw0={mac}={B32[dd >> 5]}{B32[dd & 31]}{sel}={dom.lower()}={local}@{rpdom
 PY
 }
 
-# outbound SENDER RCPT TAG : one message from a loopback (outbound) client,
-# with RET=HDRS ENVID=env-TAG on MAIL FROM, its Message-ID in sent.list
+# outbound SENDER RCPT TAG [LIST] : one message from a loopback (outbound)
+# client, with RET=HDRS ENVID=env-TAG on MAIL FROM, its Message-ID in LIST
+# (default sent.list: it must be delivered exactly once)
 outbound() {
-    "$E2E_PYTHON" - "$SM_PORT" "$1" "$2" "$3" "$E2E_DIR/sent.list" <<'PY'
+    "$E2E_PYTHON" - "$SM_PORT" "$1" "$2" "$3" "${4:-$E2E_DIR/sent.list}" <<'PY'
 import secrets, smtplib, sys
 from email.utils import formatdate
 port, sender, rcpt, tag, sent = sys.argv[1:]
@@ -283,10 +306,12 @@ log "1. outbound mail leaves with a return-path sender (smfi_chgfrom)"
 for i in 0 1 2; do
     outbound "${SENDERS[$i]}" "v$((i + 1))@ironport.example" "out$((i + 1))"
 done
+outbound john@example.org c1@capped.example cap1
+outbound john@example.org c2@capped.example cap2
 outbound postmaster@example.org pm@keep.example pm
 outbound "" null@keep.example null
 sm_wait_empty 20 || fail "Sendmail's queue did not drain"
-expect_eq "primary" "$(relay_count primary)" 5
+expect_eq "primary" "$(relay_count primary)" 7
 declare -A RP
 for i in 0 1 2; do
     s=${SENDERS[$i]}
@@ -306,10 +331,11 @@ log "return path of ${SENDERS[0]}: ${RP[${SENDERS[0]}]}"
 expect_eq "postmaster left alone" "$(field "$(msg_for primary pm@keep.example)" mail-from)" "<postmaster@example.org>"
 expect_eq "the null sender left alone" "$(field "$(msg_for primary null@keep.example)" mail-from)" "<>"
 expect_eq "chgfrom logged by Sendmail" \
-    "$(sm_log_count "Milter \\(spillway\\) chgfrom: <sw0=[a-z2-7]{8}=[a-z2-7]{3}=example\\.org=[^@]+@$RP_DOMAIN>")" 3
+    "$(sm_log_count "Milter \\(spillway\\) chgfrom: <sw0=[a-z2-7]{8}=[a-z2-7]{3}=example\\.org=[^@]+@$RP_DOMAIN>")" 5
 expect_eq "senders at the primary" "$(grep -h '^mail-from: ' "$E2E_DIR"/relays/primary/spool/*.msg | sort | tr '\n' ' ')" \
     "$(printf 'mail-from: %s\n' "<>" "<postmaster@example.org>" "<${RP[${SENDERS[0]}]}>" \
-        "<${RP[${SENDERS[1]}]}>" "<${RP[${SENDERS[2]}]}>" | sort | tr '\n' ' ')"
+        "<${RP[${SENDERS[1]}]}>" "<${RP[${SENDERS[1]}]}>" "<${RP[${SENDERS[1]}]}>" \
+        "<${RP[${SENDERS[2]}]}>" | sort | tr '\n' ' ')"
 
 # --------------------------------------------------------------- 2. NDRs come home
 log "2. the provider's NDRs to the return path: trusted evidence, restored senders"
@@ -327,20 +353,37 @@ wait_for "grep -qE 'divert: scope=destination:ironport.example pool=m365 from=pr
     fail "the NDRs did not divert ironport.example: $(grep -E 'divert|evidence' "$E2E_DIR/logs/routed.log" | tail -5)"
 expect_eq "trusted evidence" "$(status evidence.trusted)" 3
 expect_eq "milter: trusted via the return path" \
-    "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*tag=valid .*via=return-path evidence=trusted sent')" 3
+    "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*tag=valid via=return-path trusted evidence=sent')" 3
 expect_eq "milter: 5.7.606 reputation for the m365 pool" \
     "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*dsn=5\.7\.606 class=reputation .*pool=m365 ')" 3
+# milter.tag_cap (2): john's tag, trusted once above, is trusted once more.
+ndr "$(msg_for primary c1@capped.example)" "${TO[1]}" c1@capped.example
+ndr "$(msg_for primary c2@capped.example)" "${TO[1]}" c2@capped.example
+wait_for "(( \$(milter_log_count ': bounce: rcpt=c[12]@capped\.example ') >= 2 ))" 15 ||
+    fail "the milter did not read the NDRs for capped.example: $(tail -3 "$E2E_DIR/logs/milter.log")"
+expect_eq "milter: john's second NDR trusted" \
+    "$(milter_log_count ': bounce: rcpt=c1@capped\.example .*tag=valid via=return-path trusted evidence=sent')" 1
+expect_eq "milter: john's third NDR capped" \
+    "$(milter_log_count ': bounce: rcpt=c2@capped\.example .*tag=valid via=return-path trusted evidence=tag-cap')" 1
+wait_for "(( \$(status evidence.trusted) >= 4 ))" 10 || fail "routed did not get john's second trusted record"
+expect_eq "trusted evidence" "$(status evidence.trusted)" 4
+expect_eq "capped.example" "$(route_of capped.example)" primary
 sm_wait_empty 20 || fail "Sendmail's queue did not drain after the NDRs"
-expect_eq "NDRs at the mailboxes" "$(relay_count mbox)" 3
+# Every NDR at its sender's mailbox, once; john has three.
+expect_eq "NDRs at the mailboxes" "$(relay_count mbox)" 5
 for i in 0 1 2; do
     want=${SENDERS[$i]}
     ((i == 2)) && want=${want,,} # restored from the folded address: lower case
-    f=$(msg_for mbox "$want")
-    expect_eq "NDR for $want: envelope sender" "$(field "$f" mail-from)" "<>"
-    grep -q "^Final-Recipient: rfc822;v$((i + 1))@ironport.example" "$f" || fail "the NDR at $want's mailbox is not v$((i + 1))'s"
-    expect_eq "milter: restored $want" "$(milter_log_count "return-path: restored <${TO[$i]}> -> <$want>")" 1
-    expect_eq "Sendmail: recipient deleted" "$(sm_log_count "Milter \\(spillway\\) delete: rcpt <${TO[$i]}>")" 1
-    expect_eq "Sendmail: recipient added" "$(sm_log_count "Milter \\(spillway\\) add: rcpt: <$want>")" 1
+    n=1
+    ((i == 1)) && n=3
+    expect_eq "NDRs at $want's mailbox" "$(grep -lx "rcpt: $want" "$E2E_DIR"/relays/mbox/spool/*.msg | wc -l)" $n
+    f=$(grep -l "^Final-Recipient: rfc822;v$((i + 1))@ironport.example" "$E2E_DIR"/relays/mbox/spool/*.msg)
+    [[ $(wc -l <<<"$f") == 1 ]] || fail "v$((i + 1))'s NDR at the mailboxes: $f"
+    expect_eq "v$((i + 1))'s NDR: recipient" "$(field "$f" rcpt)" "$want"
+    expect_eq "v$((i + 1))'s NDR: envelope sender" "$(field "$f" mail-from)" "<>"
+    expect_eq "milter: restored $want" "$(milter_log_count "return-path: restored <${TO[$i]}> -> <$want>")" "$n"
+    expect_eq "Sendmail: recipient deleted" "$(sm_log_count "Milter \\(spillway\\) delete: rcpt <${TO[$i]}>")" "$n"
+    expect_eq "Sendmail: recipient added" "$(sm_log_count "Milter \\(spillway\\) add: rcpt: <$want>")" "$n"
 done
 expect_eq "mail delivered to the return-path domain" \
     "$(grep -lE "^rcpt: .*@$RP_DOMAIN\$" "$E2E_DIR"/relays/*/spool/*.msg | wc -l || true)" 0
@@ -374,8 +417,8 @@ for to in "$wrongmac" "$otherkey"; do
         fail "forged NDR to $to: got '$reply', want 550 5.1.1 ... no such return-path address"
 done
 reply=$(ndr "$orig" "$expired" "f@forged.example" refused)
-[[ $reply == "550 5.7.1 "*"(spillway: expired"* ]] ||
-    fail "NDR to the expired $expired: got '$reply', want 550 5.7.1 ... (spillway: expired ...)"
+[[ $reply == "550 5.7.1 "*"return-path address expired (spillway: made 30 days ago)"* ]] ||
+    fail "NDR to the expired $expired: got '$reply', want 550 5.7.1 ... expired (spillway: made 30 days ago)"
 expect_eq "milter: refused" "$(milter_log_count 'return-path: refused ')" 3
 expect_eq "Sendmail: refused by the milter" "$(sm_log_count 'Milter: to=<sw0=.*, reject=550 5\.[17]\.1 ')" 3
 sm_wait_empty 20 || fail "Sendmail's queue did not drain after the forgeries"
@@ -385,8 +428,23 @@ expect_eq "NDRs at the mailboxes" "$(relay_count mbox)" "$mbox_before"
 expect_eq "forged.example" "$(route_of forged.example)" primary
 expect_eq "divert decisions" "$(sw_decisions divert)" 1
 
+# --------------------------------------------------------------- 4. Sendmail's own DSN
+log "4. Sendmail's own DSN of rewritten mail reaches the sender"
+expect_eq "bounced by Sendmail so far" "$(sm_bounced_count)" 0
+relay_rules primary "dead.example 550 5.1.1 <x@dead.example>: Recipient address rejected: User unknown"
+outbound jane@example.org x@dead.example dsn "$E2E_DIR/undeliverable.list"
+wait_for "(( \$(sm_log_count ': DSN: User unknown') >= 1 ))" 15 || fail "Sendmail made no DSN"
+sm_wait_empty 20 || fail "Sendmail's queue did not drain after its DSN"
+expect_eq "Sendmail's DSN at jane's mailbox" \
+    "$(grep -lx 'rcpt: jane@example.org' "$E2E_DIR"/relays/mbox/spool/*.msg | xargs grep -li '^Final-Recipient: RFC822; *x@dead\.example' | wc -l || true)" 1
+expect_eq "NDRs at the mailboxes" "$(relay_count mbox)" $((mbox_before + 1))
+expect_eq "milter: restored jane's" "$(milter_log_count "return-path: restored <${RP[jane@example.org]}> -> <jane@example.org>")" 2
+expect_eq "DSNs Sendmail made" "$(sm_log_count ': DSN: ')" 1
+expect_eq "bounced by Sendmail (the DSN and the 550 it reports)" "$(sm_bounced_count)" 2
+expect_eq "mail delivered to the return-path domain" \
+    "$(grep -lE "^rcpt: .*@$RP_DOMAIN\$" "$E2E_DIR"/relays/*/spool/*.msg | wc -l || true)" 0
+
 # --------------------------------------------------------------- counts
 assert_exactly_once || fail "exactly-once check failed"
-expect_eq "bounced by Sendmail" "$(sm_bounced_count)" 0
 expect_eq "queued" "$(sm_queue_count)" 0
 echo "t92-rp-sendmail: ok ($((SECONDS - start))s)"
