@@ -125,3 +125,27 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
         return notfound(reply, SW_SOCKMAP_NOTFOUND);
     return SW_SOCKMAP_FOUND;
 }
+
+/* sw_sockmap_rp_answer - "rp-sender <sender>": its return-path address */
+enum sw_sockmap_result
+sw_sockmap_rp_answer(const struct sw_rpath_conf *rp, const struct sw_tag_keys *keys,
+                     const char *payload, size_t len, time_t now, struct sw_buf *reply)
+{
+    static const size_t mlen = sizeof(SW_SOCKMAP_RP_MAP) - 1;
+    char key[SW_RPATH_ADDR_MAX], out[SW_RPATH_ADDR_MAX];
+    size_t klen;
+
+    if (len <= mlen || memcmp(payload, SW_SOCKMAP_RP_MAP " ", mlen + 1) != 0)
+        return SW_SOCKMAP_BADMAP;
+    klen = len - mlen - 1;
+    if (klen == 0 || klen >= sizeof(key) || memchr(payload + mlen + 1, '\0', klen))
+        return notfound(reply, SW_SOCKMAP_MALFORMED);
+    memcpy(key, payload + mlen + 1, klen);
+    key[klen] = '\0';
+    if (sw_rpath_make(rp, keys, key, now, out, sizeof(out)) != SW_RPATH_REWRITE)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    sw_buf_reset(reply);
+    if (!sw_buf_adds(reply, "OK ") || !sw_buf_adds(reply, out))
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    return SW_SOCKMAP_FOUND;
+}

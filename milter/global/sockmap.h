@@ -7,6 +7,7 @@
 #include "util/buf.h"
 #include "global/policy.h"
 #include "global/route.h"
+#include "global/rpath.h"
 
 /* Longest request payload accepted ("transport " + an address). */
 #define SW_SOCKMAP_MAX_REQUEST 10000
@@ -29,5 +30,18 @@ enum sw_sockmap_result {
  */
 enum sw_sockmap_result sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r,
                                          const char *payload, size_t len, struct sw_buf *reply);
+
+/*
+ * The map "rp-sender" (SW_SOCKMAP_RP_MAP): Postfix's sender_canonical_maps
+ * asks with an envelope sender, and gets its return-path address
+ * (rpath.h) or NOTFOUND (return path off, no keys, a sender left alone).
+ * Postfix also asks with "@domain" and the bare local part after a
+ * NOTFOUND: those are not addresses and get NOTFOUND.  Any other map name
+ * answers SW_SOCKMAP_BADMAP with reply untouched, for sw_sockmap_answer().
+ */
+#define SW_SOCKMAP_RP_MAP "rp-sender"
+enum sw_sockmap_result sw_sockmap_rp_answer(const struct sw_rpath_conf *rp,
+                                            const struct sw_tag_keys *keys, const char *payload,
+                                            size_t len, time_t now, struct sw_buf *reply);
 
 #endif

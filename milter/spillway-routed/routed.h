@@ -11,6 +11,7 @@
 #include "global/history.h"
 #include "global/policy.h"
 #include "global/route.h"
+#include "global/tag.h"
 #include "util/backoff.h"
 #include "util/deadline.h"
 
@@ -99,6 +100,7 @@ struct routed {
     struct routed_stats stats;
     time_t started;
     int lock_fd; /* routed.state + ".lock", held for the life of the process */
+    struct sw_tag_keys rp_keys; /* milter.tag_keys for the rp-sender map; n 0: none */
 };
 
 /* routed_policy - the policy view of the current generation */
@@ -224,5 +226,8 @@ bool routed_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gi
                    struct sw_buf *err);
 /* One "config:" line per relay. */
 void routed_log_relays(const struct sw_conf *c);
+/* The tag keys for the rp-sender map (milter.return_path), at start and
+ * reload; none when return_path is off or the file cannot be read. */
+void routed_rp_keys(struct routed *rd, const struct sw_conf *c);
 
 #endif

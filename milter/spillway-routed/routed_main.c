@@ -191,6 +191,7 @@ main(int argc, char **argv)
     if (!routed_access(rd.conf, &rd.allowed_uids, &rd.nallowed_uids, &rd.allowed_gids,
                         &rd.nallowed_gids, &err))
         sw_fatal("%s: %s", path, err.len ? sw_buf_str(&err) : "out of memory");
+    routed_rp_keys(&rd, rd.conf);
     take_lock(&rd);
     routed_state_load(&rd);
     if ((rd.healthm = routed_health_start(&rd)) == NULL || (rd.dnsbl = routed_dnsbl_start(&rd, listing_changed)) == NULL)

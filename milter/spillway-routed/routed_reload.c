@@ -11,12 +11,14 @@
 #include "config.h"
 
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "global/conf.h"
+#include "global/rpath.h"
 #include "util/log.h"
 #include "util/userid.h"
 #include "routed.h"
@@ -94,6 +96,32 @@ routed_log_relays(const struct sw_conf *c)
         sw_info("config: relay=%s role=%s nexthop=%s priority=%d", r->name,
                 r->role == SW_ROLE_PRIMARY ? "primary" : "alternate", r->nexthop, r->priority);
     }
+}
+
+/* routed_rp_keys - the keys that sign return-path addresses, for Postfix's
+ * sender_canonical_maps (rp-sender).  Not reading them is no error: the
+ * milter may do all the rewriting, and the file is the milter's; the map
+ * then answers NOTFOUND and mail leaves with its own sender. */
+void
+routed_rp_keys(struct routed *rd, const struct sw_conf *c)
+{
+    struct sw_tag_keys keys;
+    struct sw_buf err;
+
+    memset(&keys, 0, sizeof(keys));
+    if (sw_rpath_on(&c->milter.rp)) {
+        sw_buf_init(&err, 1024);
+        if (!sw_tag_keys_load(c->milter.tag_keys, &keys, &err)) {
+            sw_warn("return-path: %s: the rp-sender map answers NOTFOUND (only the milter "
+                    "rewrites senders)",
+                    sw_buf_str(&err));
+            memset(&keys, 0, sizeof(keys));
+        }
+        sw_buf_free(&err);
+    }
+    OPENSSL_cleanse(&rd->rp_keys, sizeof(rd->rp_keys));
+    rd->rp_keys = keys;
+    OPENSSL_cleanse(&keys, sizeof(keys));
 }
 
 /* log_refused - a reload that did not happen, and why (quoted, escaped) */
@@ -254,6 +282,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     routed_health_reload(rd->healthm, old);
     routed_dnsbl_reload(rd->dnsbl);
     sw_conf_free(old);
+    routed_rp_keys(rd, fresh);
     sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
             uid, fresh->nrelays, fresh->npools, fresh->nrules);
     routed_log_relays(fresh);

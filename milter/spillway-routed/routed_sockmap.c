@@ -127,7 +127,10 @@ handle_input(struct sm_conn *c)
             c->rd->stats.malformed++;
             return false;
         }
-        res = sw_sockmap_answer(&p, c->rd->route, c->in + off + poff, plen, &c->reply);
+        res = sw_sockmap_rp_answer(&c->rd->conf->milter.rp, &c->rd->rp_keys, c->in + off + poff,
+                                   plen, time(NULL), &c->reply);
+        if (res == SW_SOCKMAP_BADMAP)
+            res = sw_sockmap_answer(&p, c->rd->route, c->in + off + poff, plen, &c->reply);
         count(&c->rd->stats, res);
         if (res == SW_SOCKMAP_BADMAP || res == SW_SOCKMAP_MALFORMED)
             sw_debug("socketmap: %s request answered NOTFOUND",

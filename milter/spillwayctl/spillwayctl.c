@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "util/buf.h"
 #include "global/classify.h"
+#include "global/rpath_dns.h"
 #include "global/conf.h"
 #include "global/ctl.h"
 #include "util/kv.h"
@@ -45,7 +47,8 @@ usage(int status)
         "  relay enable|disable|drain NAME     administrative state of a relay\n"
         "  history [--since DURATION]          recent decisions\n"
         "  reload                              re-read the configuration\n"
-        "  classify [--patterns FILE] TEXT     class and pattern of an SMTP reply (no daemon)\n");
+        "  classify [--patterns FILE] TEXT     class and pattern of an SMTP reply (no daemon)\n"
+        "  dns-records [--mx HOST]             what the return-path domains need in DNS (no daemon)\n");
     exit(status);
 }
 
@@ -199,6 +202,49 @@ classify(const char *conf_path, const char *patterns_path, const char *text, boo
     return 0;
 }
 
+/* fqdn - this host's name as the resolver completes it */
+static void
+fqdn(char *out, size_t size)
+{
+    struct addrinfo hints, *ai = NULL;
+
+    if (gethostname(out, size) != 0)
+        (void) snprintf(out, size, "localhost");
+    out[size - 1] = '\0';
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_flags = AI_CANONNAME;
+    if (strchr(out, '.') == NULL && getaddrinfo(out, NULL, &hints, &ai) == 0 && ai->ai_canonname)
+        (void) snprintf(out, size, "%s", ai->ai_canonname);
+    if (ai)
+        freeaddrinfo(ai);
+}
+
+/* dns_records - the return-path domains' MX and SPF records, from the config */
+static int
+dns_records(const char *conf_path, const char *mx)
+{
+    struct sw_conf *c;
+    struct sw_buf err, out;
+    char host[256];
+    int rc;
+
+    sw_buf_init(&err, 65536);
+    if ((c = sw_conf_load(conf_path ? conf_path : SW_DEFAULT_CONF, &err)) == NULL)
+        die(2, "%s", sw_buf_str(&err));
+    if (mx == NULL) {
+        fqdn(host, sizeof(host));
+        mx = host;
+    }
+    sw_buf_init(&out, 16384);
+    sw_rpath_dns(c, mx, &out);
+    (void) fputs(sw_buf_str(&out), stdout);
+    rc = sw_rpath_on(&c->milter.rp) ? 0 : 1; /* 1: nothing to publish */
+    sw_buf_free(&out);
+    sw_buf_free(&err);
+    sw_conf_free(c);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -212,11 +258,12 @@ main(int argc, char **argv)
         { "socket", required_argument, NULL, 's' },
         { "config", required_argument, NULL, 'c' },
         { "patterns", required_argument, NULL, 'P' },
+        { "mx", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL, *reason = NULL,
-               *since = NULL, *patterns = NULL, *verb, *body;
+               *since = NULL, *patterns = NULL, *mx = NULL, *verb, *body;
     struct sw_buf req, reply;
     bool json = false;
     char *path;
@@ -233,6 +280,7 @@ main(int argc, char **argv)
         case 'r': reason = optarg; break;
         case 'S': since = optarg; break;
         case 'P': patterns = optarg; break;
+        case 'M': mx = optarg; break;
         case 'h': usage(0); break;
         default: usage(2);
         }
@@ -245,6 +293,11 @@ main(int argc, char **argv)
         if (argc - i != 1)
             usage(2);
         return classify(conf, patterns, argv[i], json);
+    }
+    if (strcmp(verb, "dns-records") == 0) {
+        if (argc != i)
+            usage(2);
+        return dns_records(conf, mx);
     }
     sw_buf_init(&req, SW_CTL_MAX_REQUEST);
     sw_buf_init(&reply, SW_CTL_MAX_REPLY);

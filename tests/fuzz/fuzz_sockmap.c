@@ -84,7 +84,12 @@ struct fixture {
     enum sw_relay_admin *admin;
     struct sw_route *route;
     struct sw_policy policy;
+    struct sw_rpath_conf rp; /* the rp-sender map's settings */
+    struct sw_tag_keys keys;
 };
+
+#define FZ_KEYS "k1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+static char *fz_rp_domains[] = { "example.org" };
 
 /* fixture_get - build the immutable routing state on first use */
 static const struct fixture *
@@ -122,6 +127,15 @@ fixture_get(void)
             abort();
     fx.policy.conf = fx.conf;
     fx.policy.admin = fx.admin;
+    sw_buf_init(&err, 1024);
+    if (!sw_tag_keys_parse(FZ_KEYS, strlen(FZ_KEYS), "keys", &fx.keys, &err))
+        abort();
+    sw_buf_free(&err);
+    fx.rp.domain = "bounces.example.net";
+    fx.rp.subdomain = "bounces";
+    fx.rp.sender_domains.v = fz_rp_domains;
+    fx.rp.sender_domains.n = 1;
+    fx.rp.max_age = 21 * 86400;
     ready = true;
     return &fx;
 }
@@ -191,7 +205,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break; /* MORE: wait for bytes; BAD, TOOBIG: drop */
         if (used == 0 || used > size - off || poff + plen >= used || plen > SW_SOCKMAP_MAX_REQUEST)
             abort();
-        res = sw_sockmap_answer(&fx->policy, fx->route, in + off + poff, plen, &reply);
+        /* As routed's handle_input(): the return-path map first. */
+        res = sw_sockmap_rp_answer(&fx->rp, &fx->keys, in + off + poff, plen, FZ_NOW, &reply);
+        if (res == SW_SOCKMAP_BADMAP)
+            res = sw_sockmap_answer(&fx->policy, fx->route, in + off + poff, plen, &reply);
         check_reply(res, &reply);
         check_frame(&reply, &frame);
         off += used;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "global/rpath.h"
+#include "global/sockmap.h"
 
 #define K1  "2026b 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
 #define K2  "2026a ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n"
@@ -299,6 +300,44 @@ test_forged(void **state)
     }
 }
 
+/* The rp-sender socketmap: Postfix's sender_canonical_maps. */
+static void
+test_sockmap(void **state)
+{
+    struct sw_tag_keys k = keys_of(K1), none;
+    struct sw_rpath_conf rp = conf_of(true, false);
+    struct sw_buf reply;
+    char want[SW_RPATH_ADDR_MAX + 3];
+    static const char *const notfound[] = { "rp-sender @example.org", "rp-sender jane",
+                                            "rp-sender postmaster@example.org", "rp-sender " };
+
+    (void) state;
+    memset(&none, 0, sizeof(none));
+    sw_buf_init(&reply, 1024);
+    memcpy(want, "OK ", 3);
+    assert_int_equal(sw_rpath_make(&rp, &k, "jane@example.org", NOW, want + 3, sizeof(want) - 3),
+                     SW_RPATH_REWRITE);
+    assert_int_equal(sw_sockmap_rp_answer(&rp, &k, "rp-sender jane@example.org", 26, NOW, &reply),
+                     SW_SOCKMAP_FOUND);
+    assert_string_equal(sw_buf_str(&reply), want);
+    for (size_t i = 0; i < sizeof(notfound) / sizeof(notfound[0]); i++) {
+        enum sw_sockmap_result r
+            = sw_sockmap_rp_answer(&rp, &k, notfound[i], strlen(notfound[i]), NOW, &reply);
+
+        if (r == SW_SOCKMAP_FOUND || strcmp(sw_buf_str(&reply), "NOTFOUND ") != 0)
+            fail_msg("%s: answered %s", notfound[i], sw_buf_str(&reply));
+    }
+    assert_int_equal(sw_sockmap_rp_answer(&rp, &none, "rp-sender jane@example.org", 26, NOW,
+                                          &reply),
+                     SW_SOCKMAP_NOTFOUND);
+    /* Another map is not its business, and the reply is left alone. */
+    sw_buf_reset(&reply);
+    assert_int_equal(sw_sockmap_rp_answer(&rp, &k, "transport jane@example.org", 26, NOW, &reply),
+                     SW_SOCKMAP_BADMAP);
+    assert_int_equal(reply.len, 0);
+    sw_buf_free(&reply);
+}
+
 int
 main(void)
 {
@@ -306,7 +345,7 @@ main(void)
         cmocka_unit_test(test_known_answer), cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_skips),        cmocka_unit_test(test_long),
         cmocka_unit_test(test_age),          cmocka_unit_test(test_rotation),
-        cmocka_unit_test(test_forged),
+        cmocka_unit_test(test_forged),       cmocka_unit_test(test_sockmap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
