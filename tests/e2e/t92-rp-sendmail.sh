@@ -13,7 +13,8 @@
 #      sw0=HHHHHHHH=DDK=example.org=LOCAL@bounces.example.net, the very
 #      address computed here apart from spillway (HMAC-SHA256 as
 #      milter/global/rpath.h describes it); MAIL FROM's ESMTP parameters
-#      (RET=, ENVID=) survive; postmaster@ and the null sender are left
+#      (BODY=8BITMIME for an 8-bit body, RET=, ENVID=) survive; postmaster@
+#      and the null sender are left
 #      alone; the X-Spillway-Tag header is still added;
 #   2. NDRs in the provider's format (Reporting-MTA a host of the m365
 #      pool, 5.7.606, the original's headers quoted WITHOUT X-Spillway-Tag,
@@ -52,9 +53,10 @@
 #     the client address comes with the connect callback.  Nothing to add.
 #   - ESMTP parameters: smfi_chgfrom(ctx, sender, NULL) keeps MAIL FROM's
 #     parameters (RET=, ENVID=, BODY=) as the client gave them, and
-#     Sendmail passes them on to a relay that advertises DSN.  Given a
-#     non-NULL argument string, Sendmail applies it INSTEAD of the
-#     client's: BODY= is lost unless the string repeats it.
+#     Sendmail passes them on (RET=/ENVID= to a relay that advertises
+#     DSN).  Given a non-NULL argument string, Sendmail takes it INSTEAD
+#     of the client's: smfi_chgfrom(ctx, sender, "RET=HDRS ENVID=x") sends
+#     RET= and ENVID= on, but no BODY=8BITMIME for an 8-bit body.
 #   - Accepting the return-path domain: Sendmail's check_rcpt runs before
 #     the milter sees RCPT, and relays from 127.0.0.1 for anyone ("originated
 #     locally").  From any other client, mail for bounces.example.net is
@@ -210,8 +212,9 @@ PY
 }
 
 # outbound SENDER RCPT TAG [LIST] : one message from a loopback (outbound)
-# client, with RET=HDRS ENVID=env-TAG on MAIL FROM, its Message-ID in LIST
-# (default sent.list: it must be delivered exactly once)
+# client, an 8-bit body with BODY=8BITMIME RET=HDRS ENVID=env-TAG on MAIL
+# FROM, its Message-ID in LIST (default sent.list: it must be delivered
+# exactly once)
 outbound() {
     "$E2E_PYTHON" - "$SM_PORT" "$1" "$2" "$3" "${4:-$E2E_DIR/sent.list}" <<'PY'
 import secrets, smtplib, sys
@@ -219,9 +222,11 @@ from email.utils import formatdate
 port, sender, rcpt, tag, sent = sys.argv[1:]
 mid = f"<{tag}-{secrets.token_hex(6)}@test.spillway>"
 msg = (f"From: {sender or 'MAILER-DAEMON@test.spillway'}\r\nTo: {rcpt}\r\nSubject: e2e {tag}\r\n"
-       f"Date: {formatdate(localtime=True)}\r\nMessage-ID: {mid}\r\n\r\nTest message ({tag}).\r\n")
+       f"Date: {formatdate(localtime=True)}\r\nMessage-ID: {mid}\r\nMIME-Version: 1.0\r\n"
+       f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+       f"\r\nTest message ({tag}), caf\u00e9.\r\n").encode("utf-8")
 with smtplib.SMTP("127.0.0.1", int(port), local_hostname="client.test.spillway", timeout=60) as s:
-    s.sendmail(sender, [rcpt], msg, mail_options=["RET=HDRS", f"ENVID=env-{tag}"],
+    s.sendmail(sender, [rcpt], msg, mail_options=["BODY=8BITMIME", "RET=HDRS", f"ENVID=env-{tag}"],
                rcpt_options=["NOTIFY=FAILURE"])
 open(sent, "a").write(mid + "\n")
 PY
@@ -324,7 +329,9 @@ for i in 0 1 2; do
     RP[$s]=${got:1:-1}
     params=" $(field "$f" mail-params) "
     [[ $params == *" RET=HDRS "* && $params == *" ENVID=env-out$((i + 1)) "* ]] ||
-        fail "MAIL FROM's ESMTP parameters lost with the rewrite: '$params'"
+        fail "MAIL FROM's DSN parameters lost with the rewrite: '$params'"
+    [[ $params == *" BODY=8BITMIME "* ]] ||
+        fail "BODY=8BITMIME lost with the rewrite (8-bit body): '$params'"
     grep -q '^X-Spillway-Tag: v=1; t=[0-9]*; k=k1; h=' "$f" || fail "$s's mail carries no X-Spillway-Tag"
 done
 log "return path of ${SENDERS[0]}: ${RP[${SENDERS[0]}]}"
