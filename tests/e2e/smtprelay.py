@@ -38,7 +38,7 @@ Spool file format (one file per accepted message, written atomically):
     relay: NAME
     message-id: <value of the Message-ID header, empty if none>
     rcpt: addr            (one line per accepted recipient)
-    mail-from: <addr>     (the envelope sender, <> for the null sender)
+    mail-from: addr       (the envelope sender, empty for the null sender)
     mail-params: K=V ...  (MAIL FROM's ESMTP parameters as sent, may be empty)
     <blank line>
     <message as received, dot-unstuffed>
@@ -153,13 +153,14 @@ class Relay:
         except OSError:
             pass
 
-    def store(self, sender, params, rcpts, data):
+    def store(self, sender, rcpts, data, params=""):
         """Write one spool file atomically; return its queue id."""
         qid = f"{time.time_ns()}-{os.getpid()}-{next(self.seq)}"
         msgid = message_id(data)
         head = [f"relay: {self.name}", f"message-id: {msgid}"]
         head += [f"rcpt: {r}" for r in rcpts]
-        head += [f"mail-from: <{sender}>", f"mail-params: {params}"]
+        head.append(f"mail-from: {sender}")
+        head.append(f"mail-params: {params}")
         blob = ("\n".join(head) + "\n\n").encode("utf-8", "surrogateescape") + data
         tmp = os.path.join(self.spool, f".tmp-{qid}")
         final = os.path.join(self.spool, f"{qid}.msg")
@@ -340,7 +341,7 @@ class Relay:
                     await reply("552 5.3.4 Message size exceeds fixed limit")
                 else:
                     try:
-                        qid = self.store(sender, mail_params, rcpts, data)
+                        qid = self.store(sender, rcpts, data, mail_params)
                         await reply(f"250 2.0.0 Ok: queued as {qid}")
                     except OSError as exc:
                         await reply(f"451 4.3.0 Local spool error: {exc}")

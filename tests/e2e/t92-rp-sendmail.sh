@@ -324,9 +324,9 @@ for i in 0 1 2; do
     got=$(field "$f" mail-from)
     want=$(rp_addr "$s" 0)
     # a message sent just before midnight (UTC) carries yesterday's day
-    [[ $got == "<$want>" ]] || [[ $got == "<$(rp_addr "$s" 1)>" ]] ||
-        fail "envelope sender of $s's mail at the primary: got $got, want <$want>"
-    RP[$s]=${got:1:-1}
+    [[ $got == "$want" ]] || [[ $got == "$(rp_addr "$s" 1)" ]] ||
+        fail "envelope sender of $s's mail at the primary: got <$got>, want <$want>"
+    RP[$s]=$got
     params=" $(field "$f" mail-params) "
     [[ $params == *" RET=HDRS "* && $params == *" ENVID=env-out$((i + 1)) "* ]] ||
         fail "MAIL FROM's DSN parameters lost with the rewrite: '$params'"
@@ -335,14 +335,14 @@ for i in 0 1 2; do
     grep -q '^X-Spillway-Tag: v=1; t=[0-9]*; k=k1; h=' "$f" || fail "$s's mail carries no X-Spillway-Tag"
 done
 log "return path of ${SENDERS[0]}: ${RP[${SENDERS[0]}]}"
-expect_eq "postmaster left alone" "$(field "$(msg_for primary pm@keep.example)" mail-from)" "<postmaster@example.org>"
-expect_eq "the null sender left alone" "$(field "$(msg_for primary null@keep.example)" mail-from)" "<>"
+expect_eq "postmaster left alone" "$(field "$(msg_for primary pm@keep.example)" mail-from)" "postmaster@example.org"
+expect_eq "the null sender left alone" "$(field "$(msg_for primary null@keep.example)" mail-from)" ""
 expect_eq "chgfrom logged by Sendmail" \
     "$(sm_log_count "Milter \\(spillway\\) chgfrom: <sw0=[a-z2-7]{8}=[a-z2-7]{3}=example\\.org=[^@]+@$RP_DOMAIN>")" 5
 expect_eq "senders at the primary" "$(grep -h '^mail-from: ' "$E2E_DIR"/relays/primary/spool/*.msg | sort | tr '\n' ' ')" \
-    "$(printf 'mail-from: %s\n' "<>" "<postmaster@example.org>" "<${RP[${SENDERS[0]}]}>" \
-        "<${RP[${SENDERS[1]}]}>" "<${RP[${SENDERS[1]}]}>" "<${RP[${SENDERS[1]}]}>" \
-        "<${RP[${SENDERS[2]}]}>" | sort | tr '\n' ' ')"
+    "$(printf 'mail-from: %s\n' "" "postmaster@example.org" "${RP[${SENDERS[0]}]}" \
+        "${RP[${SENDERS[1]}]}" "${RP[${SENDERS[1]}]}" "${RP[${SENDERS[1]}]}" \
+        "${RP[${SENDERS[2]}]}" | sort | tr '\n' ' ')"
 
 # --------------------------------------------------------------- 2. NDRs come home
 log "2. the provider's NDRs to the return path: trusted evidence, restored senders"
@@ -387,7 +387,7 @@ for i in 0 1 2; do
     f=$(grep -l "^Final-Recipient: rfc822;v$((i + 1))@ironport.example" "$E2E_DIR"/relays/mbox/spool/*.msg)
     [[ $(wc -l <<<"$f") == 1 ]] || fail "v$((i + 1))'s NDR at the mailboxes: $f"
     expect_eq "v$((i + 1))'s NDR: recipient" "$(field "$f" rcpt)" "$want"
-    expect_eq "v$((i + 1))'s NDR: envelope sender" "$(field "$f" mail-from)" "<>"
+    expect_eq "v$((i + 1))'s NDR: envelope sender (null)" "$(field "$f" mail-from)" ""
     expect_eq "milter: restored $want" "$(milter_log_count "return-path: restored <${TO[$i]}> -> <$want>")" "$n"
     expect_eq "Sendmail: recipient deleted" "$(sm_log_count "Milter \\(spillway\\) delete: rcpt <${TO[$i]}>")" "$n"
     expect_eq "Sendmail: recipient added" "$(sm_log_count "Milter \\(spillway\\) add: rcpt: <$want>")" "$n"
@@ -399,7 +399,7 @@ outbound jane@example.org after@ironport.example after
 sm_wait_empty 20 || fail "Sendmail's queue did not drain after the divert"
 expect_eq "ironport.example mail after the divert at alt-eu" "$(relay_count alt1)" 1
 expect_eq "its envelope sender" "$(field "$(msg_for alt1 after@ironport.example)" mail-from)" \
-    "<${RP[jane@example.org]}>"
+    "${RP[jane@example.org]}"
 
 # --------------------------------------------------------------- 3. forgeries
 log "3. forged NDRs to made-up return-path addresses are refused at RCPT"
