@@ -258,6 +258,12 @@ main(int argc, char **argv)
     if (check) {
         printf("%s: ok (%zu tag key%s)\n", sw_milter.conf_path, g->keys.n,
                g->keys.n == 1 ? "" : "s");
+        if (g->conf->milter.rp.domain)
+            printf("return path: %s for every sender\n", g->conf->milter.rp.domain);
+        if (g->conf->milter.rp.subdomain)
+            printf("return path: %s.<domain> for %zu sender domain pattern%s\n",
+                   g->conf->milter.rp.subdomain, g->conf->milter.rp.sender_domains.n,
+                   g->conf->milter.rp.sender_domains.n == 1 ? "" : "s");
         milter_gen_put(g);
         return 0;
     }
@@ -283,15 +289,16 @@ main(int argc, char **argv)
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
     sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s"
-            "%s%s%s%s%s",
+            "%s%s%s%s%s%s",
             g->conf->milter.socket, g->keys.n, g->keys.n == 1 ? "" : "s", g->conf->routed.evidence,
             g->conf->milter.out_networks.n, g->conf->milter.out_networks.n == 1 ? "" : "s",
             g->conf->milter.out_auth ? " and authenticated senders" : "",
             sw_rpath_on(&g->conf->milter.rp) ? ", return path" : "",
             g->conf->milter.rp.domain ? " " : "",
             g->conf->milter.rp.domain ? g->conf->milter.rp.domain : "",
-            g->conf->milter.rp.subdomain ? " and per sender domain under " : "",
-            g->conf->milter.rp.subdomain ? g->conf->milter.rp.subdomain : "");
+            g->conf->milter.rp.subdomain ? " " : "",
+            g->conf->milter.rp.subdomain ? g->conf->milter.rp.subdomain : "",
+            g->conf->milter.rp.subdomain ? ".<sender domain>" : "");
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();
