@@ -32,8 +32,9 @@
  *
  * Everything is case-insensitive (the MAC covers the lower-cased sender,
  * the base32 and the prefix are read in either case), so a receiver that
- * folds the local part does not break it; the restored sender is then in
- * lower case, which every mailbox we know of accepts.  The tag is fixed
+ * folds the local part does not break it; the restored sender's local
+ * part is then as the receiver folded it (its domain always in lower
+ * case), which every mailbox we know of accepts.  The tag is fixed
  * for a sender and a day: greylisting sees one sender per day, and the
  * MTA keeps the rewritten sender of a queued message for all its retries.
  *

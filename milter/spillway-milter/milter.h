@@ -69,11 +69,9 @@ struct milter_rp {
         char rcpt[SW_RPATH_ADDR_MAX + 2]; /* as given at RCPT TO */
         char sender[SW_RPATH_ADDR_MAX];   /* the original sender it restores */
     } r[MILTER_RP_RCPTS];
-    char args[256]; /* RET= and ENVID= of MAIL FROM: kept when the sender changes */
 };
 struct smfi_str;
 void milter_rp_reset(struct milter_rp *rp);
-void milter_rp_mail(struct milter_rp *rp, char **argv);
 int milter_rp_rcpt(struct smfi_str *ctx, struct milter_rp *rp, const struct milter_gen *g,
                    const char *rcpt);
 void milter_rp_restore(struct smfi_str *ctx, const struct milter_rp *rp, const char *queue_id);
@@ -87,5 +85,8 @@ void milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, co
 
 /* milter_analyze.c: --analyze FILE... */
 int milter_analyze_files(const char *conf_path, int argc, char **argv);
+/* milter_restore.c: --restore SENDER RECIPIENT: the MTA's delivery agent
+ * for return-path addresses the milter did not restore */
+int milter_restore(const char *conf_path, int argc, char **argv);
 
 #endif

@@ -12,7 +12,9 @@
  * milter.return_path a recipient at a return-path domain must verify and
  * is turned back into its sender (milter_rpath.c); every internal failure
  * answers "continue" (DESIGN.md 2).  The RCPT step and the actions that
- * change the envelope are negotiated only when return_path is set.  Outbound mail (a non-null sender that
+ * change the envelope are negotiated only when return_path is set, per
+ * connection: a reload that turns it on applies to connections made
+ * after it.  Outbound mail (a non-null sender that
  * is not a delivery report, from a client in milter.outbound.networks or
  * a sender authenticated by SMTP AUTH: outbound.h) gets the
  * X-Spillway-Tag header at the end of the message; inbound mail is never
@@ -60,6 +62,7 @@ struct session {
     bool auth;   /* MAIL FROM came with {auth_authen}: an SMTP AUTH login */
     bool report; /* Content-Type multipart/report */
     bool failed; /* something went wrong: just continue */
+    bool rp_on;  /* return_path was on at negotiation: RCPT and RP_ACTIONS granted */
     char sender[SW_RPATH_ADDR_MAX + 2]; /* MAIL FROM as given */
     struct milter_rp rp;
     char message_id[SW_TAG_MAX * 2];
@@ -115,12 +118,13 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     }
     sw_buf_init(&s->msg, SW_BOUNCE_KEEP_MAX + 2 * SW_BOUNCE_HEADER_MAX);
     s->steps = f1 & WANT_STEPS;
-    if (rp) /* recipients are judged, and must be answered */
+    s->rp_on = rp && (f0 & RP_ACTIONS) == RP_ACTIONS;
+    if (s->rp_on) /* recipients are judged, and must be answered */
         s->steps &= ~SMFIP_NORCPT;
     if (sw_milter.tcp) /* see NO_REPLY_STEPS */
         s->steps &= ~NO_REPLY_STEPS;
     (void) smfi_setpriv(ctx, s);
-    *pf0 = f0 & (rp ? SMFIF_ADDHDRS | RP_ACTIONS : SMFIF_ADDHDRS);
+    *pf0 = f0 & (s->rp_on ? SMFIF_ADDHDRS | RP_ACTIONS : SMFIF_ADDHDRS);
     *pf1 = s->steps;
     *pf2 = *pf3 = 0;
     return SMFIS_CONTINUE;
@@ -160,8 +164,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
     if (s == NULL)
         return SMFIS_CONTINUE;
     message_reset(s);
-    SW_COPY(s->sender, from);
-    milter_rp_mail(&s->rp, argv);
+    /* A path longer than RFC 5321's 256 octets is not an address: it is
+     * never rewritten (nor cut into one that would be). */
+    SW_COPY(s->sender, strlen(from) < sizeof(s->sender) ? from : "too-long");
     s->null_sender = strcmp(from, "<>") == 0 || *from == '\0';
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->auth = auth != NULL && *auth != '\0';
@@ -298,7 +303,8 @@ cb_eom(SMFICTX *ctx)
             read_bounce(ctx, s, g);
         else if (sw_outbound(&g->conf->milter, s->client, s->auth)) {
             tag(ctx, s, g);
-            milter_rp_rewrite(ctx, &s->rp, g, s->sender, qid);
+            if (s->rp_on)
+                milter_rp_rewrite(ctx, &s->rp, g, s->sender, qid);
         } else
             milter_stat_add(&sw_milter.stats.inbound, 1);
         if (s->rp.n)

@@ -54,11 +54,11 @@ log_one(const struct sw_evrec *r, const char *via, const char *queue_id, const c
     sw_buf_add_escaped(&b, r->ev.rcpt, 256);
     sw_buf_adds(&b, " msgid=");
     sw_buf_add_escaped(&b, r->ev.id[0] ? r->ev.id : "none", 128);
-    sw_buf_printf(&b, " client=%s dsn=%s class=%s pattern=%s pool=%s tag=%s via=%s %s evidence=%s",
+    sw_buf_printf(&b, " client=%s dsn=%s class=%s pattern=%s pool=%s tag=%s %s evidence=%s via=%s",
                   r->client[0] ? r->client : "unknown", r->ev.dsn[0] ? r->ev.dsn : "none",
                   sw_class_name(r->ev.cls), r->ev.pattern[0] ? r->ev.pattern : "none",
-                  r->ev.pool[0] ? r->ev.pool : "none", r->tag, via,
-                  r->ev.trusted ? "trusted" : "untrusted", done);
+                  r->ev.pool[0] ? r->ev.pool : "none", r->tag,
+                  r->ev.trusted ? "trusted" : "untrusted", done, via);
     sw_buf_adds(&b, " text=\"");
     sw_buf_add_escaped(&b, r->ev.text, 200);
     sw_buf_addc(&b, '"');

@@ -28,7 +28,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
-                    "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n");
+                    "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n"
+                    "       spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]\n");
     exit(2);
 }
 
@@ -231,6 +232,8 @@ main(int argc, char **argv)
     sw_milter.conf_path = SW_DEF_CONF;
     if (argc > 1 && strcmp(argv[1], "--analyze") == 0)
         return milter_analyze_files(NULL, argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "--restore") == 0)
+        return milter_restore(SW_DEF_CONF, argc - 1, argv + 1);
     while ((ch = getopt(argc, argv, "c:nevh")) != -1)
         switch (ch) {
         case 'c': sw_milter.conf_path = optarg; break;
@@ -255,6 +258,12 @@ main(int argc, char **argv)
     if (check) {
         printf("%s: ok (%zu tag key%s)\n", sw_milter.conf_path, g->keys.n,
                g->keys.n == 1 ? "" : "s");
+        if (g->conf->milter.rp.domain)
+            printf("return path: %s for every sender\n", g->conf->milter.rp.domain);
+        if (g->conf->milter.rp.subdomain)
+            printf("return path: %s.<domain> for %zu sender domain pattern%s\n",
+                   g->conf->milter.rp.subdomain, g->conf->milter.rp.sender_domains.n,
+                   g->conf->milter.rp.sender_domains.n == 1 ? "" : "s");
         milter_gen_put(g);
         return 0;
     }
@@ -280,15 +289,16 @@ main(int argc, char **argv)
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
     sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s"
-            "%s%s%s%s%s",
+            "%s%s%s%s%s%s",
             g->conf->milter.socket, g->keys.n, g->keys.n == 1 ? "" : "s", g->conf->routed.evidence,
             g->conf->milter.out_networks.n, g->conf->milter.out_networks.n == 1 ? "" : "s",
             g->conf->milter.out_auth ? " and authenticated senders" : "",
             sw_rpath_on(&g->conf->milter.rp) ? ", return path" : "",
             g->conf->milter.rp.domain ? " " : "",
             g->conf->milter.rp.domain ? g->conf->milter.rp.domain : "",
-            g->conf->milter.rp.subdomain ? " and per sender domain under " : "",
-            g->conf->milter.rp.subdomain ? g->conf->milter.rp.subdomain : "");
+            g->conf->milter.rp.subdomain ? " " : "",
+            g->conf->milter.rp.subdomain ? g->conf->milter.rp.subdomain : "",
+            g->conf->milter.rp.subdomain ? ".<sender domain>" : "");
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();

@@ -11,8 +11,10 @@
  *         sender: smfi_addrcpt first, then smfi_delrcpt, so a failure
  *         leaves the recipient rather than losing the message's only one.
  *   EOM   (outbound) the envelope sender becomes its return-path address
- *         (smfi_chgfrom), keeping MAIL FROM's RET= and ENVID= (Postfix
- *         takes only those two; Sendmail parses what it is given).
+ *         (smfi_chgfrom with no ESMTP arguments: Postfix 3.7 and Sendmail
+ *         8.17 then keep all of the client's, BODY=, RET=, ENVID=; given
+ *         arguments, Sendmail uses them instead, dropping BODY=, and
+ *         Postfix warns about any but RET= and ENVID=).
  * The null sender is never rewritten (rpath.c), nor the sender of a
  * message with a recipient in return_path.skip_recipients.
  */
@@ -31,28 +33,6 @@ milter_rp_reset(struct milter_rp *rp)
 {
     rp->skip = false;
     rp->n = 0;
-    rp->args[0] = '\0';
-}
-
-/* milter_rp_mail - keep the DSN parameters of MAIL FROM for chgfrom */
-void
-milter_rp_mail(struct milter_rp *rp, char **argv)
-{
-    size_t len = 0, n;
-    int i;
-
-    milter_rp_reset(rp);
-    for (i = 1; argv && argv[0] && argv[i]; i++) {
-        if (strncasecmp(argv[i], "RET=", 4) != 0 && strncasecmp(argv[i], "ENVID=", 6) != 0)
-            continue;
-        n = strlen(argv[i]);
-        if (len + n + 2 > sizeof(rp->args))
-            continue; /* an absurd ENVID: dropped rather than cut */
-        if (len)
-            rp->args[len++] = ' ';
-        memcpy(rp->args + len, argv[i], n + 1);
-        len += n;
-    }
 }
 
 static const char *
@@ -162,7 +142,7 @@ milter_rp_rewrite(SMFICTX *ctx, const struct milter_rp *rp, const struct milter_
         return;
     }
     (void) snprintf(from, sizeof(from), "<%s>", addr);
-    if (smfi_chgfrom(ctx, from, rp->args[0] ? (char *) rp->args : NULL) != MI_SUCCESS) {
+    if (smfi_chgfrom(ctx, from, NULL) != MI_SUCCESS) {
         milter_stat_add(&sw_milter.stats.failures, 1);
         sw_warn("%s: return-path: could not change the sender %s: it leaves as it is", queue_id,
                 sender);

@@ -13,6 +13,9 @@ Usage:
 
 Listens on a loopback address (127.0.0.1 by default, --addr 127.0.0.2 ...).  Standard library only (asyncio).
 
+With --dsn the EHLO reply also advertises DSN (RFC 3461), so that a client
+passes RET= and ENVID= on MAIL FROM (recorded as mail-params below).
+
 With --tls-cert/--tls-key the EHLO reply advertises STARTTLS; "STARTTLS" gets
 "220 2.0.0 Ready to start TLS" and the connection is upgraded.  Then, as RFC
 3207 says, the session starts over: the client must send EHLO/HELO again
@@ -35,6 +38,8 @@ Spool file format (one file per accepted message, written atomically):
     relay: NAME
     message-id: <value of the Message-ID header, empty if none>
     rcpt: addr            (one line per accepted recipient)
+    mail-from: addr       (the envelope sender, empty for the null sender)
+    mail-params: K=V ...  (MAIL FROM's ESMTP parameters as sent, may be empty)
     <blank line>
     <message as received, dot-unstuffed>
 
@@ -124,6 +129,7 @@ class Relay:
         self.rcptlog = os.path.join(os.path.dirname(self.spool), f"{self.name}.rcptlog")
         self.connlog = os.path.join(os.path.dirname(self.spool), f"{self.name}.connlog")
         self.mode = args.mode
+        self.dsn = args.dsn
         self.tls = None
         if args.tls_cert and args.mode != "no-starttls":
             self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -147,12 +153,14 @@ class Relay:
         except OSError:
             pass
 
-    def store(self, rcpts, data):
+    def store(self, sender, rcpts, data, params=""):
         """Write one spool file atomically; return its queue id."""
         qid = f"{time.time_ns()}-{os.getpid()}-{next(self.seq)}"
         msgid = message_id(data)
         head = [f"relay: {self.name}", f"message-id: {msgid}"]
         head += [f"rcpt: {r}" for r in rcpts]
+        head.append(f"mail-from: {sender}")
+        head.append(f"mail-params: {params}")
         blob = ("\n".join(head) + "\n\n").encode("utf-8", "surrogateescape") + data
         tmp = os.path.join(self.spool, f".tmp-{qid}")
         final = os.path.join(self.spool, f"{qid}.msg")
@@ -223,6 +231,7 @@ class Relay:
             return line
 
         sender = None
+        mail_params = ""
         rcpts = []
         in_tls = False
         need_helo = False           # after STARTTLS, until EHLO/HELO
@@ -242,8 +251,9 @@ class Relay:
             if verb == "EHLO":
                 sender, rcpts, need_helo = None, [], False
                 tls = "250-STARTTLS\r\n" if self.tls and not in_tls else ""
+                dsn = "250-DSN\r\n" if self.dsn else ""
                 await reply(f"250-{self.name}.relay.test\r\n250-PIPELINING\r\n"
-                            f"250-8BITMIME\r\n{tls}250 SIZE {MAX_MESSAGE}")
+                            f"250-8BITMIME\r\n{dsn}{tls}250 SIZE {MAX_MESSAGE}")
             elif verb == "HELO":
                 sender, rcpts, need_helo = None, [], False
                 await reply(f"250 {self.name}.relay.test")
@@ -293,6 +303,7 @@ class Relay:
                     await reply("552 5.3.4 Message size exceeds fixed limit")
                     continue
                 sender, rcpts = addr, []
+                mail_params = " ".join(f"{k}={v}" if v else k for k, v in params.items())
                 await reply("250 2.1.0 Ok")
             elif verb == "RCPT":
                 if sender is None:
@@ -330,7 +341,7 @@ class Relay:
                     await reply("552 5.3.4 Message size exceeds fixed limit")
                 else:
                     try:
-                        qid = self.store(rcpts, data)
+                        qid = self.store(sender, rcpts, data, mail_params)
                         await reply(f"250 2.0.0 Ok: queued as {qid}")
                     except OSError as exc:
                         await reply(f"451 4.3.0 Local spool error: {exc}")
@@ -413,6 +424,7 @@ async def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--mode", default="normal", choices=MODES)
+    ap.add_argument("--dsn", action="store_true", help="advertise DSN in the EHLO reply")
     args = ap.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         sys.exit("smtprelay: --tls-cert and --tls-key go together")
