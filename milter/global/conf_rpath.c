@@ -18,10 +18,12 @@ static const char *const return_path_keys[] = { "domain",       "subdomain",    
                                                 "skip_senders", "skip_recipients", "max_age",
                                                 NULL };
 
-/* Senders whose bounces are someone else's business: the postmaster and
- * the list managers' own bounce addresses (their software reads them). */
-static const char *const default_skip[] = { "postmaster", "mailer-daemon", "owner-*", "*-owner",
-                                            "*-request",  "*-bounces",     "*-bounces+*", NULL };
+/* Senders whose bounces are someone else's business: the postmaster, the
+ * MTA's own notices (Postfix's double-bounce@), and the list managers'
+ * bounce addresses (their software reads them). */
+static const char *const default_skip[] = { "postmaster", "mailer-daemon", "double-bounce",
+                                            "owner-*",    "*-owner",       "*-request",
+                                            "*-bounces",  "*-bounces+*",   NULL };
 
 /* domain_ok - lower-case labels with inner dots, no wildcard; a subdomain
  * may be one label, a domain needs two */
