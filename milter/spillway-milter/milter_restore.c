@@ -13,14 +13,18 @@
  *
  *   spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]
  *
- * SENDER is the message's envelope sender ("" or "<>" for the null
- * sender); COMMAND (default /usr/sbin/sendmail) gets "-i -f SENDER --
+ * SENDER is the message's envelope sender ("", "<>" or MAILER-DAEMON for
+ * the null sender: Sendmail gives its own reports that sender); COMMAND
+ * (an absolute path; default /usr/sbin/sendmail) gets "-i -f SENDER --
  * ORIGINAL" appended and the message on its standard input.  Exit codes
  * are sysexits(3), which both MTAs read: EX_OK, handed on; EX_NOUSER, an
  * address that does not verify or has expired (the MTA returns the
  * message; a report to a report goes to the postmaster); EX_TEMPFAIL, the
- * configuration or the keys cannot be read or COMMAND cannot run (the MTA
- * tries again later); EX_USAGE.  One log line says what was done.
+ * configuration or the keys cannot be read, COMMAND cannot run, or the
+ * address is not one this configuration makes (return_path off, another
+ * domain, postmaster@): a routing mistake keeps the mail queued for the
+ * administrator rather than returning it; EX_USAGE.  One log line says
+ * what was done.
  */
 #include "config.h"
 
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,7 +83,8 @@ milter_restore(const char *conf_path, int argc, char **argv)
             cmd[n++] = argv[i++];
     else
         cmd[n++] = SW_DEF_SENDMAIL;
-    if (strcmp(sender, "<>") == 0)
+    if (strcmp(sender, "<>") == 0 || strcasecmp(sender, "MAILER-DAEMON") == 0
+        || strncasecmp(sender, "MAILER-DAEMON@", 14) == 0)
         sender = "";
 
     sw_buf_init(&err, 16384);
@@ -94,6 +100,14 @@ milter_restore(const char *conf_path, int argc, char **argv)
     sw_buf_free(&err);
     sw_rpath_check(&conf->milter.rp, &keys, rcpt, time(NULL), &chk);
     sw_conf_free(conf);
+    if (chk.state == SW_RPATH_NOT_OURS || chk.state == SW_RPATH_EXEMPT) {
+        sw_error("restore: rcpt=%.320s state=%s: not a return-path address of %s: check the MTA's "
+                 "route to this agent; the MTA tries again later",
+                 rcpt, sw_rpath_state_name(chk.state), conf_path);
+        fprintf(stderr, "spillway-milter: %.320s: not a return-path address of %s\n", rcpt,
+                conf_path);
+        return EX_TEMPFAIL;
+    }
     if (chk.state != SW_RPATH_VALID) {
         sw_info("restore: rcpt=%.320s state=%s: returned to the MTA", rcpt,
                 sw_rpath_state_name(chk.state));
