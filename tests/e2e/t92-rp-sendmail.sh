@@ -20,7 +20,7 @@
 #      pool, 5.7.606, the original's headers quoted WITHOUT X-Spillway-Tag,
 #      addressed only to the rewritten sender), mailed by SMTP from a client
 #      that is not outbound (127.0.0.5), are accepted; each is trusted
-#      evidence (milter: "tag=valid via=return-path trusted evidence=sent"); three
+#      evidence (milter: "tag=valid trusted evidence=sent via=return-path"); three
 #      NDRs for mail of three senders (milter.tag_cap = 2 caps one sender's
 #      tag) divert ironport.example (evidence=dsn:3), and the next mail for
 #      it leaves through alt-eu; one NDR comes to the tagged address folded
@@ -360,7 +360,7 @@ wait_for "grep -qE 'divert: scope=destination:ironport.example pool=m365 from=pr
     fail "the NDRs did not divert ironport.example: $(grep -E 'divert|evidence' "$E2E_DIR/logs/routed.log" | tail -5)"
 expect_eq "trusted evidence" "$(status evidence.trusted)" 3
 expect_eq "milter: trusted via the return path" \
-    "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*tag=valid via=return-path trusted evidence=sent')" 3
+    "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*tag=valid trusted evidence=sent via=return-path')" 3
 expect_eq "milter: 5.7.606 reputation for the m365 pool" \
     "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*dsn=5\.7\.606 class=reputation .*pool=m365 ')" 3
 # milter.tag_cap (2): john's tag, trusted once above, is trusted once more.
@@ -369,9 +369,9 @@ ndr "$(msg_for primary c2@capped.example)" "${TO[1]}" c2@capped.example
 wait_for "(( \$(milter_log_count ': bounce: rcpt=c[12]@capped\.example ') >= 2 ))" 15 ||
     fail "the milter did not read the NDRs for capped.example: $(tail -3 "$E2E_DIR/logs/milter.log")"
 expect_eq "milter: john's second NDR trusted" \
-    "$(milter_log_count ': bounce: rcpt=c1@capped\.example .*tag=valid via=return-path trusted evidence=sent')" 1
+    "$(milter_log_count ': bounce: rcpt=c1@capped\.example .*tag=valid trusted evidence=sent via=return-path')" 1
 expect_eq "milter: john's third NDR capped" \
-    "$(milter_log_count ': bounce: rcpt=c2@capped\.example .*tag=valid via=return-path trusted evidence=tag-cap')" 1
+    "$(milter_log_count ': bounce: rcpt=c2@capped\.example .*tag=valid trusted evidence=tag-cap via=return-path')" 1
 wait_for "(( \$(status evidence.trusted) >= 4 ))" 10 || fail "routed did not get john's second trusted record"
 expect_eq "trusted evidence" "$(status evidence.trusted)" 4
 expect_eq "capped.example" "$(route_of capped.example)" primary
