@@ -20,7 +20,7 @@
 #      pool, 5.7.606, the original's headers quoted WITHOUT X-Spillway-Tag,
 #      addressed only to the rewritten sender), mailed by SMTP from a client
 #      that is not outbound (127.0.0.5), are accepted; each is trusted
-#      evidence (milter: "tag=valid via=return-path trusted evidence=sent"); three
+#      evidence (milter: "tag=valid trusted evidence=sent via=return-path"); three
 #      NDRs for mail of three senders (milter.tag_cap = 2 caps one sender's
 #      tag) divert ironport.example (evidence=dsn:3), and the next mail for
 #      it leaves through alt-eu; one NDR comes to the tagged address folded
@@ -33,10 +33,23 @@
 #      days old) are refused at RCPT (550 5.1.1, 550 5.7.1 for the expired
 #      one) and change nothing: no evidence, no delivery, no decision;
 #   4. the primary refuses a rewritten message (550): the DSN Sendmail
-#      makes itself goes to the return-path address, back through
-#      Sendmail's own SMTP listener and the milter, and reaches the
-#      sender's mailbox once.
-# Every message is delivered exactly once; Sendmail bounces only step 4's.
+#      makes itself goes to the return-path address and passes no milter;
+#      Sendmail delivers it with the mailer "spillwayrp", the restore agent
+#      (spillway-milter --restore) run as an unprivileged user, which hands
+#      it with the null sender to the private Sendmail's submission program
+#      (a submit.cf, as /usr/sbin/sendmail is on Debian), and it reaches
+#      the sender's mailbox once, with the null sender;
+#   5. spillway-milter killed (Sendmail goes on without it): an NDR to a
+#      valid return-path address is accepted and restored by the agent into
+#      the sender's mailbox (case kept: F=u) once, with three Received:
+#      lines and no loop; an NDR to a forged address is accepted at RCPT,
+#      the agent exits 67 (EX_NOUSER), Sendmail logs "dsn=5.1.1, stat=User
+#      unknown" and, the NDR's sender being null, sends a "postmaster
+#      notify" to DoubleBounceAddress: no mailbox gets the NDR.  The milter
+#      started again refuses the forged address at RCPT again.  Mail to
+#      postmaster@ the domain goes to the postmaster, not to the agent.
+# Every message is delivered exactly once; Sendmail bounces only step 4's
+# and step 5's forged one.
 #
 # What Sendmail needs (found with this rig, Sendmail 8.17.1.9):
 #   - smfi_chgfrom / smfi_addrcpt / smfi_delrcpt: nothing in the .mc.  The
@@ -62,24 +75,72 @@
 #     locally").  From any other client, mail for bounces.example.net is
 #     refused ("550 5.7.1 ... Relaying denied") until the domain is in
 #     class R: RELAY_DOMAIN(`bounces.example.net') (or the relay-domains
-#     file, or an access-db "To:bounces.example.net RELAY").  For NDRs that
-#     come by SMTP that is enough: the milter replaces the recipient before
-#     Sendmail routes it.  No rule may refuse the domain in ruleset 0
-#     ($#error, a mailertable "error:"): Sendmail resolves recipients at
-#     RCPT time, before the milter could restore them.
-#   - Sendmail's own DSNs: a DSN Sendmail makes (say the primary answered
-#     550) goes to the rewritten sender and passes no milter.  Routed like
-#     any mail for the domain, it went to the SMART_HOST still addressed
-#     to sw0=...@bounces.example.net: the sender never saw it.  Routed
-#     back into Sendmail's own SMTP listener it passes the milter and is
-#     restored: here a LOCAL_RULE_0 rule to a mailer "self" (a copy of the
-#     relay mailer with the listener's port) at [127.0.0.1].  The mailer
-#     needs F=k: without it Sendmail sees its own name in the greeting and
-#     fails the DSN ("dsn=5.3.5, stat=Local configuration error").
-#     postmaster@ the domain, which the milter leaves alone, needs a rule
-#     of its own before that one (not tested here).  Not tried either: with
-#     spillway-milter down, mail to the domain then loops through the
-#     listener until MaxHopCount.
+#     file, or an access-db "To:bounces.example.net RELAY").  No rule may
+#     refuse the domain in ruleset 0 ($#error, a mailertable "error:"):
+#     Sendmail resolves recipients at RCPT time, before the milter could
+#     restore them.
+#   - Delivering what the milter did not restore (its own DSNs, which pass
+#     no milter; anything that came while the milter was down): the
+#     domain's mail goes to a mailer that runs the restore agent.  The
+#     lines, after the MAILER() lines (a TAB between a rule's two sides):
+#       MAILER_DEFINITIONS
+#       Mspillwayrp,	P=/usr/sbin/spillway-milter, F=DFMnu8, S=EnvFromSpillwayRP/HdrFromSMTP, R=EnvToSMTP/HdrFromSMTP,
+#       		T=DNS/RFC822/X-Unix, U=spillway-milter,
+#       		A=spillway-milter --restore -c /etc/spillway/spillway.conf $g $u
+#       LOCAL_RULESETS
+#       SEnvFromSpillwayRP
+#       R$n			$@ <@>
+#       R$+			$: $>EnvFromSMTP $1
+#       LOCAL_RULE_0
+#       Rpostmaster < @ bounces.example.net . >	$#local $: postmaster
+#       R$+ < @ bounces.example.net . >	$#spillwayrp $@ bounces.example.net $: $1 < @ bounces.example.net . >
+#     and in submit.mc (the submission program's .cf):
+#       define(`confTRUSTED_USERS', `spillway-milter')dnl
+#     Here P= is the build's binary, U=nobody, A= ends with
+#     "-- $SM_DIR/bin/sendmail-msp" (the private Sendmail's submission
+#     program; the default, /usr/sbin/sendmail, is the machine's), and the
+#     postmaster rule sends to postmaster@ops.example at the mailbox
+#     provider (the rig has no local delivery: "$#local" is not tried).
+#     Why each piece:
+#       $g $u: $u is the recipient as the full address (R=EnvToSMTP keeps
+#         the domain; F=u keeps its case, or Sendmail folds the local
+#         part); $g the envelope sender as the mailer's S= ruleset makes
+#         it: "" for an SMTP "MAIL FROM:<>", but for a DSN Sendmail makes
+#         itself, "MAILER-DAEMON" ($n) qualified by EnvFromSMTP
+#         (MAILER-DAEMON@host): Sendmail sends its reports with "MAIL
+#         FROM:<>" only over SMTP (mailer flag g).  The ruleset
+#         EnvFromSpillwayRP turns $n back into the null sender; without it
+#         the restored DSN reaches the sender from MAILER-DAEMON@host.
+#       F=n: no "From " line before the message; F=8: 8-bit data as it is;
+#         no F=m: one recipient per run; no F=S: the agent runs as U=.
+#       U=: a user that can read spillway.conf, the patterns and the key
+#         file (milter.tag_keys, readable by milter.user only: so that
+#         user; its own group goes with it).  Sendmail dropped this mailer
+#         line without a word with U=nobody:nogroup (also U=mail:nogroup;
+#         not U=nobody, U=nobody:65534, U=mail:mail, nor U=nobody:nogroup
+#         with the ruleset named SpwFrom: cause not found), after which
+#         every chgfrom'd sender, whose domain resolved to the missing
+#         mailer, was "invalid or unparsable" and left as
+#         MAILER-DAEMON@host.  So give U= the user alone, and check that
+#         `echo =M | sendmail -bt` lists the mailer, as this test does.
+#       The agent hands the message to sendmail(1) as that user: Debian's
+#         MSP, which submits it by SMTP to 127.0.0.1:25, so restored mail
+#         passes the milter again (as an ordinary message to the sender)
+#         and an MSP -f from an untrusted user adds "X-Authentication-
+#         Warning: ... set sender to <> using -f": hence confTRUSTED_USERS
+#         in submit.mc.  (The rig's MSP, run with -C, adds one "Processed
+#         by nobody with -C" that a real /usr/sbin/sendmail does not.)
+#       Exit codes: 0 delivered; 67 "User unknown" (dsn=5.1.1), Sendmail
+#         returns the message: for an NDR (null sender) a "postmaster
+#         notify" to DoubleBounceAddress (default postmaster; "" drops it),
+#         for mail with a sender a DSN to that sender (backscatter while the
+#         milter is down: not tested); 75 queued and retried.
+#       postmaster@ the domain: the milter leaves it to the MTA, and the
+#         agent would return it (67): its rule comes first.
+#     The old wiring, a "self" mailer (an SMTP mailer with F=k back to
+#     Sendmail's own listener), restored DSNs through the milter, but with
+#     the milter down mail to the domain went round through the listener
+#     until MaxHopCount ("Too many hops").
 #   - The senders' domain: the mailertable is spillway's socket map, so the
 #     route to their mailboxes here is a LOCAL_RULE_0 rule (a real site
 #     would send it to the provider through the SMART_HOST).
@@ -148,8 +209,14 @@ chmod 600 "$KEYS"
 "$SW_MILTER" -n -c "$SW_CONF" >/dev/null || fail "spillway-milter -n refuses the config"
 
 # The .mc: t80's (the primary as SMART_HOST, the shipped snippet), the
-# return-path domain in class R and routed back into Sendmail's own SMTP
-# listener (mailer "self", F=k), and example.org to the mailbox provider.
+# return-path domain in class R and delivered by the restore agent (mailer
+# "spillwayrp", the lines of the header above, run as nobody, which hands
+# restored mail to the private Sendmail's submission program),
+# postmaster@ the domain and DoubleBounceAddress to postmaster@ops.example,
+# and example.org and ops.example to the mailbox provider.
+RP_USER=nobody:nogroup      # the restore agent's user (production: spillway-milter)
+chown "$RP_USER" "$KEYS"    # readable by it only, as by milter.user in production
+sm_msp "$RP_USER"
 # shellcheck disable=SC2016  # m4 text
 sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "define(\`RELAY_MAILER_ARGS', \`TCP \$h $RELAY_PORT')dnl" \
@@ -157,16 +224,29 @@ sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "define(\`SPILLWAY_MILTER', \`unix:$SW_DIR/milter.sock')dnl" \
     "include(\`$SW_TOP_SRC/conf/sendmail.mc')dnl" \
     "RELAY_DOMAIN(\`$RP_DOMAIN')dnl" \
+    "define(\`confDOUBLE_BOUNCE_ADDRESS', \`postmaster@ops.example')dnl" \
     --after-mailers \
     "MAILER_DEFINITIONS" \
-    "Mself,	P=[IPC], F=mDFMuXa8k, S=EnvFromSMTP/HdrFromSMTP, R=MasqSMTP, E=\\r\\n, L=2040," \
-    "		T=DNS/RFC822/SMTP, A=TCP \$h $SM_PORT" \
+    "Mspillwayrp,	P=$SW_MILTER, F=DFMnu8, S=EnvFromSpillwayRP/HdrFromSMTP, R=EnvToSMTP/HdrFromSMTP," \
+    "		T=DNS/RFC822/X-Unix, U=${RP_USER%%:*}," \
+    "		A=spillway-milter --restore -c $SW_CONF \$g \$u -- $SM_MSP" \
+    "LOCAL_RULESETS" \
+    "SEnvFromSpillwayRP" \
+    "R\$n			\$@ <@>" \
+    "R\$+			\$: \$>EnvFromSMTP \$1" \
     "LOCAL_RULE_0" \
-    "R\$+ < @ $RP_DOMAIN . >	\$#self \$@ [127.0.0.1] \$: \$1 < @ $RP_DOMAIN . >" \
-    "R\$+ < @ example.org . >	\$#relay \$@ [$MBOX] \$: \$1 < @ example.org . >"
+    "Rpostmaster < @ $RP_DOMAIN . >	\$#relay \$@ [$MBOX] \$: postmaster < @ ops.example . >" \
+    "R\$+ < @ $RP_DOMAIN . >	\$#spillwayrp \$@ $RP_DOMAIN \$: \$1 < @ $RP_DOMAIN . >" \
+    "R\$+ < @ example.org . >	\$#relay \$@ [$MBOX] \$: \$1 < @ example.org . >" \
+    "R\$+ < @ ops.example . >	\$#relay \$@ [$MBOX] \$: \$1 < @ ops.example . >"
 sm_build
-
 sm_syslog_start
+# A mailer line Sendmail cannot take is dropped without a word (U=nobody:nogroup
+# did that here); mail to the domain would then fail ("unknown mailer"), and
+# every rewritten sender with it (setsender: invalid: MAILER-DAEMON).
+mailer=$(echo '=M' | sm_cmd -bt 2>&1 | grep -F '(spillwayrp)' || true)
+[[ $mailer == *" S=EnvFromSpillwayRP/HdrFromSMTP "*" U=$(id -u "${RP_USER%%:*}"):$(id -g "${RP_USER%%:*}") "*" A=spillway-milter --restore -c $SW_CONF \$g \$u -- $SM_MSP" ]] ||
+    fail "Sendmail did not take the mailer spillwayrp: '$mailer'"
 e2e_spawn routed "$SW_ROUTED" -e -c "$SW_CONF"
 wait_for "swctl status" 15 || fail "spillway-routed did not start"
 e2e_spawn milter "$SW_MILTER" -e -c "$SW_CONF"
@@ -232,11 +312,13 @@ open(sent, "a").write(mid + "\n")
 PY
 }
 
-# ndr ORIGINAL TO FAILED [refused] : the provider's NDR for the message in
-# the spool file ORIGINAL, whose delivery to FAILED failed, mailed from
-# $PROVIDER with the null sender to TO.  Its quoted headers are the
-# original's without X-Spillway-Tag.  Accepted: its Message-ID goes to
-# sent.list.  With "refused": RCPT must be refused; prints "CODE TEXT".
+# ndr ORIGINAL TO FAILED [refused|dropped] : the provider's NDR for the
+# message in the spool file ORIGINAL, whose delivery to FAILED failed,
+# mailed from $PROVIDER with the null sender to TO.  Its quoted headers
+# are the original's without X-Spillway-Tag.  Accepted: its Message-ID goes
+# to sent.list.  With "refused": RCPT must be refused; prints "CODE TEXT".
+# With "dropped": accepted, but it must reach no one: its Message-ID goes
+# to dropped.list.
 ndr() {
     "$E2E_PYTHON" - "$SM_PORT" "$PROVIDER" "$REPORTER" "$1" "$2" "$3" "${4:-accepted}" \
         "$E2E_DIR/sent.list" <<'PY'
@@ -302,6 +384,8 @@ with smtplib.SMTP("127.0.0.1", int(port), local_hostname=reporter, source_addres
         sys.exit(0)
 if want == "refused":
     sys.exit(f"ndr: {to} accepted, want refused")
+if want == "dropped":
+    sent = sent.replace("sent.list", "dropped.list")
 open(sent, "a").write(mid + "\n")
 PY
 }
@@ -360,7 +444,7 @@ wait_for "grep -qE 'divert: scope=destination:ironport.example pool=m365 from=pr
     fail "the NDRs did not divert ironport.example: $(grep -E 'divert|evidence' "$E2E_DIR/logs/routed.log" | tail -5)"
 expect_eq "trusted evidence" "$(status evidence.trusted)" 3
 expect_eq "milter: trusted via the return path" \
-    "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*tag=valid via=return-path trusted evidence=sent')" 3
+    "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*tag=valid trusted evidence=sent via=return-path')" 3
 expect_eq "milter: 5.7.606 reputation for the m365 pool" \
     "$(milter_log_count ': bounce: rcpt=v[123]@ironport\.example .*dsn=5\.7\.606 class=reputation .*pool=m365 ')" 3
 # milter.tag_cap (2): john's tag, trusted once above, is trusted once more.
@@ -369,9 +453,9 @@ ndr "$(msg_for primary c2@capped.example)" "${TO[1]}" c2@capped.example
 wait_for "(( \$(milter_log_count ': bounce: rcpt=c[12]@capped\.example ') >= 2 ))" 15 ||
     fail "the milter did not read the NDRs for capped.example: $(tail -3 "$E2E_DIR/logs/milter.log")"
 expect_eq "milter: john's second NDR trusted" \
-    "$(milter_log_count ': bounce: rcpt=c1@capped\.example .*tag=valid via=return-path trusted evidence=sent')" 1
+    "$(milter_log_count ': bounce: rcpt=c1@capped\.example .*tag=valid trusted evidence=sent via=return-path')" 1
 expect_eq "milter: john's third NDR capped" \
-    "$(milter_log_count ': bounce: rcpt=c2@capped\.example .*tag=valid via=return-path trusted evidence=tag-cap')" 1
+    "$(milter_log_count ': bounce: rcpt=c2@capped\.example .*tag=valid trusted evidence=tag-cap via=return-path')" 1
 wait_for "(( \$(status evidence.trusted) >= 4 ))" 10 || fail "routed did not get john's second trusted record"
 expect_eq "trusted evidence" "$(status evidence.trusted)" 4
 expect_eq "capped.example" "$(route_of capped.example)" primary
@@ -436,20 +520,88 @@ expect_eq "forged.example" "$(route_of forged.example)" primary
 expect_eq "divert decisions" "$(sw_decisions divert)" 1
 
 # --------------------------------------------------------------- 4. Sendmail's own DSN
-log "4. Sendmail's own DSN of rewritten mail reaches the sender"
+log "4. Sendmail's own DSN of rewritten mail reaches the sender through the restore agent"
 expect_eq "bounced by Sendmail so far" "$(sm_bounced_count)" 0
 relay_rules primary "dead.example 550 5.1.1 <x@dead.example>: Recipient address rejected: User unknown"
 outbound jane@example.org x@dead.example dsn "$E2E_DIR/undeliverable.list"
 wait_for "(( \$(sm_log_count ': DSN: User unknown') >= 1 ))" 15 || fail "Sendmail made no DSN"
 sm_wait_empty 20 || fail "Sendmail's queue did not drain after its DSN"
-expect_eq "Sendmail's DSN at jane's mailbox" \
-    "$(grep -lx 'rcpt: jane@example.org' "$E2E_DIR"/relays/mbox/spool/*.msg | xargs grep -li '^Final-Recipient: RFC822; *x@dead\.example' | wc -l || true)" 1
+f=$(grep -lx 'rcpt: jane@example.org' "$E2E_DIR"/relays/mbox/spool/*.msg | xargs grep -li '^Final-Recipient: RFC822; *x@dead\.example' || true)
+expect_eq "Sendmail's DSN at jane's mailbox" "$(grep -c . <<<"$f")" 1
+expect_eq "its envelope sender (null)" "$(field "$f" mail-from)" ""
+expect_eq "its X-Authentication-Warning headers (but -C's, a test artefact)" \
+    "$(grep -i '^X-Authentication-Warning:' "$f" | grep -vc ' with -C ' || true)" 0
 expect_eq "NDRs at the mailboxes" "$(relay_count mbox)" $((mbox_before + 1))
-expect_eq "milter: restored jane's" "$(milter_log_count "return-path: restored <${RP[jane@example.org]}> -> <jane@example.org>")" 2
+expect_eq "Sendmail: the DSN delivered by the restore agent" \
+    "$(sm_log_count "to=<${RP[jane@example.org]}>, .*mailer=spillwayrp, .*stat=Sent")" 1
+expect_eq "restore agent: jane's DSN" \
+    "$(sm_log_count "spillway-milter\\[[0-9]+\\]: restore: rcpt=${RP[jane@example.org]} state=valid from=<> -> <jane@example.org> \\(through $SM_MSP\\)")" 1
+expect_eq "milter: restored jane's (step 2's NDR only)" \
+    "$(milter_log_count "return-path: restored <${RP[jane@example.org]}> -> <jane@example.org>")" 1
 expect_eq "DSNs Sendmail made" "$(sm_log_count ': DSN: ')" 1
 expect_eq "bounced by Sendmail (the DSN and the 550 it reports)" "$(sm_bounced_count)" 2
 expect_eq "mail delivered to the return-path domain" \
     "$(grep -lE "^rcpt: .*@$RP_DOMAIN\$" "$E2E_DIR"/relays/*/spool/*.msg | wc -l || true)" 0
+
+# --------------------------------------------------------------- 5. milter down
+log "5. spillway-milter down: the restore agent delivers valid addresses, returns the others"
+e2e_kill milter
+[[ ! -S $SW_DIR/milter.sock ]] || fail "spillway-milter left its socket"
+: >"$E2E_DIR/dropped.list"
+mbox_before=$(relay_count mbox)
+# Joan.Smith: Sendmail hands the agent the address with its case (F=u).
+ndr "$(msg_for primary v3@ironport.example)" "${RP[Joan.Smith@example.org]}" down1@ironport.example
+down_mid=$(tail -n 1 "$E2E_DIR/sent.list")
+# A forged address is accepted at RCPT while the milter is down.
+ndr "$(msg_for primary v2@ironport.example)" "$wrongmac" down2@ironport.example dropped
+dropped_mid=$(tail -n 1 "$E2E_DIR/dropped.list")
+sm_wait_empty 20 || fail "Sendmail's queue did not drain with the milter down"
+expect_eq "Sendmail went on without the milter" "$(sm_log_count 'Milter \(spillway\): to error state')" 3
+# The valid one: restored once, into Joan's mailbox, with the null sender.
+f=$(grep -l "^Final-Recipient: rfc822;down1@ironport.example" "$E2E_DIR"/relays/mbox/spool/*.msg || true)
+expect_eq "the NDR at the mailboxes" "$(grep -c . <<<"$f")" 1
+expect_eq "its Message-ID" "$(field "$f" message-id)" "$down_mid"
+expect_eq "its recipient" "$(field "$f" rcpt)" Joan.Smith@example.org
+expect_eq "its envelope sender (null)" "$(field "$f" mail-from)" ""
+expect_eq "restore agent: the NDR" \
+    "$(sm_log_count "spillway-milter\\[[0-9]+\\]: restore: rcpt=${RP[Joan.Smith@example.org]} state=valid from=<> -> <Joan\\.Smith@example\\.org> \\(through $SM_MSP\\)")" 1
+expect_eq "Sendmail: delivered by the restore agent" \
+    "$(sm_log_count "to=<${RP[Joan.Smith@example.org]}>, .*mailer=spillwayrp, .*stat=Sent")" 1
+# No loop: the restored message is addressed to the sender, not to the
+# return-path domain (the self route went round until MaxHopCount).
+expect_eq "its Received: lines (provider, submission program, its SMTP)" \
+    "$(sed -n '/^$/,$p' "$f" | sed '1d; /^\r\?$/q' | grep -c '^Received:')" 3
+expect_eq "Sendmail: too many hops" "$(sm_log_count 'Too many hops')" 0
+# The forged one: the agent says 67 (EX_NOUSER), Sendmail returns it; its
+# sender is null, so that goes to the postmaster (DoubleBounceAddress),
+# and no mailbox sees the NDR.
+expect_eq "restore agent: the forged address" \
+    "$(sm_log_count "spillway-milter\\[[0-9]+\\]: restore: rcpt=$wrongmac state=invalid: returned to the MTA")" 1
+expect_eq "Sendmail: the forged address failed (67)" \
+    "$(sm_log_count "to=<$wrongmac>, .*mailer=spillwayrp, .*dsn=5\\.1\\.1, stat=User unknown")" 1
+expect_eq "Sendmail: the postmaster notified" "$(sm_log_count ': postmaster notify: User unknown')" 1
+expect_eq "new messages at mbox (the NDR, the postmaster's notice)" "$(relay_count mbox)" $((mbox_before + 2))
+pm=$(grep -lx "rcpt: postmaster@ops.example" "$E2E_DIR"/relays/mbox/spool/*.msg || true)
+expect_eq "postmaster's notices" "$(grep -c . <<<"$pm")" 1
+grep -q "$wrongmac" "$pm" || fail "the postmaster's notice does not name $wrongmac"
+expect_eq "the forged NDR delivered anywhere" "$(grep -rlF -- "message-id: $dropped_mid" "$E2E_DIR"/relays/*/spool/ | wc -l)" 0
+# The milter back: a forged address is refused at RCPT again.
+e2e_spawn milter "$SW_MILTER" -e -c "$SW_CONF"
+wait_for "[[ -S $SW_DIR/milter.sock ]] && (( \$(grep -c 'started:' '$E2E_DIR/logs/milter.log') >= 2 ))" 10 ||
+    fail "spillway-milter did not start again: $(tail -5 "$E2E_DIR/logs/milter.log")"
+reply=$(ndr "$orig" "$wrongmac" "f@forged.example" refused)
+[[ $reply == "550 5.1.1 "*"no such return-path address (spillway: invalid tag)"* ]] ||
+    fail "forged NDR to $wrongmac with the milter back: got '$reply', want 550 5.1.1"
+expect_eq "bounced by Sendmail (step 4's two, the forged NDR)" "$(sm_bounced_count)" 3
+# postmaster@ the domain, which the milter leaves to the MTA, is not the
+# restore agent's: a rule of its own before the domain's.
+ndr "$orig" "postmaster@$RP_DOMAIN" pm@ironport.example
+pm_mid=$(tail -n 1 "$E2E_DIR/sent.list")
+sm_wait_empty 20 || fail "Sendmail's queue did not drain after the postmaster's mail"
+f=$(grep -lxF "message-id: $pm_mid" "$E2E_DIR"/relays/mbox/spool/*.msg || true)
+expect_eq "the mail to postmaster@$RP_DOMAIN at the mailboxes" "$(grep -c . <<<"$f")" 1
+expect_eq "its recipient" "$(field "$f" rcpt)" postmaster@ops.example
+expect_eq "restore agent: postmaster@" "$(sm_log_count "spillway-milter\\[[0-9]+\\]: restore: rcpt=postmaster@")" 0
 
 # --------------------------------------------------------------- counts
 assert_exactly_once || fail "exactly-once check failed"
