@@ -116,6 +116,13 @@ rc=0
 rc=0
 "$MILTER" --restore -c "$dir/spillway.conf" "" <<<"$msg" >/dev/null 2>&1 || rc=$?
 [[ $rc == 64 ]] || fail "usage: exit $rc, want 64"
+# Two recipients in one delivery (no recipient limit on the transport):
+# kept queued, not returned.
+rc=0
+rm -f "$dir/handed"
+"$MILTER" --restore -c "$dir/spillway.conf" "" "$a" "$c" -- "$dir/sendmail" <<<"$msg" \
+    >/dev/null 2>&1 || rc=$?
+[[ $rc == 75 && ! -e $dir/handed ]] || fail "two recipients: exit $rc, want 75"
 # sendmail's own failure is the agent's: it is exec'd.
 rc=0
 FAKE_RC=75 "$MILTER" --restore -c "$dir/spillway.conf" "" "$a" -- "$dir/sendmail" <<<"$msg" \

@@ -74,8 +74,16 @@ milter_restore(const char *conf_path, int argc, char **argv)
     sender = argv[i];
     rcpt = argv[i + 1];
     i += 2;
-    if (i < argc && strcmp(argv[i++], "--") != 0)
-        return restore_usage();
+    if (i < argc && strcmp(argv[i], "--") != 0) {
+        /* Postfix's pipe gives every recipient of a delivery at once: a
+         * usage error would return the message. */
+        sw_error("restore: more than one recipient in one delivery: set "
+                 "spillway-rp_destination_recipient_limit = 1 (Postfix); the MTA tries again later");
+        fprintf(stderr, "spillway-milter: --restore takes one recipient per delivery\n");
+        return EX_TEMPFAIL;
+    }
+    if (i < argc)
+        i++; /* "--" */
     if (i < argc && argc - i > RESTORE_ARGS_MAX)
         return restore_usage();
     if (i < argc)
