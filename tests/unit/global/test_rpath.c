@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "global/analyze.h"
 #include "global/rpath.h"
+#include "global/rpath_dns.h"
 #include "global/sockmap.h"
 
 #define K1  "2026b 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
@@ -338,6 +340,187 @@ test_sockmap(void **state)
     sw_buf_free(&reply);
 }
 
+/* load - a configuration with the pattern library and a return path */
+static struct sw_conf *
+load(const char *milter_group, const char *extra, struct sw_buf *err)
+{
+    const char *patterns = getenv("SW_PATTERNS");
+    char text[4096];
+
+    (void) snprintf(text, sizeof(text),
+                    "milter: { %s };\nclassify: { patterns = \"%s\"; };\n"
+                    "relays = ( { name = \"m365\"; nexthop = \"[example-org.mail.protection.outlook.com]\";"
+                    " role = \"primary\"; },\n"
+                    "  { name = \"alt-eu\"; nexthop = \"[192.0.2.25]:587\"; },\n"
+                    "  { name = \"alt-v6\"; nexthop = \"[2001:db8::25]\"; },\n"
+                    "  { name = \"alt-mx\"; nexthop = \"relay.alt.example\"; },\n"
+                    "  { name = \"alt-a\"; nexthop = \"[relay3.alt.example]\"; } );\n%s",
+                    milter_group, patterns ? patterns : "conf/patterns.conf", extra);
+    sw_buf_reset(err);
+    return sw_conf_load_string(text, "t.conf", err);
+}
+
+/* The records a return-path domain needs (spillwayctl dns-records). */
+static void
+test_dns(void **state)
+{
+    struct sw_buf err, out;
+    struct sw_conf *c;
+    static const char *const want[] = {
+        "bounces.example.net.\tIN MX 10 mx1.example.org.\n",
+        "bounces.example.net.\tIN TXT \"v=spf1 include:spf.protection.outlook.com "
+        "ip4:192.0.2.25 ip6:2001:db8::25 mx:relay.alt.example a:relay3.alt.example ~all\"\n",
+        "bounces.example.org.\tIN MX 10 mx1.example.org.\n",
+        "; *.example.com: the same two records at bounces.<each domain>\n",
+    };
+    size_t i;
+
+    (void) state;
+    sw_buf_init(&err, 4096);
+    sw_buf_init(&out, 16384);
+    c = load("tag_keys = \"/k\"; return_path = { domain = \"bounces.example.net\"; "
+             "subdomain = \"bounces\"; sender_domains = [\"example.org\", \"*.example.com\"]; };",
+             "", &err);
+    if (c == NULL)
+        fail_msg("config: %s", sw_buf_str(&err));
+    sw_rpath_dns(c, "mx1.example.org", &out);
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(sw_buf_str(&out), want[i]) == NULL)
+            fail_msg("no \"%s\" in:\n%s", want[i], sw_buf_str(&out));
+    sw_conf_free(c);
+    /* With the pool's egress known, its addresses replace the include. */
+    c = load("tag_keys = \"/k\"; return_path = { domain = \"bounces.example.net\"; };",
+             "pools = ( { name = \"m365\"; relays = [\"m365\"]; egress = [\"40.107.0.0/16\"]; } );",
+             &err);
+    assert_non_null(c);
+    sw_buf_reset(&out);
+    sw_rpath_dns(c, "mx1.example.org", &out);
+    assert_non_null(strstr(sw_buf_str(&out), "\"v=spf1 ip4:40.107.0.0/16 ip4:192.0.2.25"));
+    assert_null(strstr(sw_buf_str(&out), "include:"));
+    sw_conf_free(c);
+    c = load("", "", &err);
+    assert_non_null(c);
+    sw_buf_reset(&out);
+    sw_rpath_dns(c, "mx1.example.org", &out);
+    assert_null(strstr(sw_buf_str(&out), "IN MX"));
+    sw_conf_free(c);
+    sw_buf_free(&out);
+    sw_buf_free(&err);
+}
+
+/* milter.return_path's settings: defaults, and errors that name the key. */
+static void
+test_conf(void **state)
+{
+    static const struct {
+        const char *group, *want;
+    } bad[] = {
+        { "tag_keys = \"/k\"; return_path = { };", "milter.return_path: needs domain" },
+        { "tag_keys = \"/k\"; return_path = { subdomain = \"bounces\"; };",
+          "subdomain needs sender_domains" },
+        { "return_path = { domain = \"bounces.example.net\"; };", "needs milter.tag_keys" },
+        { "tag_keys = \"/k\"; return_path = { domain = \"Bounces.Example.net\"; };",
+          "milter.return_path.domain" },
+        { "tag_keys = \"/k\"; return_path = { domain = \"localhost\"; };",
+          "milter.return_path.domain" },
+        { "tag_keys = \"/k\"; return_path = { subdomain = \"a..b\"; sender_domains = [\"x.org\"]; };",
+          "milter.return_path.subdomain" },
+        { "tag_keys = \"/k\"; return_path = { domain = \"b.example\"; max_age = \"0d\"; };",
+          "milter.return_path.max_age" },
+        { "tag_keys = \"/k\"; return_path = { domain = \"b.example\"; sender_domains = [\"x.org\"]; };",
+          "only means something with subdomain" },
+        { "tag_keys = \"/k\"; return_path = { domain = \"b.example\"; maxage = \"2d\"; };",
+          "maxage" },
+    };
+    struct sw_buf err;
+    struct sw_conf *c;
+    size_t i;
+
+    (void) state;
+    sw_buf_init(&err, 4096);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if ((c = load(bad[i].group, "", &err)) != NULL)
+            fail_msg("row %zu accepted", i);
+        if (strstr(sw_buf_str(&err), bad[i].want) == NULL || strstr(sw_buf_str(&err), "t.conf:") == NULL)
+            fail_msg("row %zu: \"%s\" lacks \"%s\" or the file and line", i, sw_buf_str(&err),
+                     bad[i].want);
+    }
+    c = load("tag_keys = \"/k\"; return_path = { domain = \"b.example\"; };", "", &err);
+    assert_non_null(c);
+    assert_int_equal(c->milter.rp.max_age, 21 * DAY);
+    assert_true(sw_strv_has(&c->milter.rp.skip_senders, "double-bounce"));
+    assert_true(sw_strv_has(&c->milter.rp.skip_senders, "postmaster"));
+    sw_conf_free(c);
+    c = load("", "", &err);
+    assert_non_null(c);
+    assert_false(sw_rpath_on(&c->milter.rp));
+    sw_conf_free(c);
+    sw_buf_free(&err);
+}
+
+/* A provider's report that quotes nothing of ours, sent to a return-path
+ * address: trusted on the strength of the address. */
+static void
+test_analyze_envelope(void **state)
+{
+    struct sw_tag_keys k = keys_of(K1);
+    struct sw_analysis *a = malloc(sizeof(*a));
+    char addr[SW_RPATH_ADDR_MAX], header[SW_TAG_MAX + 1], msg[4096];
+    struct sw_buf err;
+    struct sw_conf *c;
+    int n;
+
+    (void) state;
+    assert_non_null(a);
+    sw_buf_init(&err, 4096);
+    c = load("tag_keys = \"/k\"; return_path = { domain = \"bounces.example.net\"; };",
+             "pools = ( { name = \"m365\"; relays = [\"m365\"]; "
+             "hosts = [\"*.protection.outlook.test\"]; } );",
+             &err);
+    if (c == NULL)
+        fail_msg("config: %s", sw_buf_str(&err));
+    n = snprintf(msg, sizeof(msg),
+                 "From: MAILER-DAEMON@am6.prod.protection.outlook.test\r\n"
+                 "Subject: Undeliverable\r\nMIME-Version: 1.0\r\n"
+                 "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
+                 "\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+                 "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+                 "Reporting-MTA: dns; am6.prod.protection.outlook.test\r\n\r\n"
+                 "Final-Recipient: rfc822; carol@bigcorp.example\r\nAction: failed\r\n"
+                 "Status: 5.7.606\r\nDiagnostic-Code: smtp; 550 5.7.606 Access denied, banned "
+                 "sending IP [40.107.3.4].\r\n\r\n--b--\r\n");
+    assert_int_equal(sw_rpath_make(&c->milter.rp, &k, "jane@example.org", NOW, addr, sizeof(addr)),
+                     SW_RPATH_REWRITE);
+    sw_analyze_to(c, &k, msg, (size_t) n, addr, NOW + 3600, a);
+    assert_int_equal(a->rp.state, SW_RPATH_VALID);
+    assert_int_equal(a->tag, SW_TAG_VALID);
+    assert_true(a->via_rp);
+    assert_string_equal(a->tag_id, a->rp.id);
+    assert_int_equal(a->n, 1);
+    assert_true(a->f[0].trusted);
+    /* The same report sent to no address, or to a forged one: untrusted. */
+    sw_analyze_to(c, &k, msg, (size_t) n, NULL, NOW + 3600, a);
+    assert_false(a->f[0].trusted);
+    assert_false(a->via_rp);
+    addr[5] = addr[5] == 'a' ? 'b' : 'a';
+    sw_analyze_to(c, &k, msg, (size_t) n, addr, NOW + 3600, a);
+    assert_int_equal(a->rp.state, SW_RPATH_INVALID);
+    assert_false(a->f[0].trusted);
+    /* A quoted header tag that verifies is preferred: it names the message. */
+    addr[5] = addr[5] == 'a' ? 'b' : 'a';
+    assert_true(sw_tag_make(&k, NOW, "", header, sizeof(header)));
+    n = snprintf(msg + n - 7, sizeof(msg) - (size_t) n + 7,
+                 "--b\r\nContent-Type: text/rfc822-headers\r\n\r\nX-Spillway-Tag: %s\r\n\r\n--b--\r\n",
+                 header) + n - 7;
+    sw_analyze_to(c, &k, msg, (size_t) n, addr, NOW + 3600, a);
+    assert_int_equal(a->tag, SW_TAG_VALID);
+    assert_false(a->via_rp);
+    assert_true(a->f[0].trusted);
+    sw_conf_free(c);
+    sw_buf_free(&err);
+    free(a);
+}
+
 int
 main(void)
 {
@@ -346,6 +529,8 @@ main(void)
         cmocka_unit_test(test_skips),        cmocka_unit_test(test_long),
         cmocka_unit_test(test_age),          cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_forged),       cmocka_unit_test(test_sockmap),
+        cmocka_unit_test(test_dns),          cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_analyze_envelope),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
