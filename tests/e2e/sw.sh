@@ -192,5 +192,21 @@ CONF
     "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "spillway.conf does not validate"
 }
 
+# sw_agent_files : the restore agent (spillway-milter --restore) runs as an
+# unprivileged user, who may not enter the checkout (CI clones into a
+# directory only root may enter, as /root is): copy the binary and the
+# pattern library under $SW_DIR/agent, point $SW_CONF's patterns there, and
+# set SW_AGENT to the copy.
+sw_agent_files() {
+    local ag=$SW_DIR/agent
+    mkdir -p "$ag"
+    chmod 755 "$SW_DIR" "$ag"
+    install -m 755 "$SW_BUILDDIR/spillway-milter" "$ag/spillway-milter"
+    install -m 644 "$SW_TOP_SRC/conf/patterns.conf" "$ag/patterns.conf"
+    sed -i "s|patterns = \"$SW_TOP_SRC/conf/patterns.conf\"|patterns = \"$ag/patterns.conf\"|" "$SW_CONF"
+    grep -q "patterns = \"$ag/patterns.conf\"" "$SW_CONF" || fail "sw_agent_files: no patterns line in $SW_CONF"
+    SW_AGENT=$ag/spillway-milter
+}
+
 # sw_decisions EVENT : number of decision lines of that event in the log
 sw_decisions() { sw_log_count "spillway-routed\\[[0-9]+\\]: (warning: )?$1: "; }

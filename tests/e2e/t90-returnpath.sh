@@ -117,7 +117,6 @@ pf_setup "$(sw_main_cf socketmap | sed "s/= /= inline:{example.org=$mbox, exampl
     "$milter_line" "$(sw_shipped_cf non_smtpd_milters '{')" \
     "mynetworks = 127.0.0.1/32" "relay_domains = $RP, $SUB.example.com" \
     "spillway-rp_destination_recipient_limit = 1"
-pf_master_add "spillway-rp unix - n n - - pipe flags= null_sender= user=$rp_user argv=$SW_MILTER --restore -c $SW_CONF \${sender} \${recipient} -- /usr/sbin/sendmail -C $PF_ETC"
 rp_conf="return_path = { domain = \"$RP\"; subdomain = \"$SUB\"; sender_domains = [\"example.com\"]; };"
 sw_config_auto '{ name = "bounce-reputation"; classes = ["reputation"]; scope = "destination";
                   threshold = { events = 3; window = "10m"; }; hold = "1h"; }' "" "" \
@@ -126,6 +125,8 @@ sw_config_auto '{ name = "bounce-reputation"; classes = ["reputation"]; scope = 
                $rp_conf };"
 sed -i 's|pools = ( { name = "m365"; relays = \["primary"\]; } );|pools = ( { name = "m365"; relays = ["primary"]; hosts = ["*.protection.outlook.test"]; egress = ["40.107.0.0/16"]; } );|' "$SW_CONF"
 grep -q 'protection.outlook.test' "$SW_CONF" || fail "pool hosts not set"
+sw_agent_files # the agent's user may not enter the checkout
+pf_master_add "spillway-rp unix - n n - - pipe flags= null_sender= user=$rp_user argv=$SW_AGENT --restore -c $SW_CONF \${sender} \${recipient} -- /usr/sbin/sendmail -C $PF_ETC"
 printf '# e2e key file\nk1 %s\n' "$(openssl rand -hex 32)" >"$KEYS"
 chown "root:$(id -gn "$rp_user")" "$KEYS"
 chmod 640 "$KEYS"
@@ -133,7 +134,7 @@ chmod 640 "$KEYS"
 # What the pipe transport's user must read (else the agent exits 75 and the
 # reports wait in the queue).
 setpriv --reuid "$rp_user" --regid "$(id -g "$rp_user")" --clear-groups \
-    "$SW_MILTER" -n -c "$SW_CONF" >/dev/null || fail "$rp_user cannot read the config or the keys"
+    "$SW_AGENT" -n -c "$SW_CONF" >/dev/null || fail "$rp_user cannot read the config or the keys"
 
 milter_start() {
     local n

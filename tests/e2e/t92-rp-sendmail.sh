@@ -207,6 +207,7 @@ printf '# e2e key file\nk1 %s\n' "$(openssl rand -hex 32)" >"$KEYS"
 chmod 600 "$KEYS"
 "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "spillway-routed -n refuses the config"
 "$SW_MILTER" -n -c "$SW_CONF" >/dev/null || fail "spillway-milter -n refuses the config"
+sw_agent_files # the agent's user may not enter the checkout
 
 # The .mc: t80's (the primary as SMART_HOST, the shipped snippet), the
 # return-path domain in class R and delivered by the restore agent (mailer
@@ -227,7 +228,7 @@ sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "define(\`confDOUBLE_BOUNCE_ADDRESS', \`postmaster@ops.example')dnl" \
     --after-mailers \
     "MAILER_DEFINITIONS" \
-    "Mspillwayrp,	P=$SW_MILTER, F=DFMnu8, S=EnvFromSpillwayRP/HdrFromSMTP, R=EnvToSMTP/HdrFromSMTP," \
+    "Mspillwayrp,	P=$SW_AGENT, F=DFMnu8, S=EnvFromSpillwayRP/HdrFromSMTP, R=EnvToSMTP/HdrFromSMTP," \
     "		T=DNS/RFC822/X-Unix, U=${RP_USER%%:*}," \
     "		A=spillway-milter --restore -c $SW_CONF \$g \$u -- $SM_MSP" \
     "LOCAL_RULESETS" \
