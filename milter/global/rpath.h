@@ -43,7 +43,7 @@
  * dot-atom, or who is already a return-path address, is left alone:
  * sw_rpath_make() says why.  (A hashed reference kept by spillway-routed
  * would serve long senders, but would tie the restore to one node's state;
- * 48 octets of sender covers ordinary mailboxes.)
+ * 47 octets of sender covers ordinary mailboxes.)
  *
  * Pure: time is an argument; keys and configuration are read only.
  */
