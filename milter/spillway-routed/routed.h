@@ -101,6 +101,7 @@ struct routed {
     time_t started;
     int lock_fd; /* routed.state + ".lock", held for the life of the process */
     struct sw_tag_keys rp_keys; /* milter.tag_keys for the rp-sender map; n 0: none */
+    bool rp_keys_warned;        /* a lookup without keys was logged (once per load) */
 };
 
 /* routed_policy - the policy view of the current generation */

@@ -112,7 +112,9 @@ routed_rp_keys(struct routed *rd, const struct sw_conf *c)
     if (sw_rpath_on(&c->milter.rp)) {
         sw_buf_init(&err, 1024);
         if (!sw_tag_keys_load(c->milter.tag_keys, &keys, &err)) {
-            sw_warn("return-path: %s: the rp-sender map answers NOTFOUND (only the milter "
+            /* Only a note: with the milter wiring the file is the milter's
+             * alone.  The first rp-sender lookup without keys warns. */
+            sw_info("return-path: %s: the rp-sender map answers NOTFOUND (only the milter "
                     "rewrites senders)",
                     sw_buf_str(&err));
             memset(&keys, 0, sizeof(keys));
@@ -121,6 +123,7 @@ routed_rp_keys(struct routed *rd, const struct sw_conf *c)
     }
     OPENSSL_cleanse(&rd->rp_keys, sizeof(rd->rp_keys));
     rd->rp_keys = keys;
+    rd->rp_keys_warned = false;
     OPENSSL_cleanse(&keys, sizeof(keys));
 }
 

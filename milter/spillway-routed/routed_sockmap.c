@@ -131,6 +131,13 @@ handle_input(struct sm_conn *c)
                                    plen, time(NULL), &c->reply);
         if (res == SW_SOCKMAP_BADMAP)
             res = sw_sockmap_answer(&p, c->rd->route, c->in + off + poff, plen, &c->reply);
+        else if (c->rd->rp_keys.n == 0 && !c->rd->rp_keys_warned
+                 && sw_rpath_on(&c->rd->conf->milter.rp)) {
+            sw_warn("return-path: an rp-sender lookup, but no tag key could be read from %s: "
+                    "senders leave unrewritten",
+                    c->rd->conf->milter.tag_keys ? c->rd->conf->milter.tag_keys : "(none)");
+            c->rd->rp_keys_warned = true;
+        }
         count(&c->rd->stats, res);
         if (res == SW_SOCKMAP_BADMAP || res == SW_SOCKMAP_MALFORMED)
             sw_debug("socketmap: %s request answered NOTFOUND",
