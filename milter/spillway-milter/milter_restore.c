@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,25 @@
 #define SW_DEF_SENDMAIL "/usr/sbin/sendmail"
 #define RESTORE_ARGS_MAX 32
 
+/* fail - one reason, to syslog and to standard error (which the MTA
+ * quotes in its report or log); returns code */
+static int __attribute__((format(printf, 2, 3)))
+fail(int code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (code == EX_NOUSER)
+        sw_info("restore: %s", msg);
+    else
+        sw_error("restore: %s", msg);
+    fprintf(stderr, "spillway-milter: %s\n", msg);
+    return code;
+}
+
 static int
 restore_usage(void)
 {
@@ -52,17 +72,44 @@ restore_usage(void)
     return EX_USAGE;
 }
 
+/* judge - the original sender of rcpt into to; EX_OK or the exit status */
+static int
+judge(const char *conf_path, const char *rcpt, char *to, size_t size)
+{
+    struct sw_rpath_check chk;
+    struct milter_gen *g;
+    struct sw_buf err;
+
+    sw_buf_init(&err, 16384);
+    if ((g = milter_gen_load(conf_path, &err)) == NULL) {
+        (void) fail(EX_TEMPFAIL, "rcpt=%.320s: %s: the MTA tries again later", rcpt,
+                    sw_buf_str(&err));
+        sw_buf_free(&err);
+        return EX_TEMPFAIL;
+    }
+    sw_buf_free(&err);
+    sw_rpath_check(&g->conf->milter.rp, &g->keys, rcpt, time(NULL), &chk);
+    milter_gen_put(g);
+    if (chk.state == SW_RPATH_NOT_OURS || chk.state == SW_RPATH_EXEMPT)
+        return fail(EX_TEMPFAIL,
+                    "rcpt=%.320s state=%s: not a return-path address of %s: check the MTA's "
+                    "route to this agent; the MTA tries again later",
+                    rcpt, sw_rpath_state_name(chk.state), conf_path);
+    if (chk.state != SW_RPATH_VALID)
+        return fail(EX_NOUSER, "rcpt=%.320s state=%s: %s return-path address, returned to the MTA",
+                    rcpt, sw_rpath_state_name(chk.state),
+                    chk.state == SW_RPATH_EXPIRED ? "an expired" : "not a valid");
+    (void) snprintf(to, size, "%s", chk.sender);
+    return EX_OK;
+}
+
 /* milter_restore - argv: "--restore" [-c FILE] SENDER RCPT [-- COMMAND ARG...] */
 int
 milter_restore(const char *conf_path, int argc, char **argv)
 {
     char *cmd[RESTORE_ARGS_MAX + 8], to[SW_RPATH_ADDR_MAX];
     const char *sender, *rcpt;
-    struct sw_rpath_check chk;
-    struct sw_tag_keys keys;
-    struct sw_conf *conf;
-    struct sw_buf err;
-    int i = 1, n = 0;
+    int i = 1, n = 0, rc;
 
     sw_log_open("spillway-milter", false, false);
     if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
@@ -74,56 +121,25 @@ milter_restore(const char *conf_path, int argc, char **argv)
     sender = argv[i];
     rcpt = argv[i + 1];
     i += 2;
-    if (i < argc && strcmp(argv[i], "--") != 0) {
-        /* Postfix's pipe gives every recipient of a delivery at once: a
-         * usage error would return the message. */
-        sw_error("restore: more than one recipient in one delivery: set "
-                 "spillway-rp_destination_recipient_limit = 1 (Postfix); the MTA tries again later");
-        fprintf(stderr, "spillway-milter: --restore takes one recipient per delivery\n");
-        return EX_TEMPFAIL;
-    }
+    /* Postfix's pipe gives every recipient of a delivery at once: a usage
+     * error would return the message. */
+    if (i < argc && strcmp(argv[i], "--") != 0)
+        return fail(EX_TEMPFAIL, "one recipient per delivery: set "
+                                 "spillway-rp_destination_recipient_limit = 1 (Postfix); the "
+                                 "MTA tries again later");
     if (i < argc)
         i++; /* "--" */
-    if (i < argc && argc - i > RESTORE_ARGS_MAX)
+    if (argc - i > RESTORE_ARGS_MAX)
         return restore_usage();
-    if (i < argc)
-        while (i < argc)
-            cmd[n++] = argv[i++];
-    else
+    while (i < argc)
+        cmd[n++] = argv[i++];
+    if (n == 0)
         cmd[n++] = SW_DEF_SENDMAIL;
     if (strcmp(sender, "<>") == 0 || strcasecmp(sender, "MAILER-DAEMON") == 0
         || strncasecmp(sender, "MAILER-DAEMON@", 14) == 0)
         sender = "";
-
-    sw_buf_init(&err, 16384);
-    memset(&keys, 0, sizeof(keys));
-    if ((conf = sw_conf_load(conf_path, &err)) == NULL
-        || (conf->milter.tag_keys && !sw_tag_keys_load(conf->milter.tag_keys, &keys, &err))) {
-        sw_error("restore: rcpt=%.320s: %s: the MTA tries again later", rcpt, sw_buf_str(&err));
-        fprintf(stderr, "spillway-milter: %s\n", sw_buf_str(&err));
-        sw_buf_free(&err);
-        sw_conf_free(conf);
-        return EX_TEMPFAIL;
-    }
-    sw_buf_free(&err);
-    sw_rpath_check(&conf->milter.rp, &keys, rcpt, time(NULL), &chk);
-    sw_conf_free(conf);
-    if (chk.state == SW_RPATH_NOT_OURS || chk.state == SW_RPATH_EXEMPT) {
-        sw_error("restore: rcpt=%.320s state=%s: not a return-path address of %s: check the MTA's "
-                 "route to this agent; the MTA tries again later",
-                 rcpt, sw_rpath_state_name(chk.state), conf_path);
-        fprintf(stderr, "spillway-milter: %.320s: not a return-path address of %s\n", rcpt,
-                conf_path);
-        return EX_TEMPFAIL;
-    }
-    if (chk.state != SW_RPATH_VALID) {
-        sw_info("restore: rcpt=%.320s state=%s: returned to the MTA", rcpt,
-                sw_rpath_state_name(chk.state));
-        fprintf(stderr, "spillway-milter: %.320s: %s return-path address\n", rcpt,
-                chk.state == SW_RPATH_EXPIRED ? "an expired" : "not a valid");
-        return EX_NOUSER;
-    }
-    SW_COPY(to, chk.sender);
+    if ((rc = judge(conf_path, rcpt, to, sizeof(to))) != EX_OK)
+        return rc;
     cmd[n++] = "-i";
     cmd[n++] = "-f";
     cmd[n++] = (char *) sender;
@@ -133,7 +149,5 @@ milter_restore(const char *conf_path, int argc, char **argv)
     sw_info("restore: rcpt=%.320s state=valid from=<%.320s> -> <%s> (through %s)", rcpt, sender,
             to, cmd[0]);
     (void) execv(cmd[0], cmd);
-    sw_error("restore: %s: %s: the MTA tries again later", cmd[0], strerror(errno));
-    fprintf(stderr, "spillway-milter: %s: %s\n", cmd[0], strerror(errno));
-    return EX_TEMPFAIL;
+    return fail(EX_TEMPFAIL, "%s: %s: the MTA tries again later", cmd[0], strerror(errno));
 }
