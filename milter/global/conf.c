@@ -310,26 +310,13 @@ set_default(struct sw_cfctx *cx, char **field, const char *value)
         sw_cf_error(cx, NULL, "", "out of memory");
 }
 
-/* default_strv - a one-element vector when a key was absent */
-static void
-default_strv(struct sw_cfctx *cx, struct sw_strv *sv, const char *value)
-{
-    if (sv->n)
-        return;
-    if ((sv->v = calloc(2, sizeof(char *))) == NULL || (sv->v[0] = strdup(value)) == NULL) {
-        sw_cf_error(cx, NULL, "", "out of memory");
-        return;
-    }
-    sv->n = 1;
-}
-
 /* apply_defaults - fill what the file left out */
 static void
 apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
 {
     struct sw_routed_conf *r = &c->routed;
 
-    default_strv(cx, &r->socketmap, SW_DEF_SOCKETMAP);
+    sw_cf_strv_default(cx, &r->socketmap, (const char *const[]){ SW_DEF_SOCKETMAP }, 1);
     set_default(cx, &r->control, SW_DEF_CONTROL);
     set_default(cx, &r->evidence, SW_DEF_EVIDENCE);
     set_default(cx, &r->state, SW_DEF_STATE);
@@ -343,7 +330,7 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
     if (c->milter.tag_cap == 0)
         c->milter.tag_cap = SW_GUARD_CAP_DEFAULT;
     if (r->control_groups.n == 0)
-        default_strv(cx, &r->control_users, "root");
+        sw_cf_strv_default(cx, &r->control_users, (const char *const[]){ "root" }, 1);
     if (r->history == 0)
         r->history = 1000;
 }
@@ -394,15 +381,7 @@ parse_outbound(struct sw_cfctx *cx, const config_setting_t *g, struct sw_conf *c
         if (config_setting_get_member(o, "networks") != NULL)
             return; /* [] is allowed: authenticated senders only */
     }
-    if ((nets->v = calloc(3, sizeof(char *))) == NULL) {
-        sw_cf_error(cx, NULL, "", "out of memory");
-        return;
-    }
-    for (i = 0; i < 2; i++)
-        if ((nets->v[nets->n++] = strdup(loopback[i])) == NULL) {
-            sw_cf_error(cx, NULL, "", "out of memory");
-            return;
-        }
+    sw_cf_strv_default(cx, nets, loopback, sizeof(loopback) / sizeof(loopback[0]));
 }
 
 /* parse_milter - the milter { } group (used by spillway-milter) */

@@ -256,6 +256,21 @@ strv_push(struct sw_strv *sv, const char *s)
     return true;
 }
 
+/* sw_cf_strv_default - values for a vector the file left empty */
+void
+sw_cf_strv_default(struct sw_cfctx *cx, struct sw_strv *sv, const char *const *values, size_t n)
+{
+    size_t i;
+
+    if (sv->n)
+        return;
+    for (i = 0; i < n; i++)
+        if (!strv_push(sv, values[i])) {
+            sw_cf_error(cx, NULL, "", "out of memory");
+            return;
+        }
+}
+
 /* sw_cf_strv - one string or an array of strings */
 bool
 sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,

@@ -37,6 +37,9 @@ bool sw_cf_duration(struct sw_cfctx *cx, const config_setting_t *g, const char *
 /* A string, or an array/list of strings. */
 bool sw_cf_strv(struct sw_cfctx *cx, const config_setting_t *g, const char *path, const char *key,
                 bool required, struct sw_strv *out);
+/* The n values for a vector the file left empty (nothing if it has some). */
+void sw_cf_strv_default(struct sw_cfctx *cx, struct sw_strv *sv, const char *const *values,
+                        size_t n);
 /* Group member of a given libconfig type, or NULL (with an error if the
  * member exists with another type). */
 config_setting_t *sw_cf_member(struct sw_cfctx *cx, const config_setting_t *g, const char *path,

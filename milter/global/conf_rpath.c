@@ -23,7 +23,7 @@ static const char *const return_path_keys[] = { "domain",       "subdomain",    
  * bounce addresses (their software reads them). */
 static const char *const default_skip[] = { "postmaster", "mailer-daemon", "double-bounce",
                                             "owner-*",    "*-owner",       "*-request",
-                                            "*-bounces",  "*-bounces+*",   NULL };
+                                            "*-bounces",  "*-bounces+*" };
 
 /* domain_ok - lower-case labels with inner dots, no wildcard; a subdomain
  * may be one label, a domain needs two */
@@ -54,24 +54,6 @@ check_domain(struct sw_cfctx *cx, const config_setting_t *g, const char *key, co
                     "\"%s\" is not a lower-case %s", v, sub ? "label" : "domain name");
 }
 
-static void
-default_globs(struct sw_cfctx *cx, struct sw_strv *sv)
-{
-    size_t i, n = 0;
-
-    while (default_skip[n])
-        n++;
-    if ((sv->v = calloc(n + 1, sizeof(char *))) == NULL) {
-        sw_cf_error(cx, NULL, "", "out of memory");
-        return;
-    }
-    for (i = 0; i < n; i++)
-        if ((sv->v[sv->n++] = strdup(default_skip[i])) == NULL) {
-            sw_cf_error(cx, NULL, "", "out of memory");
-            return;
-        }
-}
-
 /* sw_conf_parse_rpath - milter.return_path { } inside milter { } */
 void
 sw_conf_parse_rpath(struct sw_cfctx *cx, const config_setting_t *milter, struct sw_conf *c)
@@ -89,9 +71,10 @@ sw_conf_parse_rpath(struct sw_cfctx *cx, const config_setting_t *milter, struct 
     sw_cf_str(cx, g, path, "subdomain", false, &rp->subdomain);
     sw_cf_strv(cx, g, path, "sender_domains", false, &rp->sender_domains);
     if (config_setting_get_member(g, "skip_senders") != NULL)
-        sw_cf_strv(cx, g, path, "skip_senders", false, &rp->skip_senders);
+        sw_cf_strv(cx, g, path, "skip_senders", false, &rp->skip_senders); /* [] : none */
     else
-        default_globs(cx, &rp->skip_senders);
+        sw_cf_strv_default(cx, &rp->skip_senders, default_skip,
+                           sizeof(default_skip) / sizeof(default_skip[0]));
     sw_cf_strv(cx, g, path, "skip_recipients", false, &rp->skip_recipients);
     sw_cf_duration(cx, g, path, "max_age", &rp->max_age);
     if (rp->max_age < 86400 || rp->max_age > 365L * 86400L)
