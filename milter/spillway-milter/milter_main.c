@@ -215,6 +215,17 @@ socket_owner(const struct sw_conf *c, uid_t *uid, gid_t *gid)
     return pw;
 }
 
+/* rp_describe - the return-path domains, for -n and the started: line */
+static const char *
+rp_describe(const struct sw_rpath_conf *rp, char *buf, size_t size)
+{
+    (void) snprintf(buf, size, "%s%s%s%s%s", rp->domain ? rp->domain : "",
+                    rp->domain ? " for every sender" : "", rp->domain && rp->subdomain ? ", " : "",
+                    rp->subdomain ? rp->subdomain : "",
+                    rp->subdomain ? ".<domain> for the listed sender domains" : "");
+    return buf;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -227,6 +238,7 @@ main(int argc, char **argv)
     uid_t uid;
     gid_t gid;
     uint64_t seed = 0;
+    char rp[512];
     int ch, rc;
 
     sw_milter.conf_path = SW_DEF_CONF;
@@ -258,12 +270,8 @@ main(int argc, char **argv)
     if (check) {
         printf("%s: ok (%zu tag key%s)\n", sw_milter.conf_path, g->keys.n,
                g->keys.n == 1 ? "" : "s");
-        if (g->conf->milter.rp.domain)
-            printf("return path: %s for every sender\n", g->conf->milter.rp.domain);
-        if (g->conf->milter.rp.subdomain)
-            printf("return path: %s.<domain> for %zu sender domain pattern%s\n",
-                   g->conf->milter.rp.subdomain, g->conf->milter.rp.sender_domains.n,
-                   g->conf->milter.rp.sender_domains.n == 1 ? "" : "s");
+        if (sw_rpath_on(&g->conf->milter.rp))
+            printf("return path: %s\n", rp_describe(&g->conf->milter.rp, rp, sizeof(rp)));
         milter_gen_put(g);
         return 0;
     }
@@ -289,16 +297,13 @@ main(int argc, char **argv)
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
     sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s"
-            "%s%s%s%s%s%s",
+            "%s%s",
             g->conf->milter.socket, g->keys.n, g->keys.n == 1 ? "" : "s", g->conf->routed.evidence,
             g->conf->milter.out_networks.n, g->conf->milter.out_networks.n == 1 ? "" : "s",
             g->conf->milter.out_auth ? " and authenticated senders" : "",
-            sw_rpath_on(&g->conf->milter.rp) ? ", return path" : "",
-            g->conf->milter.rp.domain ? " " : "",
-            g->conf->milter.rp.domain ? g->conf->milter.rp.domain : "",
-            g->conf->milter.rp.subdomain ? " " : "",
-            g->conf->milter.rp.subdomain ? g->conf->milter.rp.subdomain : "",
-            g->conf->milter.rp.subdomain ? ".<sender domain>" : "");
+            sw_rpath_on(&g->conf->milter.rp) ? ", return path " : "",
+            sw_rpath_on(&g->conf->milter.rp) ? rp_describe(&g->conf->milter.rp, rp, sizeof(rp))
+                                             : "");
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();
