@@ -71,6 +71,7 @@ struct milter_rp {
     } r[MILTER_RP_RCPTS];
 };
 struct smfi_str;
+const char *milter_qid(struct smfi_str *ctx); /* the queue id, or "NOQUEUE" */
 void milter_rp_reset(struct milter_rp *rp);
 int milter_rp_rcpt(struct smfi_str *ctx, struct milter_rp *rp, const struct milter_gen *g,
                    const char *rcpt);

@@ -266,10 +266,9 @@ tag(SMFICTX *ctx, struct session *s, const struct milter_gen *g)
 
 /* read_bounce - analyse and hand the evidence on */
 static void
-read_bounce(SMFICTX *ctx, struct session *s, const struct milter_gen *g)
+read_bounce(struct session *s, const struct milter_gen *g, const char *qid)
 {
     struct sw_analysis *a = malloc(sizeof(*a));
-    const char *qid = smfi_getsymval(ctx, "i");
 
     if (a == NULL) {
         milter_stat_add(&sw_milter.stats.failures, 1);
@@ -282,7 +281,7 @@ read_bounce(SMFICTX *ctx, struct session *s, const struct milter_gen *g)
     if (a->b.kind != SW_BOUNCE_NONE)
         milter_evidence(g, a, s->client, qid);
     else
-        sw_debug("%s: null sender, not a bounce spillway can read", qid ? qid : "NOQUEUE");
+        sw_debug("%s: null sender, not a bounce spillway can read", qid);
     free(a);
 }
 
@@ -297,10 +296,9 @@ cb_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     milter_stat_add(&sw_milter.stats.messages, 1);
     if ((g = milter_gen_get()) != NULL) {
-        qid = smfi_getsymval(ctx, "i");
-        qid = qid && *qid ? qid : "NOQUEUE";
+        qid = milter_qid(ctx);
         if (is_bounce(s))
-            read_bounce(ctx, s, g);
+            read_bounce(s, g, qid);
         else if (sw_outbound(&g->conf->milter, s->client, s->auth)) {
             tag(ctx, s, g);
             if (s->rp_on)

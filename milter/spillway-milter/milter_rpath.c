@@ -35,8 +35,9 @@ milter_rp_reset(struct milter_rp *rp)
     rp->n = 0;
 }
 
-static const char *
-qid_of(SMFICTX *ctx)
+/* milter_qid - the message's queue id, or NOQUEUE before it has one */
+const char *
+milter_qid(SMFICTX *ctx)
 {
     const char *q = smfi_getsymval(ctx, "i");
 
@@ -85,7 +86,7 @@ milter_rp_rcpt(SMFICTX *ctx, struct milter_rp *rp, const struct milter_gen *g, c
         break;
     }
     milter_stat_add(&sw_milter.stats.rp_refused, 1);
-    sw_info("%s: return-path: refused rcpt=%.*s state=%s", qid_of(ctx), SW_RPATH_ADDR_MAX, rcpt,
+    sw_info("%s: return-path: refused rcpt=%.*s state=%s", milter_qid(ctx), SW_RPATH_ADDR_MAX, rcpt,
             sw_rpath_state_name(chk.state));
     return SMFIS_REJECT;
 }
