@@ -282,6 +282,37 @@ decode_local(const char *local, int *form, char h[9], unsigned *dd, char *k, con
     return true;
 }
 
+/* named_sender - the sender a decoded address names: for sw0 the domain
+ * and local part it carries (at the fixed domain), for sw1 the local part
+ * and the sender domain under <subdomain>.  false if malformed. */
+static bool
+named_sender(const struct sw_rpath_conf *rp, const struct addr *r, int form, const char *rest,
+             struct addr *s)
+{
+    const char *eq, *sdom;
+    size_t ln;
+
+    if (form == 1) {
+        if ((sdom = under_sub(rp, r->domain)) == NULL || !dot_atom(rest, strlen(rest)))
+            return false;
+        SW_COPY(s->local, rest);
+        SW_COPY(s->domain, sdom);
+        return true;
+    }
+    if (rp->domain == NULL || strcasecmp(r->domain, rp->domain) != 0
+        || (eq = strchr(rest, '=')) == NULL)
+        return false;
+    ln = (size_t) (eq - rest);
+    if (!host_name(rest, ln) || strlen(eq + 1) > SW_RPATH_LOCAL_MAX
+        || !dot_atom(eq + 1, strlen(eq + 1)))
+        return false;
+    memcpy(s->domain, rest, ln);
+    s->domain[ln] = '\0';
+    lower(s->domain);
+    SW_COPY(s->local, eq + 1);
+    return true;
+}
+
 /* sw_rpath_check - judge an envelope recipient */
 void
 sw_rpath_check(const struct sw_rpath_conf *rp, const struct sw_tag_keys *keys, const char *rcpt,
@@ -289,12 +320,12 @@ sw_rpath_check(const struct sw_rpath_conf *rp, const struct sw_tag_keys *keys, c
 {
     long long today = (long long) now / 86400, day;
     struct addr r, s;
-    const char *rest, *eq, *sdom;
+    const char *rest;
     char h[9], k, want[9];
     unsigned dd;
     int form;
     long age;
-    size_t i, ln;
+    size_t i;
     bool ok = false;
 
     memset(out, 0, sizeof(*out));
@@ -306,25 +337,9 @@ sw_rpath_check(const struct sw_rpath_conf *rp, const struct sw_tag_keys *keys, c
         return;
     }
     out->state = SW_RPATH_INVALID;
-    if (keys == NULL || !decode_local(r.local, &form, h, &dd, &k, &rest))
+    if (keys == NULL || !decode_local(r.local, &form, h, &dd, &k, &rest)
+        || !named_sender(rp, &r, form, rest, &s))
         return;
-    if (form == 0) { /* sw0=...=domain=local at the fixed domain */
-        if (rp->domain == NULL || strcasecmp(r.domain, rp->domain) != 0
-            || (eq = strchr(rest, '=')) == NULL)
-            return;
-        ln = (size_t) (eq - rest);
-        if (!host_name(rest, ln) || strlen(eq + 1) > SW_RPATH_LOCAL_MAX || !dot_atom(eq + 1, strlen(eq + 1)))
-            return;
-        memcpy(s.domain, rest, ln);
-        s.domain[ln] = '\0';
-        lower(s.domain);
-        SW_COPY(s.local, eq + 1);
-    } else { /* sw1=...=local at <subdomain>.<sender domain> */
-        if ((sdom = under_sub(rp, r.domain)) == NULL || !dot_atom(rest, strlen(rest)))
-            return;
-        SW_COPY(s.local, rest);
-        SW_COPY(s.domain, sdom);
-    }
     /* The most recent day with these low bits, one day of clock skew allowed. */
     age = (long) ((today + 1 - (long long) dd) % RP_DAYS_MOD + RP_DAYS_MOD) % RP_DAYS_MOD - 1;
     day = today - age;
