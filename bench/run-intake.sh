@@ -381,13 +381,16 @@ check_through() {
 # dump_count CFG ERE: lines of check CFG's dump that match
 dump_count() { grep -cE -- "$2" "$BENCH_DIR/dump/check-$1" || true; }
 dump_show() { grep -E '^(X-Mail-Args|X-Rcpt-Args|X-Spillway-Tag):' "$BENCH_DIR/dump/check-$1" >&2 || true; }
+# dump_expect CFG PATTERN COUNT MESSAGE : the check's dump has COUNT lines
+# matching PATTERN, or it is shown and the run fails with MESSAGE
+dump_expect() {
+    (($(dump_count "$1" "$2") == $3)) || { dump_show "$1"; fail "$4"; }
+}
 
 bench_msg "check s: 3 messages through spillway-milter to a dumping sink"
 check_through s
-(($(dump_count s '^X-Spillway-Tag:') == 3)) ||
-    { dump_show s; fail "check s: the dumping sink did not get 3 messages with an X-Spillway-Tag header"; }
-(($(dump_count s '^X-Mail-Args: <sender@org\.example>') == 3)) ||
-    { dump_show s; fail "check s: without return_path the envelope sender must stay sender@org.example"; }
+dump_expect s '^X-Spillway-Tag:' 3 "check s: the dumping sink did not get 3 messages with an X-Spillway-Tag header"
+dump_expect s '^X-Mail-Args: <sender@org\.example>' 3 "check s: without return_path the envelope sender must stay sender@org.example"
 tag=$(grep -m 1 '^X-Spillway-Tag:' "$BENCH_DIR/dump/check-s")
 bench_msg "check s: ok ($tag; MAIL FROM:<sender@org.example>)"
 rp_r=''
@@ -395,20 +398,16 @@ rp_c=''
 if has_cfg r; then
     bench_msg "check r: 3 messages through spillway-milter with return_path to a dumping sink"
     check_through r
-    (($(dump_count r '^X-Spillway-Tag:') == 3)) ||
-        { dump_show r; fail "check r: the dumping sink did not get 3 messages with an X-Spillway-Tag header"; }
-    (($(dump_count r "^X-Mail-Args: <$RP_RE>") == 3)) ||
-        { dump_show r; fail "check r: the dumping sink did not see MAIL FROM:<sw0=...=org.example=sender@$RP_DOMAIN> 3 times"; }
+    dump_expect r '^X-Spillway-Tag:' 3 "check r: the dumping sink did not get 3 messages with an X-Spillway-Tag header"
+    dump_expect r "^X-Mail-Args: <$RP_RE>" 3 "check r: the dumping sink did not see MAIL FROM:<sw0=...=org.example=sender@$RP_DOMAIN> 3 times"
     rp_r=$(grep -m 1 -oE "$RP_RE" "$BENCH_DIR/dump/check-r")
     bench_msg "check r: ok (MAIL FROM:<$rp_r>, and X-Spillway-Tag)"
 fi
 if has_cfg c; then
     bench_msg "check c: 3 messages through sender_canonical_maps (spillway-routed) to a dumping sink"
     check_through c
-    (($(dump_count c "^X-Mail-Args: <$RP_RE>") == 3)) ||
-        { dump_show c; fail "check c: the dumping sink did not see MAIL FROM:<sw0=...=org.example=sender@$RP_DOMAIN> 3 times"; }
-    (($(dump_count c '^X-Spillway-Tag:') == 0)) ||
-        { dump_show c; fail "check c: an X-Spillway-Tag header, but no milter was configured"; }
+    dump_expect c "^X-Mail-Args: <$RP_RE>" 3 "check c: the dumping sink did not see MAIL FROM:<sw0=...=org.example=sender@$RP_DOMAIN> 3 times"
+    dump_expect c '^X-Spillway-Tag:' 0 "check c: an X-Spillway-Tag header, but no milter was configured"
     rp_c=$(grep -m 1 -oE "$RP_RE" "$BENCH_DIR/dump/check-c")
     bench_msg "check c: ok (MAIL FROM:<$rp_c>, no header)"
 fi
