@@ -96,7 +96,7 @@ judge(const char *conf_path, const char *rcpt, char *to, size_t size)
                     "route to this agent; the MTA tries again later",
                     rcpt, sw_rpath_state_name(chk.state), conf_path);
     if (chk.state != SW_RPATH_VALID)
-        return fail(EX_NOUSER, "rcpt=%.320s state=%s: %s return-path address, returned to the MTA",
+        return fail(EX_NOUSER, "rcpt=%.320s state=%s: returned to the MTA: %s return-path address",
                     rcpt, sw_rpath_state_name(chk.state),
                     chk.state == SW_RPATH_EXPIRED ? "an expired" : "not a valid");
     (void) snprintf(to, size, "%s", chk.sender);
