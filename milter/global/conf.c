@@ -29,13 +29,24 @@
 #define SW_NAME_MAX       64 /* relay, pool and rule names */
 
 /* Defaults (DESIGN.md 5.6). */
+/* The MTA the build is for (configure --with-mta) chooses where the
+ * sockets and the rendered tables are by default. */
+#if defined(SW_MTA_SENDMAIL) && SW_MTA_SENDMAIL
+#define SW_DEF_SOCKETMAP  "unix:/run/spillway/socketmap"
+#define SW_DEF_RENDER_DIR "/var/lib/spillway/sendmail"
+#define SW_DEF_MILTER     "unix:/run/spillway-milter/milter.sock"
+#define SW_DEF_MTA_NAME   "sendmail"
+#else
 #define SW_DEF_SOCKETMAP  "unix:/var/spool/postfix/spillway/socketmap"
+#define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
+#define SW_DEF_MILTER     "unix:/var/spool/postfix/spillway-milter/milter.sock"
+#define SW_DEF_MTA_NAME   "postfix"
+#endif
+#define SW_DEF_MAKEMAP    "/usr/sbin/makemap"
 #define SW_DEF_CONTROL    "/run/spillway/control.sock"
 #define SW_DEF_EVIDENCE   "/run/spillway/evidence.sock"
 #define SW_DEF_STATE      "/var/lib/spillway/state"
-#define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
 #define SW_DEF_PATTERNS   SW_SYSCONFDIR "/spillway/patterns.conf"
-#define SW_DEF_MILTER     "unix:/var/spool/postfix/spillway-milter/milter.sock"
 #define SW_DEF_TAG_AGE    (7L * 86400L) /* past Postfix's 5-day maximal_queue_lifetime */
 #define SW_DEF_RATE       30            /* evidence records per minute per client */
 #define SW_DEF_METRICS_SCOPES 1000      /* per-scope series in the metrics */
@@ -49,7 +60,8 @@ static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
-    "maillog_trust",  "maillog_users",  NULL
+    "maillog_trust",  "maillog_users",  "mta",     "mailertable_format", "makemap",
+    NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
                                            "group",  "tag_cap",  "outbound",    "return_path",
@@ -211,6 +223,27 @@ check_id(struct sw_cfctx *cx, const config_setting_t *where, const char *key, co
         sw_cf_error(cx, where, key, "no such %s: %.64s", group ? "group" : "user", v);
 }
 
+/* check_mta - routed.mta: "postfix", "sendmail" or "both" */
+static void
+check_mta(struct sw_cfctx *cx, const config_setting_t *g, struct sw_routed_conf *r)
+{
+    char *mta = NULL;
+
+    sw_cf_str(cx, g, "routed", "mta", false, &mta);
+    if (mta == NULL)
+        return;
+    if (strcmp(mta, "postfix") == 0)
+        r->mta = SW_WIRED_POSTFIX;
+    else if (strcmp(mta, "sendmail") == 0)
+        r->mta = SW_WIRED_SENDMAIL;
+    else if (strcmp(mta, "both") == 0)
+        r->mta = SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL;
+    else
+        sw_cf_error(cx, config_setting_get_member(g, "mta"), "routed.mta",
+                    "must be \"postfix\", \"sendmail\" or \"both\"");
+    free(mta);
+}
+
 /* check_maillog - routed.maillog names a source whose writer is proven,
  * or the administrator accepts a forgeable one (util/logsrc.h) */
 static void
@@ -263,6 +296,9 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_str(cx, g, "routed", "state", false, &r->state);
         sw_cf_str(cx, g, "routed", "render_dir", false, &r->render_dir);
         sw_cf_str(cx, g, "routed", "render_format", false, &r->render_format);
+        sw_cf_str(cx, g, "routed", "mailertable_format", false, &r->mailertable_format);
+        sw_cf_str(cx, g, "routed", "makemap", false, &r->makemap);
+        check_mta(cx, g, r);
         sw_cf_str(cx, g, "routed", "postfix_config", false, &r->postfix_config);
         sw_cf_str(cx, g, "routed", "maillog", false, &r->maillog);
         sw_cf_str(cx, g, "routed", "maillog_trust", false, &r->maillog_trust);
@@ -290,9 +326,18 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_buf_free(&e);
     }
     if (r->render_format && strcmp(r->render_format, "lmdb") != 0
-        && strcmp(r->render_format, "cdb") != 0)
+        && strcmp(r->render_format, "cdb") != 0 && strcmp(r->render_format, "none") != 0)
         sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
-                    "must be \"lmdb\" or \"cdb\"");
+                    "must be \"lmdb\", \"cdb\" or \"none\"");
+    if (r->mailertable_format && strcmp(r->mailertable_format, "hash") != 0
+        && strcmp(r->mailertable_format, "btree") != 0 && strcmp(r->mailertable_format, "cdb") != 0
+        && strcmp(r->mailertable_format, "none") != 0)
+        sw_cf_error(cx, config_setting_get_member(g, "mailertable_format"),
+                    "routed.mailertable_format",
+                    "must be \"hash\", \"btree\", \"cdb\" (makemap's map types) or \"none\"");
+    if (r->makemap && r->makemap[0] != '/')
+        sw_cf_error(cx, config_setting_get_member(g, "makemap"), "routed.makemap",
+                    "must be an absolute path");
     check_maillog(cx, g, r);
     for (i = 0; i < r->control_users.n; i++)
         check_id(cx, config_setting_get_member(g, "control_users"), "routed.control_users",
@@ -322,6 +367,10 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
     set_default(cx, &r->state, SW_DEF_STATE);
     set_default(cx, &r->render_dir, SW_DEF_RENDER_DIR);
     set_default(cx, &r->render_format, "lmdb");
+    set_default(cx, &r->mailertable_format, "hash");
+    set_default(cx, &r->makemap, SW_DEF_MAKEMAP);
+    if (r->mta == 0)
+        r->mta = strcmp(SW_DEF_MTA_NAME, "sendmail") == 0 ? SW_WIRED_SENDMAIL : SW_WIRED_POSTFIX;
     set_default(cx, &c->milter.socket, SW_DEF_MILTER);
     if (c->milter.tag_max_age == 0)
         c->milter.tag_max_age = SW_DEF_TAG_AGE;
@@ -861,6 +910,8 @@ sw_conf_free(struct sw_conf *c)
     free(c->routed.state);
     free(c->routed.render_dir);
     free(c->routed.render_format);
+    free(c->routed.mailertable_format);
+    free(c->routed.makemap);
     free(c->routed.postfix_config);
     free(c->routed.maillog);
     free(c->routed.maillog_trust);

@@ -91,13 +91,21 @@ struct sw_residency {
     int line;
 };
 
+/* routed.mta: which MTAs ask spillway-routed, and whose fail-static tables
+ * it renders (routed_render.c) and whose answers explain shows. */
+#define SW_WIRED_POSTFIX  1u
+#define SW_WIRED_SENDMAIL 2u
+
 struct sw_routed_conf {
     struct sw_strv socketmap; /* listeners: unix:/path, inet:127.0.0.1:port */
     char *control;
     char *evidence;
     char *state;
     char *render_dir;
-    char *render_format;  /* "lmdb" or "cdb" */
+    unsigned mta;         /* SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL: the MTAs that ask */
+    char *render_format;  /* Postfix tables: "lmdb", "cdb" or "none" */
+    char *mailertable_format; /* Sendmail's mailertable: a makemap type, or "none" */
+    char *makemap;        /* path of makemap(8) */
     char *postfix_config; /* config_directory for postmap -c, or NULL */
     char *maillog;        /* a source (util/logsrc.h): journal, postlog:FILE, syslog:FILE */
     char *maillog_trust;  /* "proven" (default) or "forgeable": accept a syslog source */

@@ -1,9 +1,10 @@
-/* render.c - the fail-static Postfix transport table, as text */
+/* render.c - the fail-static routing tables (Postfix, Sendmail), as text */
 
 /*
  * The table must route every destination exactly as the socketmap would.
  * Postfix looks a domain up as itself, then ".parent" for each parent,
- * then "*" (transport(5)), so the table is built as a set of keys whose
+ * then "*" (transport(5)); Sendmail's mailertable the same way, with "."
+ * last.  So the table is built as a set of keys whose
  * answers come from sw_answer_domain(), then checked: for each residency
  * pattern, the answer Postfix would find by that walk is compared with the
  * socketmap's, and an explicit entry is added where they differ ("primary"
@@ -285,9 +286,20 @@ add_exceptions(const struct sw_policy *p, const struct sw_route *r, struct table
     }
 }
 
-/* sw_render_transport - the whole table */
-bool
-sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out)
+/* Postfix's and Sendmail's tables differ only in how a line is written:
+ * the catch-all key ("*" in transport(5), "." in a mailertable) and the
+ * answer's notation.  Both walk a domain the same way: the domain, then
+ * ".parent" for each parent, then the catch-all (MTA-FACTS.md). */
+struct flavour {
+    const char *star;
+    bool (*answer)(const struct sw_policy *, const struct sw_relay *, const char *,
+                   struct sw_buf *);
+};
+
+/* render - the whole table in one flavour */
+static bool
+render(const struct sw_policy *p, const struct sw_route *r, const struct flavour *f,
+       struct sw_buf *out)
 {
     const struct sw_scope **v;
     struct table t;
@@ -314,17 +326,34 @@ sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct 
     free(v);
     add_exceptions(p, r, &t);
     ok = !t.failed && sw_buf_adds(out, "# spillway: current diversions (generated; do not edit)\n");
-    /* "*" last, for the reader: Postfix consults it last anyway. */
+    /* The catch-all last, for the reader: the MTA consults it last anyway. */
     for (i = 0; ok && i < t.n; i++)
         if (strcmp(key_of(&t, i), "*") != 0)
             ok = sw_buf_adds(out, key_of(&t, i)) && sw_buf_addc(out, '\t')
-                 && sw_answer_transport(p, t.v[i].relay, key_of(&t, i), out)
-                 && sw_buf_addc(out, '\n');
+                 && f->answer(p, t.v[i].relay, key_of(&t, i), out) && sw_buf_addc(out, '\n');
     if (ok && (star = find(&t, "*")) != NULL)
-        ok = sw_buf_adds(out, "*\t") && sw_answer_transport(p, star->relay, NULL, out)
-             && sw_buf_addc(out, '\n');
+        ok = sw_buf_adds(out, f->star) && sw_buf_addc(out, '\t')
+             && f->answer(p, star->relay, NULL, out) && sw_buf_addc(out, '\n');
     free(t.v);
     free(t.arena);
     free(t.slot);
     return ok;
+}
+
+/* sw_render_transport - Postfix's transport table */
+bool
+sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out)
+{
+    static const struct flavour postfix = { "*", sw_answer_transport };
+
+    return render(p, r, &postfix, out);
+}
+
+/* sw_render_mailertable - Sendmail's mailertable */
+bool
+sw_render_mailertable(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out)
+{
+    static const struct flavour sendmail = { ".", sw_answer_mailertable };
+
+    return render(p, r, &sendmail, out);
 }

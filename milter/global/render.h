@@ -1,4 +1,4 @@
-/* render.h - the fail-static Postfix transport table, as text */
+/* render.h - the fail-static routing tables (Postfix, Sendmail), as text */
 #ifndef SW_RENDER_H
 #define SW_RENDER_H
 
@@ -17,5 +17,14 @@
  * when spillway-routed is down.  Pure.
  */
 bool sw_render_transport(const struct sw_policy *p, const struct sw_route *r, struct sw_buf *out);
+
+/*
+ * The same routes as a Sendmail mailertable source, for makemap(8):
+ * "example.com relay:[alt.example.net]", ".example.com ..." for its
+ * subdomains, and "." for the catch-all.  Sendmail consults it when
+ * FEATURE(`mailertable') names the built map (conf/sendmail.mc).  Pure.
+ */
+bool sw_render_mailertable(const struct sw_policy *p, const struct sw_route *r,
+                           struct sw_buf *out);
 
 #endif

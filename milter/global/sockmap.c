@@ -126,6 +126,51 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
     return SW_SOCKMAP_FOUND;
 }
 
+/* ask - one lookup "MAP KEY" */
+static enum sw_sockmap_result
+ask(const struct sw_policy *p, const struct sw_route *r, const char *map, const char *key,
+    struct sw_buf *reply)
+{
+    char req[SW_SOCKMAP_MAX_REQUEST + 1];
+    int n = snprintf(req, sizeof(req), "%s %s", map, key);
+
+    if (n < 0 || (size_t) n >= sizeof(req))
+        return notfound(reply, SW_SOCKMAP_MALFORMED);
+    return sw_sockmap_answer(p, r, req, (size_t) n, reply);
+}
+
+/* sw_sockmap_walk - what the MTA's whole lookup gets */
+enum sw_sockmap_result
+sw_sockmap_walk(const struct sw_policy *p, const struct sw_route *r, bool mailertable,
+                const char *address, struct sw_buf *keys, struct sw_buf *reply)
+{
+    char domain[SW_DOMAIN_MAX + 1], key[SW_DOMAIN_MAX + 16];
+    enum sw_sockmap_result res;
+    size_t len = strlen(address);
+    const char *d;
+
+    sw_buf_reset(keys);
+    if (sw_addr_transport_key(address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN
+        && sw_addr_mailertable_key(address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN)
+        return notfound(reply, SW_SOCKMAP_NOTFOUND);
+    if (!mailertable) {
+        /* A bare domain stands for its postmaster. */
+        if (strchr(address, '@') == NULL)
+            (void) snprintf(key, sizeof(key), "postmaster@%s", domain);
+        (void) sw_buf_add_json(keys, strchr(address, '@') ? address : key);
+        return ask(p, r, "transport", strchr(address, '@') ? address : key, reply);
+    }
+    for (d = domain;; d = sw_addr_parent(d)) {
+        (void) snprintf(key, sizeof(key), "%s%s", d == NULL ? "." : d == domain ? "" : ".",
+                        d ? d : "");
+        (void) sw_buf_adds(keys, keys->len ? ", " : "");
+        (void) sw_buf_add_json(keys, key);
+        res = ask(p, r, "mailertable", key, reply);
+        if (res != SW_SOCKMAP_NOTFOUND || d == NULL)
+            return res;
+    }
+}
+
 /* sw_sockmap_rp_answer - "rp-sender <sender>": its return-path address */
 enum sw_sockmap_result
 sw_sockmap_rp_answer(const struct sw_rpath_conf *rp, const struct sw_tag_keys *keys,

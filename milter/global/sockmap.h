@@ -32,6 +32,18 @@ enum sw_sockmap_result sw_sockmap_answer(const struct sw_policy *p, const struct
                                          const char *payload, size_t len, struct sw_buf *reply);
 
 /*
+ * The answer the MTA's whole lookup for an address (or a bare domain)
+ * gets, through sw_sockmap_answer() itself: Postfix asks transport_maps
+ * once with the address (a bare domain: with postmaster@domain); Sendmail's mailertable asks with the host, then
+ * ".parent" for each parent, then ".", and takes the first answer found.
+ * keys gets the keys asked, as JSON strings separated by ", ".  A probing
+ * scope's Sendmail answer is one draw of the share (sockmap.c).
+ */
+enum sw_sockmap_result sw_sockmap_walk(const struct sw_policy *p, const struct sw_route *r,
+                                       bool mailertable, const char *address,
+                                       struct sw_buf *keys, struct sw_buf *reply);
+
+/*
  * The map "rp-sender" (SW_SOCKMAP_RP_MAP): Postfix's sender_canonical_maps
  * asks with an envelope sender, and gets its return-path address
  * (rpath.h) or NOTFOUND (return path off, no keys, a sender left alone).

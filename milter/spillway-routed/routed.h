@@ -94,6 +94,8 @@ struct routed {
     const struct sw_relay_health *health; /* per relay (routed_health.c), or NULL */
     struct event *flush_timer[2];
     struct sw_deadline flush_due[2]; /* routed_flush.c: when each flush is due */
+    pid_t flush_child;               /* the flush command running, or 0 */
+    bool flush_failing;              /* its last run failed (logged once) */
     struct event *expire_timer;
     struct event *save_timer;        /* a coalesced save, or the retry of a failed one */
     struct sw_backoff save_backoff;  /* routed_persist.c */
@@ -132,6 +134,8 @@ void routed_decided(const struct sw_decision *d, void *ctx);
 /* routed_flush.c: run routed.flush soon, and again after Postfix's 30 s
  * resolve cache has expired. */
 void routed_flush_soon(struct routed *rd);
+/* a child exited: false if it is not the flush command */
+bool routed_flush_child_exited(struct routed *rd, pid_t pid, int status);
 void routed_flush_free(struct routed *rd);
 
 /* routed_maillog.c: follow c's routed.maillog (a source, util/logsrc.h),
@@ -200,8 +204,18 @@ bool routed_state_save_durable(struct routed *rd, struct sw_buf *why);
 struct routed_render *routed_render_new(struct routed *rd);
 void routed_render_free(struct routed_render *rr);
 void routed_render_soon(struct routed_render *rr);
-void routed_render_child_exited(struct routed_render *rr);
+bool routed_render_child_exited(struct routed_render *rr, pid_t pid, int status);
 void routed_render_filters(struct routed *rd);
+/* Which tables routed.mta and the formats ask for; their names for a log
+ * line ("DIR/transport", "DIR/mailertable", both, or "no table"). */
+bool routed_render_postfix(const struct sw_conf *c);
+bool routed_render_sendmail(const struct sw_conf *c);
+void routed_render_tables(const struct sw_conf *c, char *out, size_t size);
+/* "mta=sendmail tables=DIR/mailertable(hash)", for -n and started: */
+void routed_render_describe(const struct sw_conf *c, struct sw_buf *out);
+/* true with a warning when Postfix's tables are asked for on a host
+ * without Postfix's main.cf */
+bool routed_render_check(const struct sw_conf *c, struct sw_buf *warning);
 
 /* Event priorities (routed_main.c): lookups before everything else. */
 #define ROUTED_PRIO_LOOKUP 0

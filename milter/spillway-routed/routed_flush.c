@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,7 +77,30 @@ run(struct routed *rd)
         execvp(argv->v[0], argv->v);
         _exit(127);
     }
+    rd->flush_child = pid;
     sw_debug("flush: started %s (pid %ld)", argv->v[0], (long) pid);
+}
+
+/* routed_flush_child_exited - the flush command's outcome: a failure is
+ * logged when flushing starts to fail, and when it works again */
+bool
+routed_flush_child_exited(struct routed *rd, pid_t pid, int status)
+{
+    const char *cmd = rd->conf->routed.flush.n ? rd->conf->routed.flush.v[0] : "-";
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+    if (pid != rd->flush_child)
+        return false;
+    rd->flush_child = 0;
+    if (!ok && !rd->flush_failing)
+        sw_warn("flush: command=%s %s=%d: queued mail waits for the MTA's own retry; "
+                "check routed.flush (run it as the daemon's user)",
+                cmd, WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    else if (ok && rd->flush_failing)
+        sw_info("flush: command=%s works again", cmd);
+    rd->flush_failing = !ok;
+    return true;
 }
 
 /* arm - set timer i for its flush's due time */

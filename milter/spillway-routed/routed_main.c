@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "global/conf.h"
@@ -51,6 +52,18 @@ listing_changed(struct routed *rd)
     routed_changed(rd);
 }
 
+/* reap - every child that exited: the renderer's tools, the flush */
+static void
+reap(struct routed *rd)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        if (!routed_render_child_exited(rd->render, pid, status))
+            (void) routed_flush_child_exited(rd, pid, status);
+}
+
 /* signal_cb - TERM/INT stop; USR1/HUP reload; CHLD reaps postmap */
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -71,7 +84,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
         (void) routed_reload(rd, (long) getuid(), &err);
         sw_buf_free(&err);
         break;
-    case SIGCHLD: routed_render_child_exited(rd->render); break;
+    case SIGCHLD: reap(rd); break;
     }
 }
 
@@ -139,8 +152,14 @@ check_only(const char *path)
     sw_buf_reset(&err);
     sw_logtrust_describe(c, &err);
     (void) printf("%s\n", sw_buf_str(&err));
+    sw_buf_reset(&err);
+    routed_render_describe(c, &err);
+    (void) printf("%s\n", sw_buf_str(&err));
     if (sw_logtrust_warning(c))
         (void) fprintf(stderr, "warning: %s\n", sw_logtrust_warning(c));
+    sw_buf_reset(&err);
+    if (routed_render_check(c, &err))
+        (void) fprintf(stderr, "warning: %s\n", sw_buf_str(&err));
     sw_conf_free(c);
     sw_buf_free(&err);
     return 0;
@@ -218,8 +237,13 @@ main(int argc, char **argv)
     routed_schedule_expiry(&rd);
     sw_buf_reset(&err);
     sw_logtrust_describe(rd.conf, &err);
+    sw_buf_addc(&err, ' ');
+    routed_render_describe(rd.conf, &err);
     sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu %s", path, rd.conf->nrelays,
             rd.conf->npools, sw_route_count(rd.route), sw_buf_str(&err));
+    sw_buf_reset(&err);
+    if (routed_render_check(rd.conf, &err))
+        sw_warn("%s", sw_buf_str(&err));
     routed_log_relays(rd.conf);
 
     (void) event_base_dispatch(rd.base);

@@ -1,10 +1,19 @@
 /* routed_render.c - keep the fail-static tables on disk current */
 
 /*
- * After each change the table text is written atomically (temp, fsync,
- * rename) and compiled with postmap(1), run as a child process with an
- * argv (no shell) so the event loop never waits on it.  Changes that
- * arrive while postmap runs are coalesced into one more run.
+ * Rendering follows routed.mta: Postfix's tables where Postfix asks, a
+ * Sendmail mailertable where Sendmail does, both for "both", and nothing
+ * for an MTA whose format is "none".  After each change the table text
+ * is written atomically (temp, fsync, rename) and compiled by the MTA's
+ * own tool, postmap(1) or makemap(8), run one after the other as child
+ * processes with an argv (no shell) so the event loop never waits on
+ * them.  Changes that arrive while a tool runs are coalesced into one
+ * more run.
+ *
+ * makemap reads the text on its standard input and rebuilds
+ * FILE.db (hash, btree) or FILE.cdb in place, under its own lock, the
+ * way an administrator's "makemap hash mailertable < mailertable" does;
+ * Sendmail reopens a map whose file changed (conf/sendmail.mc).
  *
  * lmdb (default): "postmap lmdb:FILE" updates FILE.lmdb in place in one
  * LMDB transaction; Postfix sees it at its next lookup without restarting
@@ -29,6 +38,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +70,21 @@ static const struct {
 };
 #define ROUTED_FILTERS (sizeof(filter_tables) / sizeof(filter_tables[0]))
 
+/* One tool run of a render: argv, and the file on its standard input. */
+#define ROUTED_STEPS    2
+#define ROUTED_STEP_ARG 8
+struct step {
+    char what[512]; /* "postmap lmdb:DIR/transport": for the log */
+    char *argv[ROUTED_STEP_ARG];
+    char *input; /* NULL: /dev/null */
+};
+
 struct routed_render {
     struct routed *rd;
     struct event *timer; /* the coalescing delay, or the retry after a failure */
     pid_t child;
+    struct step steps[ROUTED_STEPS];
+    size_t nsteps, step; /* prepared, and the one running */
     bool pending;     /* a change arrived while postmap ran */
     bool filters_due; /* the pattern tables are to be written whatever their text */
     struct sw_backoff backoff;
@@ -78,37 +99,98 @@ write_atomic(const char *path, const struct sw_buf *text, struct sw_buf *why)
     return sw_file_replace(path, text->data ? text->data : "", text->len, 0644, why);
 }
 
-/* run_postmap - start "postmap TYPE:PATH TYPE:PATH2" */
+/* steps_free - forget the prepared tool runs */
+static void
+steps_free(struct routed_render *rr)
+{
+    size_t i, k;
+
+    for (i = 0; i < rr->nsteps; i++) {
+        for (k = 0; rr->steps[i].argv[k]; k++)
+            free(rr->steps[i].argv[k]);
+        free(rr->steps[i].input);
+    }
+    memset(rr->steps, 0, sizeof(rr->steps));
+    rr->nsteps = rr->step = 0;
+}
+
+/* step_add - a tool run: up to ROUTED_STEP_ARG - 1 arguments, then NULL;
+ * input may be NULL */
 static bool
-run_postmap(struct routed_render *rr, const char *path, const char *path2, struct sw_buf *why)
+step_add(struct routed_render *rr, const char *what, const char *input, const char *const *argv)
+{
+    struct step *st = &rr->steps[rr->nsteps];
+    size_t k;
+
+    memset(st, 0, sizeof(*st));
+    (void) snprintf(st->what, sizeof(st->what), "%s", what);
+    for (k = 0; argv[k] && k + 1 < ROUTED_STEP_ARG; k++)
+        if ((st->argv[k] = strdup(argv[k])) == NULL)
+            goto fail;
+    if (input && (st->input = strdup(input)) == NULL)
+        goto fail;
+    rr->nsteps++;
+    return true;
+fail:
+    for (k = 0; st->argv[k]; k++)
+        free(st->argv[k]);
+    memset(st, 0, sizeof(*st));
+    return false;
+}
+
+/* add_postmap - "postmap [-c DIR] TYPE:PATH TYPE:PATH2" */
+static bool
+add_postmap(struct routed_render *rr, const char *path, const char *path2)
 {
     const char *type = rr->rd->conf->routed.render_format;
     const char *confdir = rr->rd->conf->routed.postfix_config;
     struct sw_buf arg, arg2;
-    char *argv[6];
+    const char *argv[6];
     int argc = 0;
-    pid_t pid;
+    bool ok;
 
     sw_buf_init(&arg, 4096);
     sw_buf_init(&arg2, 4096);
-    if (!sw_buf_printf(&arg, "%s:%s", type, path) || !sw_buf_printf(&arg2, "%s:%s", type, path2)) {
-        sw_buf_free(&arg);
-        sw_buf_free(&arg2);
-        sw_buf_adds(why, "path too long");
-        return false;
-    }
-    argv[argc++] = (char *) "postmap";
+    ok = sw_buf_printf(&arg, "%s:%s", type, path) && sw_buf_printf(&arg2, "%s:%s", type, path2);
+    argv[argc++] = SW_POSTMAP_PATH;
     if (confdir) {
-        argv[argc++] = (char *) "-c";
-        argv[argc++] = (char *) confdir;
+        argv[argc++] = "-c";
+        argv[argc++] = confdir;
     }
-    argv[argc++] = arg.data;
-    argv[argc++] = arg2.data;
+    argv[argc++] = sw_buf_str(&arg);
+    argv[argc++] = sw_buf_str(&arg2);
     argv[argc] = NULL;
+    ok = ok && step_add(rr, "postmap", NULL, argv);
+    if (ok)
+        (void) snprintf(rr->steps[rr->nsteps - 1].what, sizeof(rr->steps[0].what),
+                        "postmap %s", sw_buf_str(&arg));
+    sw_buf_free(&arg);
+    sw_buf_free(&arg2);
+    return ok;
+}
+
+/* add_makemap - "makemap TYPE PATH < PATH" */
+static bool
+add_makemap(struct routed_render *rr, const char *path)
+{
+    const struct sw_routed_conf *c = &rr->rd->conf->routed;
+    const char *argv[] = { c->makemap, c->mailertable_format, path, NULL };
+    char what[512];
+
+    (void) snprintf(what, sizeof(what), "makemap %s %s", c->mailertable_format, path);
+    return step_add(rr, what, path, argv);
+}
+
+/* step_start - fork and exec the current step; false with the reason */
+static bool
+step_start(struct routed_render *rr, struct sw_buf *why)
+{
+    const struct step *st = &rr->steps[rr->step];
+    pid_t pid;
+    int fd;
+
     if ((pid = fork()) < 0) {
         sw_buf_printf(why, "fork: %s", strerror(errno));
-        sw_buf_free(&arg);
-        sw_buf_free(&arg2);
         return false;
     }
     if (pid == 0) {
@@ -116,11 +198,12 @@ run_postmap(struct routed_render *rr, const char *path, const char *path2, struc
 
         (void) sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(SW_POSTMAP_PATH, argv);
+        if ((fd = open(st->input ? st->input : "/dev/null", O_RDONLY | O_CLOEXEC)) < 0
+            || dup2(fd, STDIN_FILENO) < 0)
+            _exit(126);
+        execv(st->argv[0], st->argv);
         _exit(127);
     }
-    sw_buf_free(&arg);
-    sw_buf_free(&arg2);
     rr->child = pid;
     return true;
 }
@@ -131,27 +214,27 @@ static void
 outcome(struct routed_render *rr, bool ok, const char *why)
 {
     struct routed *rd = rr->rd;
-    const char *dir = rd->conf->routed.render_dir;
     unsigned long failures = rr->backoff.failures;
     struct timeval tv = { 0, 0 };
+    char dir[1024];
     long ms;
 
+    routed_render_tables(rd->conf, dir, sizeof(dir));
     if (ok)
         rd->stats.renders++;
     else
         rd->stats.renders_failed++;
     switch (sw_backoff_result(&rr->backoff, ok)) {
     case SW_BACKOFF_FAILING:
-        sw_error("render: cannot update %s/transport: %s: Postfix keeps the previous table; "
-                 "retrying",
-                 dir, why);
+        sw_error("render: cannot update %s: %s: the MTA keeps the previous table; retrying", dir,
+                 why);
         break;
     case SW_BACKOFF_RECOVERED:
-        sw_info("render: %s/transport is current again after %lu failed attempts", dir, failures);
+        sw_info("render: %s is current again after %lu failed attempts", dir, failures);
         break;
     case SW_BACKOFF_SAME:
         if (!ok)
-            sw_debug("render: %s/transport, attempt %lu: %s", dir, failures + 1, why);
+            sw_debug("render: %s, attempt %lu: %s", dir, failures + 1, why);
         break;
     }
     rd->stats.render_failing = !ok;
@@ -209,48 +292,170 @@ render_filters(struct routed_render *rr, bool force, struct sw_buf *why)
     return ok;
 }
 
-/* render_now - write the tables' source and start postmap; the outcome
- * is known now on failure, else when postmap exits */
+/* routed_render_tables - "DIR/transport", "DIR/mailertable", both, or
+ * "no table" (routed.mta and the formats): for the log and -n */
+void
+routed_render_tables(const struct sw_conf *c, char *out, size_t size)
+{
+    const struct sw_routed_conf *r = &c->routed;
+    bool pf = routed_render_postfix(c), sm = routed_render_sendmail(c);
+
+    if (pf && sm)
+        (void) snprintf(out, size, "%s/transport and %s/mailertable", r->render_dir,
+                        r->render_dir);
+    else if (pf || sm)
+        (void) snprintf(out, size, "%s/%s", r->render_dir, pf ? "transport" : "mailertable");
+    else
+        (void) snprintf(out, size, "no table");
+}
+
+/* routed_render_postfix - Postfix's tables are rendered */
+bool
+routed_render_postfix(const struct sw_conf *c)
+{
+    return (c->routed.mta & SW_WIRED_POSTFIX) && strcmp(c->routed.render_format, "none") != 0;
+}
+
+/* routed_render_sendmail - Sendmail's mailertable is rendered */
+bool
+routed_render_sendmail(const struct sw_conf *c)
+{
+    return (c->routed.mta & SW_WIRED_SENDMAIL)
+           && strcmp(c->routed.mailertable_format, "none") != 0;
+}
+
+/* routed_render_check - a warning when routed.mta wants Postfix's tables
+ * on a host without Postfix's configuration (postmap would fail at each
+ * render), else false */
+bool
+routed_render_check(const struct sw_conf *c, struct sw_buf *warning)
+{
+    const char *dir = c->routed.postfix_config ? c->routed.postfix_config : "/etc/postfix";
+    struct sw_buf path;
+    bool bad;
+
+    if (!routed_render_postfix(c))
+        return false;
+    sw_buf_init(&path, 4096);
+    bad = sw_buf_printf(&path, "%s/main.cf", dir) && access(sw_buf_str(&path), F_OK) != 0;
+    if (bad)
+        sw_buf_printf(warning,
+                      "render: mta=%s but %s does not exist: postmap cannot build "
+                      "%s/transport (on a Sendmail host set routed.mta = \"sendmail\"; "
+                      "routed.render_format = \"none\" renders no Postfix table)",
+                      (c->routed.mta & SW_WIRED_SENDMAIL) ? "both" : "postfix", sw_buf_str(&path),
+                      c->routed.render_dir);
+    sw_buf_free(&path);
+    return bad;
+}
+
+/* routed_render_describe - "mta=sendmail tables=DIR/mailertable(hash)" */
+void
+routed_render_describe(const struct sw_conf *c, struct sw_buf *out)
+{
+    const struct sw_routed_conf *r = &c->routed;
+    bool pf = routed_render_postfix(c), sm = routed_render_sendmail(c);
+
+    sw_buf_printf(out, "mta=%s tables=",
+                  r->mta == (SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL) ? "both"
+                  : r->mta == SW_WIRED_SENDMAIL                     ? "sendmail"
+                                                                    : "postfix");
+    if (pf)
+        sw_buf_printf(out, "%s/transport(%s)%s", r->render_dir, r->render_format, sm ? "," : "");
+    if (sm)
+        sw_buf_printf(out, "%s/mailertable(%s)", r->render_dir, r->mailertable_format);
+    if (!pf && !sm)
+        sw_buf_adds(out, "none");
+}
+
+/* write_postfix - the transport and TLS policy tables, and their postmap */
+static bool
+write_postfix(struct routed_render *rr, const struct sw_policy *p, struct sw_buf *why)
+{
+    const char *dir = rr->rd->conf->routed.render_dir;
+    struct sw_buf text, tls, path, tpath;
+    bool ok = false;
+
+    sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+    sw_buf_init(&tls, SW_RENDER_MAX_SIZE);
+    sw_buf_init(&path, 4096);
+    sw_buf_init(&tpath, 4096);
+    if (!sw_buf_printf(&path, "%s/transport", dir) || !sw_buf_printf(&tpath, "%s/tls-policy", dir)
+        || !sw_render_transport(p, rr->rd->route, &text) || !sw_render_tls_policy(p, &tls))
+        sw_buf_adds(why, "cannot build the transport table (too large or out of memory)");
+    else if (write_atomic(sw_buf_str(&path), &text, why)
+             && write_atomic(sw_buf_str(&tpath), &tls, why)) {
+        ok = add_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath));
+        if (!ok)
+            sw_buf_adds(why, "out of memory");
+    }
+    sw_buf_free(&text);
+    sw_buf_free(&tls);
+    sw_buf_free(&path);
+    sw_buf_free(&tpath);
+    return ok;
+}
+
+/* write_sendmail - the mailertable source, and its makemap */
+static bool
+write_sendmail(struct routed_render *rr, const struct sw_policy *p, struct sw_buf *why)
+{
+    struct sw_buf text, path;
+    bool ok = false;
+
+    sw_buf_init(&text, SW_RENDER_MAX_SIZE);
+    sw_buf_init(&path, 4096);
+    if (!sw_buf_printf(&path, "%s/mailertable", rr->rd->conf->routed.render_dir)
+        || !sw_render_mailertable(p, rr->rd->route, &text))
+        sw_buf_adds(why, "cannot build the mailertable (too large or out of memory)");
+    else if (write_atomic(sw_buf_str(&path), &text, why)) {
+        ok = add_makemap(rr, sw_buf_str(&path));
+        if (!ok)
+            sw_buf_adds(why, "out of memory");
+    }
+    sw_buf_free(&text);
+    sw_buf_free(&path);
+    return ok;
+}
+
+/* render_now - write the tables' source and start the first tool; the
+ * outcome is known now on failure, else when the last tool exits */
 static void
 render_now(struct routed_render *rr)
 {
     struct routed *rd = rr->rd;
     struct sw_policy p = routed_policy(rd);
-    struct sw_buf text, tls, path, tpath, why, fwhy;
-    bool ok = false, filters_ok;
+    struct sw_buf why, fwhy;
+    bool ok = true, filters_ok = true;
 
     rr->pending = false;
-    sw_buf_init(&text, SW_RENDER_MAX_SIZE);
-    sw_buf_init(&tls, SW_RENDER_MAX_SIZE);
-    sw_buf_init(&path, 4096);
-    sw_buf_init(&tpath, 4096);
+    steps_free(rr);
     sw_buf_init(&why, 4096);
     sw_buf_init(&fwhy, 8192);
-    /* The pattern tables first; the transport table is written even when
-     * they fail (a pattern library that cannot be rendered must not stop
-     * the routing table), and the failure is retried with both. */
-    filters_ok = render_filters(rr, rr->filters_due, &fwhy);
+    /* The pattern tables (Postfix's smtp_delivery_status_filter) first;
+     * the routing tables are written even when they fail (a pattern
+     * library that cannot be rendered must not stop the routing table),
+     * and the failure is retried with both. */
+    if (routed_render_postfix(rd->conf)) {
+        filters_ok = render_filters(rr, rr->filters_due, &fwhy);
+        ok = write_postfix(rr, &p, &why);
+    }
     if (filters_ok)
         rr->filters_due = false;
-    if (!sw_buf_printf(&path, "%s/transport", rd->conf->routed.render_dir)
-        || !sw_buf_printf(&tpath, "%s/tls-policy", rd->conf->routed.render_dir)
-        || !sw_render_transport(&p, rd->route, &text) || !sw_render_tls_policy(&p, &tls)) {
-        sw_buf_adds(&why, "cannot build the transport table (too large or out of memory)");
-    } else {
-        ok = write_atomic(sw_buf_str(&path), &text, &why)
-             && write_atomic(sw_buf_str(&tpath), &tls, &why)
-             && run_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath), &why);
-    }
+    if (ok && routed_render_sendmail(rd->conf))
+        ok = write_sendmail(rr, &p, &why);
+    if (ok && rr->nsteps > 0)
+        ok = step_start(rr, &why);
+    else if (ok && filters_ok)
+        outcome(rr, true, NULL); /* nothing to compile: done */
     if (!filters_ok && !ok)
         sw_buf_printf(&fwhy, "; %s", sw_buf_str(&why));
     if (!filters_ok)
         outcome(rr, false, sw_buf_str(&fwhy));
     else if (!ok)
         outcome(rr, false, sw_buf_str(&why));
-    sw_buf_free(&text);
-    sw_buf_free(&tls);
-    sw_buf_free(&path);
-    sw_buf_free(&tpath);
+    if (!ok)
+        steps_free(rr);
     sw_buf_free(&why);
     sw_buf_free(&fwhy);
 }
@@ -303,7 +508,8 @@ routed_render_new(struct routed *rd)
     return rr;
 }
 
-/* routed_render_free - stop; a running postmap finishes on its own */
+/* routed_render_free - stop; a running tool finishes on its own (the
+ * next one of the render is not started) */
 void
 routed_render_free(struct routed_render *rr)
 {
@@ -314,6 +520,7 @@ routed_render_free(struct routed_render *rr)
         return;
     if (rr->child > 0)
         (void) waitpid(rr->child, &status, 0); /* bounded: postmap of one file */
+    steps_free(rr);
     event_free(rr->timer);
     for (i = 0; i < ROUTED_FILTERS; i++)
         sw_buf_free(&rr->filters[i]);
@@ -336,37 +543,47 @@ routed_render_soon(struct routed_render *rr)
         (void) evtimer_add(rr->timer, &tv);
 }
 
-/* routed_render_child_exited - SIGCHLD: reap postmap, report, go again */
-void
-routed_render_child_exited(struct routed_render *rr)
+/* routed_render_child_exited - a child exited: if it is the running
+ * tool, start the next one, or report and go again; false if it is not
+ * ours */
+bool
+routed_render_child_exited(struct routed_render *rr, pid_t pid, int status)
 {
     struct sw_buf why;
-    int status;
-    pid_t pid;
+    const struct step *st;
 
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (rr == NULL || pid != rr->child)
-            continue;
-        rr->child = 0;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && rr->filters_due) {
-            /* The pattern tables failed (counted, logged): their retry
-             * waits for the back-off, a pending change with it. */
-            if (rr->pending && !evtimer_pending(rr->timer, NULL))
-                outcome(rr, false, "the pattern tables are not written yet");
-            continue;
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-            outcome(rr, true, NULL);
-            if (rr->pending)
-                routed_render_soon(rr);
-            continue;
-        }
+    if (rr == NULL || pid != rr->child)
+        return false;
+    rr->child = 0;
+    st = &rr->steps[rr->step];
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         sw_buf_init(&why, 1024);
-        sw_buf_printf(&why, "postmap %s:%s/transport failed (%s %d)",
-                      rr->rd->conf->routed.render_format, rr->rd->conf->routed.render_dir,
-                      WIFEXITED(status) ? "exit" : "signal",
+        sw_buf_printf(&why, "%s failed (%s %d)", st->what, WIFEXITED(status) ? "exit" : "signal",
                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        steps_free(rr);
         outcome(rr, false, sw_buf_str(&why)); /* the retry covers a pending change too */
         sw_buf_free(&why);
+        return true;
     }
+    if (++rr->step < rr->nsteps) {
+        sw_buf_init(&why, 1024);
+        if (!step_start(rr, &why)) {
+            steps_free(rr);
+            outcome(rr, false, sw_buf_str(&why));
+        }
+        sw_buf_free(&why);
+        return true;
+    }
+    steps_free(rr);
+    if (rr->filters_due) {
+        /* The pattern tables failed (counted, logged): their retry waits
+         * for the back-off, a pending change with it. */
+        if (rr->pending && !evtimer_pending(rr->timer, NULL))
+            outcome(rr, false, "the pattern tables are not written yet");
+        return true;
+    }
+    outcome(rr, true, NULL);
+    if (rr->pending)
+        routed_render_soon(rr);
+    return true;
 }

@@ -21,6 +21,7 @@
 
 #include "util/addr.h"
 #include "global/answer.h"
+#include "global/sockmap.h"
 #include "global/ctl.h"
 #include "global/decision.h"
 #include "util/duration.h"
@@ -236,6 +237,51 @@ evidence_text(const struct sw_scope *s, struct sw_buf *out)
     }
 }
 
+/* The MTAs routed.mta wires, with the map each one asks. */
+static const struct {
+    unsigned bit;
+    const char *mta, *map;
+    bool mailertable;
+} wired_maps[] = {
+    { SW_WIRED_POSTFIX, "postfix", "transport", false },
+    { SW_WIRED_SENDMAIL, "sendmail", "mailertable", true },
+};
+#define WIRED_MAPS (sizeof(wired_maps) / sizeof(wired_maps[0]))
+
+/* explain_lookups - what each wired MTA's lookup gets, through the
+ * socketmap's own code: text lines, or a JSON array */
+static void
+explain_lookups(struct routed *rd, const struct sw_policy *p, const char *address, bool json,
+                struct sw_buf *out)
+{
+    struct sw_buf keys, reply;
+    size_t i, n = 0;
+
+    sw_buf_init(&keys, 4096);
+    sw_buf_init(&reply, 1024);
+    if (json)
+        sw_buf_adds(out, ",\"lookups\":[");
+    for (i = 0; i < WIRED_MAPS; i++) {
+        if (!(rd->conf->routed.mta & wired_maps[i].bit))
+            continue;
+        (void) sw_sockmap_walk(p, rd->route, wired_maps[i].mailertable, address, &keys, &reply);
+        if (json) {
+            sw_buf_printf(out, "%s{\"mta\":\"%s\",\"map\":\"%s\",\"keys\":[%s],\"answer\":",
+                          n++ ? "," : "", wired_maps[i].mta, wired_maps[i].map,
+                          sw_buf_str(&keys));
+            sw_buf_add_json(out, sw_buf_str(&reply));
+            sw_buf_addc(out, '}');
+        } else {
+            sw_buf_printf(out, "lookup:   %s asks %s %s: %s\n", wired_maps[i].mta,
+                          wired_maps[i].map, sw_buf_str(&keys), sw_buf_str(&reply));
+        }
+    }
+    if (json)
+        sw_buf_addc(out, ']');
+    sw_buf_free(&keys);
+    sw_buf_free(&reply);
+}
+
 /* verb_explain - the route for one address, and why */
 static void
 verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *out)
@@ -246,6 +292,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     struct sw_answer a;
     struct sw_buf route;
     time_t now = time(NULL);
+    bool postfix = (rd->conf->routed.mta & SW_WIRED_POSTFIX) != 0;
 
     if (sw_addr_transport_key(req->address, strlen(req->address), domain, sizeof(domain))
             != SW_KEY_DOMAIN
@@ -256,8 +303,12 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     }
     sw_answer_domain(&p, rd->route, domain, &a);
     sw_buf_init(&route, 1024);
-    if (a.relay)
+    /* The decision in the notation of the first MTA wired: Postfix's
+     * transport, else Sendmail's mailertable. */
+    if (a.relay && postfix)
         sw_answer_transport(&p, a.relay, domain, &route);
+    else if (a.relay)
+        sw_answer_mailertable(&p, a.relay, domain, &route);
     if (req->json) {
         sw_buf_adds(out, "{\"address\":");
         sw_buf_add_json(out, req->address);
@@ -271,6 +322,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
         sw_buf_add_json(out, a.relay ? a.relay->name : "");
         sw_buf_adds(out, ",\"transport\":");
         sw_buf_add_json(out, a.relay ? sw_buf_str(&route) : "");
+        explain_lookups(rd, &p, req->address, true, out);
         sw_buf_adds(out, ",\"note\":");
         sw_buf_add_json(out, a.why);
         sw_buf_adds(out, ",\"scope\":");
@@ -290,6 +342,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
         else
             sw_buf_adds(out, "route:    primary: NOTFOUND (the MTA's own configuration "
                              "applies)\n");
+        explain_lookups(rd, &p, req->address, false, out);
         if (a.scope) {
             sw_buf_adds(out, "because:\n");
             scope_text(a.scope, now, out);
@@ -346,6 +399,7 @@ verb_divert(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, stru
     }
     routed_record(rd, &d);
     routed_changed(rd);
+    routed_flush_soon(rd); /* queued mail takes the pin now, as after a divert */
     if (!durable(rd, out)) {
         sw_buf_free(&why);
         return;
@@ -375,6 +429,7 @@ verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, str
     case SW_ROUTE_OK:
         routed_record(rd, &d);
         routed_changed(rd);
+        routed_flush_soon(rd);
         if (!durable(rd, out))
             return;
         sw_buf_adds(out, "ok\n");
@@ -417,6 +472,7 @@ verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struc
     routed_record(rd, &d);
     routed_revalidate(rd, now, "operator", true);
     routed_changed(rd);
+    routed_flush_soon(rd); /* a drained or enabled relay changes routes */
     if (!durable(rd, out))
         return;
     sw_buf_adds(out, "ok\n");

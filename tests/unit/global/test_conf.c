@@ -220,7 +220,19 @@ static const struct error_case {
       { NAME ":5: routed.socketmap: endpoint must start with unix: or inet:" } },
     { "render_format dbm",
       ROUTED("render_format = \"dbm\";"),
-      { NAME ":5: routed.render_format: must be \"lmdb\" or \"cdb\"" } },
+      { NAME ":5: routed.render_format: must be \"lmdb\", \"cdb\" or \"none\"" } },
+    { "mta exim",
+      ROUTED("mta = \"exim\";"),
+      { NAME ":5: routed.mta: must be \"postfix\", \"sendmail\" or \"both\"" } },
+    { "mta as a list",
+      ROUTED("mta = [\"postfix\"];"),
+      { NAME ":5: routed.mta" } },
+    { "mailertable_format dbm",
+      ROUTED("mailertable_format = \"dbm\";"),
+      { NAME ":5: routed.mailertable_format: must be \"hash\", \"btree\", \"cdb\"" } },
+    { "makemap relative",
+      ROUTED("makemap = \"makemap\";"),
+      { NAME ":5: routed.makemap: must be an absolute path" } },
     { "maillog syslog without maillog_trust",
       ROUTED("maillog = \"syslog:/var/log/mail.log\";"),
       { NAME ":5: routed.maillog: syslog:/var/log/mail.log: any local user can write",
@@ -537,13 +549,23 @@ test_defaults(void **state)
     (void) state;
     c = must_load("relays = ( { name = \"x\"; nexthop = \"relay.example\"; } );\n");
     assert_int_equal(c->routed.socketmap.n, 1);
+#if defined(SW_MTA_SENDMAIL) && SW_MTA_SENDMAIL /* configure --with-mta=sendmail */
+    assert_string_equal(c->routed.socketmap.v[0], "unix:/run/spillway/socketmap");
+    assert_string_equal(c->milter.socket, "unix:/run/spillway-milter/milter.sock");
+    assert_string_equal(c->routed.render_dir, "/var/lib/spillway/sendmail");
+    assert_int_equal(c->routed.mta, SW_WIRED_SENDMAIL);
+#else
     assert_string_equal(c->routed.socketmap.v[0], "unix:/var/spool/postfix/spillway/socketmap");
     assert_string_equal(c->milter.socket, "unix:/var/spool/postfix/spillway-milter/milter.sock");
+    assert_string_equal(c->routed.render_dir, "/var/lib/spillway/postfix");
+    assert_int_equal(c->routed.mta, SW_WIRED_POSTFIX);
+#endif
     assert_string_equal(c->routed.control, "/run/spillway/control.sock");
     assert_string_equal(c->routed.evidence, "/run/spillway/evidence.sock");
     assert_string_equal(c->routed.state, "/var/lib/spillway/state");
-    assert_string_equal(c->routed.render_dir, "/var/lib/spillway/postfix");
     assert_string_equal(c->routed.render_format, "lmdb");
+    assert_string_equal(c->routed.mailertable_format, "hash");
+    assert_string_equal(c->routed.makemap, "/usr/sbin/makemap");
     assert_int_equal(c->routed.control_users.n, 1);
     assert_string_equal(c->routed.control_users.v[0], "root");
     assert_int_equal(c->routed.control_groups.n, 0);
@@ -561,7 +583,8 @@ test_defaults(void **state)
 
     /* Explicit values win; control_groups alone means no default user. */
     c = must_load("routed = { socketmap = [\"inet:127.0.0.1:10027\", \"inet:[::1]:10027\"];"
-                  " control_groups = [\"0\"]; history = 10; render_format = \"cdb\"; };\n"
+                  " control_groups = [\"0\"]; history = 10; render_format = \"cdb\";"
+                  " mta = \"both\"; mailertable_format = \"cdb\"; makemap = \"/opt/mm\"; };\n"
                   "relays = ( { name = \"x\"; nexthop = \"[relay.example]:2525\";"
                   " transport = \"relay\"; mailer = \"esmtp2525\"; priority = 0;"
                   " weight = 1000; enabled = false; } );\n"
@@ -570,6 +593,9 @@ test_defaults(void **state)
     assert_int_equal(c->routed.control_users.n, 0);
     assert_int_equal(c->routed.history, 10);
     assert_string_equal(c->routed.render_format, "cdb");
+    assert_int_equal(c->routed.mta, SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL);
+    assert_string_equal(c->routed.mailertable_format, "cdb");
+    assert_string_equal(c->routed.makemap, "/opt/mm");
     assert_string_equal(c->relays[0].transport, "relay");
     assert_string_equal(c->relays[0].mailer, "esmtp2525");
     assert_int_equal(c->relays[0].priority, 0);

@@ -1,4 +1,4 @@
-/* test_render.c - the fail-static Postfix transport table (render.h) */
+/* test_render.c - the fail-static tables: Postfix transport, Sendmail mailertable (render.h) */
 #include "config.h"
 
 #include <stdarg.h>
@@ -297,6 +297,138 @@ test_render_many_and_capped(void **state)
     fx_free(&f);
 }
 
+/*
+ * Sendmail's mailertable.  The standard fixture puts every relay on
+ * 127.0.0.1, which a mailertable answer (no port) cannot tell apart: this
+ * one gives each relay its own address, so that agreement means the same
+ * relay.
+ */
+#define SM_CONF_TEXT                                                               \
+    "pools = ( { name = \"m365\"; relays = [\"m365\"]; } );\n"                     \
+    "relays = (\n"                                                                 \
+    "  { name = \"m365\"; nexthop = \"[127.0.0.11]:25\"; role = \"primary\";"      \
+    " jurisdiction = \"EU\"; },\n"                                                 \
+    "  { name = \"alt-eu\"; nexthop = \"[127.0.0.12]:25\"; priority = 10;"         \
+    " jurisdiction = \"EU\"; },\n"                                                 \
+    "  { name = \"alt-eu2\"; nexthop = \"[127.0.0.14]:25\"; priority = 10;"        \
+    " weight = 3; jurisdiction = \"EU\"; },\n"                                      \
+    "  { name = \"alt-us\"; nexthop = \"[127.0.0.13]:25\"; priority = 20;"         \
+    " jurisdiction = \"US\"; },\n"                                                 \
+    "  { name = \"alt-uk\"; nexthop = \"[127.0.0.15]:2526\"; priority = 30;"       \
+    " jurisdiction = \"UK\"; mailer = \"relay2526\"; }\n"                          \
+    ");\n"                                                                         \
+    "residency = ( { destinations = [\"*.gov.uk\"]; allow = [\"UK\"]; } );\n"
+#define SM_M365 "relay:[127.0.0.11]"
+
+/* sendmail_lookup - what Sendmail makes of a mailertable: the host, then
+ * ".parent" for each parent, then "." */
+static const char *
+sendmail_lookup(const char *table, const char *domain, char *out, size_t size)
+{
+    const char *p;
+
+    if (table_get(table, domain, out, size))
+        return out;
+    for (p = strchr(domain, '.'); p; p = strchr(p + 1, '.'))
+        if (table_get(table, p, out, size))
+            return out;
+    return table_get(table, ".", out, size);
+}
+
+/* Every case, rendered as a mailertable: the table and Sendmail's walk
+ * of the socket map (sw_sockmap_walk) send every probe to the same relay;
+ * a missing entry and NOTFOUND are the smart host, the primary. */
+static void
+test_render_mailertable(void **state)
+{
+    const struct render_case *lists[] = { cases, bug_cases };
+    const size_t counts[] = { sizeof(cases) / sizeof(cases[0]),
+                              sizeof(bug_cases) / sizeof(bug_cases[0]) };
+    struct sw_buf out, keys, reply;
+    char got[300], addr[300];
+    const char *t, *s;
+    struct fx f;
+    size_t l, i, k;
+    int failed = 0;
+
+    (void) state;
+    sw_buf_init(&out, 1 << 20);
+    sw_buf_init(&keys, 4096);
+    sw_buf_init(&reply, 1024);
+    for (l = 0; l < 2; l++)
+        for (i = 0; i < counts[l]; i++) {
+            fx_init_text(&f, SM_CONF_TEXT);
+            apply(&f, lists[l][i].pins, lists[l][i].admin);
+            sw_buf_reset(&out);
+            assert_true(sw_render_mailertable(&f.policy, f.route, &out));
+            for (k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
+                (void) snprintf(addr, sizeof(addr), "u@%s", probes[k]);
+                (void) sw_sockmap_walk(&f.policy, f.route, true, addr, &keys, &reply);
+                s = strncmp(sw_buf_str(&reply), "OK ", 3) == 0 ? sw_buf_str(&reply) + 3 : SM_M365;
+                t = sendmail_lookup(sw_buf_str(&out), probes[k], got, sizeof(got));
+                if (t == NULL)
+                    t = SM_M365;
+                if (strcmp(s, t) != 0) {
+                    print_error("case \"%s\": %s: the mailertable says %s, the socket map %s "
+                                "(keys %s)\n%s",
+                                lists[l][i].name, probes[k], t, sw_buf_str(&reply),
+                                sw_buf_str(&keys), sw_buf_str(&out));
+                    failed++;
+                }
+            }
+            fx_free(&f);
+        }
+    assert_int_equal(failed, 0);
+    /* The text: Sendmail's notation, "." for the catch-all, last. */
+    fx_init_text(&f, SM_CONF_TEXT);
+    fx_pin(&f, SW_SCOPE_POOL, "m365", "alt-eu");
+    fx_pin(&f, SW_SCOPE_DESTINATION, "example.com", "alt-us");
+    sw_buf_reset(&out);
+    assert_true(sw_render_mailertable(&f.policy, f.route, &out));
+    assert_string_equal(sw_buf_str(&out), HEADER "example.com\trelay:[127.0.0.13]\n"
+                                              ".example.com\trelay:[127.0.0.13]\n"
+                                              ".gov.uk\trelay2526:[127.0.0.15]\n"
+                                              ".\trelay:[127.0.0.12]\n");
+    fx_free(&f);
+    sw_buf_free(&out);
+    sw_buf_free(&keys);
+    sw_buf_free(&reply);
+}
+
+/* sw_sockmap_walk: the keys Sendmail asks, in order, until one answers */
+static void
+test_sockmap_walk(void **state)
+{
+    struct sw_buf keys, reply;
+    struct fx f;
+
+    (void) state;
+    sw_buf_init(&keys, 4096);
+    sw_buf_init(&reply, 1024);
+    fx_init_text(&f, SM_CONF_TEXT);
+    assert_int_equal(sw_sockmap_walk(&f.policy, f.route, true, "u@mx.a.example", &keys, &reply),
+                     SW_SOCKMAP_NOTFOUND);
+    assert_string_equal(sw_buf_str(&keys), "\"mx.a.example\", \".a.example\", \".example\", \".\"");
+    assert_string_equal(sw_buf_str(&reply), "NOTFOUND ");
+    fx_pin(&f, SW_SCOPE_DESTINATION, "a.example", "alt-us");
+    assert_int_equal(sw_sockmap_walk(&f.policy, f.route, true, "U@MX.A.Example", &keys, &reply),
+                     SW_SOCKMAP_FOUND);
+    assert_string_equal(sw_buf_str(&keys), "\"mx.a.example\"");
+    assert_string_equal(sw_buf_str(&reply), "OK relay:[127.0.0.13]");
+    assert_int_equal(sw_sockmap_walk(&f.policy, f.route, false, "U@MX.A.Example", &keys, &reply),
+                     SW_SOCKMAP_FOUND);
+    assert_string_equal(sw_buf_str(&keys), "\"U@MX.A.Example\"");
+    assert_string_equal(sw_buf_str(&reply), "OK smtp:[127.0.0.13]:25");
+    /* A bare domain works for both. */
+    assert_int_equal(sw_sockmap_walk(&f.policy, f.route, true, "a.example", &keys, &reply),
+                     SW_SOCKMAP_FOUND);
+    assert_int_equal(sw_sockmap_walk(&f.policy, f.route, true, "@", &keys, &reply),
+                     SW_SOCKMAP_NOTFOUND);
+    fx_free(&f);
+    sw_buf_free(&keys);
+    sw_buf_free(&reply);
+}
+
 int
 main(void)
 {
@@ -304,6 +436,8 @@ main(void)
         cmocka_unit_test(test_render_table),
         cmocka_unit_test(test_render_many_and_capped),
         cmocka_unit_test(test_regression_render_breaks_residency),
+        cmocka_unit_test(test_render_mailertable),
+        cmocka_unit_test(test_sockmap_walk),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
