@@ -330,11 +330,12 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
                     "must be \"lmdb\", \"cdb\" or \"none\"");
     if (r->mailertable_format && strcmp(r->mailertable_format, "hash") != 0
-        && strcmp(r->mailertable_format, "btree") != 0 && strcmp(r->mailertable_format, "cdb") != 0
+        && strcmp(r->mailertable_format, "btree") != 0
         && strcmp(r->mailertable_format, "none") != 0)
         sw_cf_error(cx, config_setting_get_member(g, "mailertable_format"),
                     "routed.mailertable_format",
-                    "must be \"hash\", \"btree\", \"cdb\" (makemap's map types) or \"none\"");
+                    "must be \"hash\" or \"btree\" (the map types of Debian's makemap) or "
+                    "\"none\"");
     if (r->makemap && r->makemap[0] != '/')
         sw_cf_error(cx, config_setting_get_member(g, "makemap"), "routed.makemap",
                     "must be an absolute path");

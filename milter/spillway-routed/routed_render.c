@@ -11,7 +11,7 @@
  * more run.
  *
  * makemap reads the text on its standard input and rebuilds
- * FILE.db (hash, btree) or FILE.cdb in place, under its own lock, the
+ * FILE.db (hash, btree: Debian's makemap has no cdb) in place, under its own lock, the
  * way an administrator's "makemap hash mailertable < mailertable" does;
  * Sendmail reopens a map whose file changed (conf/sendmail.mc).
  *

@@ -229,7 +229,10 @@ static const struct error_case {
       { NAME ":5: routed.mta" } },
     { "mailertable_format dbm",
       ROUTED("mailertable_format = \"dbm\";"),
-      { NAME ":5: routed.mailertable_format: must be \"hash\", \"btree\", \"cdb\"" } },
+      { NAME ":5: routed.mailertable_format: must be \"hash\" or \"btree\"" } },
+    { "mailertable_format cdb",
+      ROUTED("mailertable_format = \"cdb\";"),
+      { NAME ":5: routed.mailertable_format: must be \"hash\" or \"btree\"" } },
     { "makemap relative",
       ROUTED("makemap = \"makemap\";"),
       { NAME ":5: routed.makemap: must be an absolute path" } },
@@ -584,7 +587,7 @@ test_defaults(void **state)
     /* Explicit values win; control_groups alone means no default user. */
     c = must_load("routed = { socketmap = [\"inet:127.0.0.1:10027\", \"inet:[::1]:10027\"];"
                   " control_groups = [\"0\"]; history = 10; render_format = \"cdb\";"
-                  " mta = \"both\"; mailertable_format = \"cdb\"; makemap = \"/opt/mm\"; };\n"
+                  " mta = \"both\"; mailertable_format = \"btree\"; makemap = \"/opt/mm\"; };\n"
                   "relays = ( { name = \"x\"; nexthop = \"[relay.example]:2525\";"
                   " transport = \"relay\"; mailer = \"esmtp2525\"; priority = 0;"
                   " weight = 1000; enabled = false; } );\n"
@@ -594,7 +597,7 @@ test_defaults(void **state)
     assert_int_equal(c->routed.history, 10);
     assert_string_equal(c->routed.render_format, "cdb");
     assert_int_equal(c->routed.mta, SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL);
-    assert_string_equal(c->routed.mailertable_format, "cdb");
+    assert_string_equal(c->routed.mailertable_format, "btree");
     assert_string_equal(c->routed.makemap, "/opt/mm");
     assert_string_equal(c->relays[0].transport, "relay");
     assert_string_equal(c->relays[0].mailer, "esmtp2525");
