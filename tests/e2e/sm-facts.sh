@@ -257,7 +257,7 @@ s_filemap() {
       echo "rebuilt at $(date +%s.%N)"
       smtp "mail:u@f.example:fb1"; wait_at fb1; echo "fb1 at $(where fb1)"; } 2>&1 | obs
     say "    | daemon $pid has the map open now? $(ls -l /proc/"$pid"/fd 2>/dev/null | grep -c mailertable || true) fd(s)"
-    fact "one long SMTP session (one process): rebuilds are seen at the next lookup if the .db's mtime SECOND is later than the one it opened; a second rebuild within the same second is missed"
+    fact "one long SMTP session: are rebuilds seen between its messages, also a second rebuild within the same second (same .db mtime)?"
     sleep 1.2
     # shellcheck disable=SC2016
     local mw="cd $MTDIR && printf '%s\n' 'f.example relay:[$ALTB]' 'q.example relay:[$ALTA]'"
