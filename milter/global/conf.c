@@ -61,6 +61,7 @@ static const char *const routed_keys[] = {
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
     "maillog_trust",  "maillog_users",  "mta",     "mailertable_format", "makemap",
+    "sendmail_cf",
     NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
@@ -298,6 +299,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_str(cx, g, "routed", "render_format", false, &r->render_format);
         sw_cf_str(cx, g, "routed", "mailertable_format", false, &r->mailertable_format);
         sw_cf_str(cx, g, "routed", "makemap", false, &r->makemap);
+        sw_cf_str(cx, g, "routed", "sendmail_cf", false, &r->sendmail_cf);
         check_mta(cx, g, r);
         sw_cf_str(cx, g, "routed", "postfix_config", false, &r->postfix_config);
         sw_cf_str(cx, g, "routed", "maillog", false, &r->maillog);
@@ -913,6 +915,7 @@ sw_conf_free(struct sw_conf *c)
     free(c->routed.render_format);
     free(c->routed.mailertable_format);
     free(c->routed.makemap);
+    free(c->routed.sendmail_cf);
     free(c->routed.postfix_config);
     free(c->routed.maillog);
     free(c->routed.maillog_trust);

@@ -106,6 +106,7 @@ struct sw_routed_conf {
     char *render_format;  /* Postfix tables: "lmdb", "cdb" or "none" */
     char *mailertable_format; /* Sendmail's mailertable: a makemap type, or "none" */
     char *makemap;        /* path of makemap(8) */
+    char *sendmail_cf;    /* makemap -C: the sendmail.cf it reads, or NULL */
     char *postfix_config; /* config_directory for postmap -c, or NULL */
     char *maillog;        /* a source (util/logsrc.h): journal, postlog:FILE, syslog:FILE */
     char *maillog_trust;  /* "proven" (default) or "forgeable": accept a syslog source */

@@ -85,7 +85,9 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
     klen = len - mlen - 1;
     if (mlen == 9 && memcmp(payload, "transport", 9) == 0)
         mailertable = false;
-    else if (mlen == 11 && memcmp(payload, "mailertable", 11) == 0)
+    else if ((mlen == 11 && memcmp(payload, "mailertable", 11) == 0)
+             || (mlen == SW_SOCKMAP_SENDMAIL_MEMBER_LEN
+                 && memcmp(payload, SW_SOCKMAP_SENDMAIL_MEMBER, mlen) == 0))
         mailertable = true;
     else
         return notfound(reply, SW_SOCKMAP_BADMAP);

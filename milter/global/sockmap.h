@@ -9,6 +9,17 @@
 #include "global/route.h"
 #include "global/rpath.h"
 
+/*
+ * Map names: "transport" (Postfix's transport_maps) gets Postfix's
+ * notation; "mailertable" (Sendmail's FEATURE(`mailertable') on the socket
+ * map) and "spillway" Sendmail's.  Sendmail asks a socket map under its own
+ * K name: in a sequence map (socket map first, the rendered mailertable
+ * second: conf/sendmail.mc) the member cannot be called mailertable, and
+ * the shipped snippet calls it "spillway".
+ */
+#define SW_SOCKMAP_SENDMAIL_MEMBER     "spillway"
+#define SW_SOCKMAP_SENDMAIL_MEMBER_LEN 8
+
 /* Longest request payload accepted ("transport " + an address). */
 #define SW_SOCKMAP_MAX_REQUEST 10000
 

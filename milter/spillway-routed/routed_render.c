@@ -169,13 +169,24 @@ add_postmap(struct routed_render *rr, const char *path, const char *path2)
     return ok;
 }
 
-/* add_makemap - "makemap TYPE PATH < PATH" */
+/* add_makemap - "makemap [-C CF] TYPE PATH < PATH" (makemap reads the
+ * .cf for its TrustedUser, and stops without one) */
 static bool
 add_makemap(struct routed_render *rr, const char *path)
 {
     const struct sw_routed_conf *c = &rr->rd->conf->routed;
-    const char *argv[] = { c->makemap, c->mailertable_format, path, NULL };
+    const char *argv[6];
     char what[512];
+    int argc = 0;
+
+    argv[argc++] = c->makemap;
+    if (c->sendmail_cf) {
+        argv[argc++] = "-C";
+        argv[argc++] = c->sendmail_cf;
+    }
+    argv[argc++] = c->mailertable_format;
+    argv[argc++] = path;
+    argv[argc] = NULL;
 
     (void) snprintf(what, sizeof(what), "makemap %s %s", c->mailertable_format, path);
     return step_add(rr, what, path, argv);

@@ -28,7 +28,7 @@ result_name(enum sw_sockmap_result r)
 
 #define NF      "NOTFOUND "
 #define MAXPINS 4
-#define MAXREQ  16
+#define MAXREQ  20
 
 struct pinspec {
     enum sw_scope_kind kind;
@@ -88,6 +88,10 @@ static const struct scenario scenarios[] = {
         { "mailertable mx.sub.example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
         { "mailertable .com", NF, SW_SOCKMAP_NOTFOUND },
         { "mailertable .", NF, SW_SOCKMAP_NOTFOUND },
+        /* the member of conf/sendmail.mc's sequence map */
+        { "spillway example.com", "OK relay:[127.0.0.1]", SW_SOCKMAP_FOUND },
+        { "spillway .com", NF, SW_SOCKMAP_NOTFOUND },
+        { "spillwayx example.com", NF, SW_SOCKMAP_BADMAP },
         { NULL, NULL, 0 } } },
     { "pool m365 pinned to alt-eu",
       { { SW_SCOPE_POOL, "m365", "alt-eu" } },
