@@ -61,7 +61,7 @@ static const char *const routed_keys[] = {
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
     "maillog_trust",  "maillog_users",  "mta",     "mailertable_format", "makemap",
-    "sendmail_cf",
+    "sendmail_cf",    "flush_etrn",
     NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
@@ -306,6 +306,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_str(cx, g, "routed", "maillog_trust", false, &r->maillog_trust);
         sw_cf_strv(cx, g, "routed", "maillog_users", false, &r->maillog_users);
         sw_cf_strv(cx, g, "routed", "flush", false, &r->flush);
+        sw_cf_str(cx, g, "routed", "flush_etrn", false, &r->flush_etrn);
         sw_cf_strv(cx, g, "routed", "control_users", false, &r->control_users);
         sw_cf_strv(cx, g, "routed", "control_groups", false, &r->control_groups);
         sw_cf_int(cx, g, "routed", "history", 10, 1000000, &r->history);
@@ -318,6 +319,16 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         if (!sw_endpoint_parse(r->metrics, &ep, &e))
             sw_cf_error(cx, config_setting_get_member(g, "metrics"), "routed.metrics", "%s",
                         e.len ? sw_buf_str(&e) : "bad endpoint");
+        sw_buf_free(&e);
+    }
+    if (r->flush_etrn) {
+        sw_buf_init(&e, 1024);
+        if (!sw_endpoint_parse(r->flush_etrn, &ep, &e))
+            sw_cf_error(cx, config_setting_get_member(g, "flush_etrn"), "routed.flush_etrn",
+                        "%s", e.len ? sw_buf_str(&e) : "bad endpoint");
+        else if (r->flush.n > 0)
+            sw_cf_error(cx, config_setting_get_member(g, "flush_etrn"), "routed.flush_etrn",
+                        "routed.flush is set too: choose one way to start a queue run");
         sw_buf_free(&e);
     }
     for (i = 0; i < r->socketmap.n; i++) {
@@ -916,6 +927,7 @@ sw_conf_free(struct sw_conf *c)
     free(c->routed.mailertable_format);
     free(c->routed.makemap);
     free(c->routed.sendmail_cf);
+    free(c->routed.flush_etrn);
     free(c->routed.postfix_config);
     free(c->routed.maillog);
     free(c->routed.maillog_trust);

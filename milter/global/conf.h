@@ -112,6 +112,7 @@ struct sw_routed_conf {
     char *maillog_trust;  /* "proven" (default) or "forgeable": accept a syslog source */
     struct sw_strv maillog_users; /* who may write evidence lines; NULL n: postfix, root */
     struct sw_strv flush; /* argv of the queue flush command */
+    char *flush_etrn;     /* or an ETRN #mqueue at this SMTP endpoint (Sendmail) */
     struct sw_strv control_users;
     struct sw_strv control_groups;
     long history; /* decisions kept for "history" */

@@ -8,6 +8,10 @@
  * for 30 s, so an early flush may still use the old route (MTA-FACTS.md).
  * The child is reaped with every other one on SIGCHLD.
  *
+ * routed.flush_etrn instead sends "ETRN #mqueue" to the MTA's SMTP
+ * listener from the child (util/etrn.h): Sendmail then runs its queue as
+ * root, which spillway-routed's user cannot do with "sendmail -q".
+ *
  * Decisions that keep coming must not put the flushes off for ever (each
  * used to move both timers later): the first flush runs
  * SW_FLUSH_FIRST_S after the first decision that asked for it, and the
@@ -20,12 +24,15 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "util/etrn.h"
+#include "util/listen.h"
 #include "util/log.h"
 #include "routed.h"
 
@@ -33,6 +40,11 @@
 #define SW_FLUSH_SECOND_S     35 /* after Postfix's 30 s resolve cache */
 #define SW_FLUSH_SECOND_MAX_S 90
 #define SW_FLUSH_PATH         "/usr/sbin:/usr/bin:/sbin:/bin"
+/* ETRN: Sendmail's default queue group is "mqueue" (whatever the
+ * directory); a run of it is "sendmail -q" done by the daemon itself,
+ * which an unprivileged user cannot start otherwise (doc/sendmail-facts.md). */
+#define SW_FLUSH_ETRN_QUEUE     "#mqueue"
+#define SW_FLUSH_ETRN_TIMEOUT_S 30
 
 /* When each flush runs: delay after the latest request, never later than
  * bound after the oldest unserved one; a run serves the requests at least
@@ -55,15 +67,38 @@ mono_now(void)
     return ts.tv_sec;
 }
 
-/* run - fork and exec the flush command */
+/* etrn - the child's ETRN (routed.flush_etrn): exit 0 when the server
+ * took it; the reason of a failure is logged unless flushing already
+ * failed (the parent logs when it works again) */
+static void
+etrn(const char *spec, bool failing)
+{
+    struct sw_endpoint ep;
+    struct sw_buf why;
+    char helo[256];
+
+    sw_buf_init(&why, 1024);
+    (void) alarm(SW_FLUSH_ETRN_TIMEOUT_S); /* the whole exchange: SIGALRM ends the child */
+    if (gethostname(helo, sizeof(helo)) != 0 || helo[0] == '\0' || strpbrk(helo, " \r\n"))
+        (void) snprintf(helo, sizeof(helo), "localhost");
+    helo[sizeof(helo) - 1] = '\0';
+    if (sw_endpoint_parse(spec, &ep, &why) && sw_etrn(&ep, helo, SW_FLUSH_ETRN_QUEUE, &why))
+        _exit(0);
+    if (!failing)
+        sw_warn("flush: etrn=%s queue=%s: %s", spec, SW_FLUSH_ETRN_QUEUE, sw_buf_str(&why));
+    _exit(1);
+}
+
+/* run - fork and exec the flush command, or ETRN */
 static void
 run(struct routed *rd)
 {
     const struct sw_strv *argv = &rd->conf->routed.flush;
+    const char *spec = rd->conf->routed.flush_etrn;
     sigset_t none;
     pid_t pid;
 
-    if (argv->n == 0)
+    if (argv->n == 0 && spec == NULL)
         return;
     if ((pid = fork()) < 0) {
         sw_warn("flush: fork: %s", strerror(errno));
@@ -72,13 +107,16 @@ run(struct routed *rd)
     if (pid == 0) {
         (void) sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) signal(SIGALRM, SIG_DFL);
+        if (spec)
+            etrn(spec, rd->flush_failing);
         if (strchr(argv->v[0], '/') == NULL)
             (void) setenv("PATH", SW_FLUSH_PATH, 1);
         execvp(argv->v[0], argv->v);
         _exit(127);
     }
     rd->flush_child = pid;
-    sw_debug("flush: started %s (pid %ld)", argv->v[0], (long) pid);
+    sw_debug("flush: started %s (pid %ld)", spec ? "ETRN" : argv->v[0], (long) pid);
 }
 
 /* routed_flush_child_exited - the flush command's outcome: a failure is
@@ -86,7 +124,9 @@ run(struct routed *rd)
 bool
 routed_flush_child_exited(struct routed *rd, pid_t pid, int status)
 {
-    const char *cmd = rd->conf->routed.flush.n ? rd->conf->routed.flush.v[0] : "-";
+    const char *cmd = rd->conf->routed.flush_etrn ? rd->conf->routed.flush_etrn
+                      : rd->conf->routed.flush.n ? rd->conf->routed.flush.v[0]
+                                                 : "-";
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
     if (pid != rd->flush_child)
@@ -152,7 +192,7 @@ routed_flush_soon(struct routed *rd)
     time_t now = mono_now();
     int i;
 
-    if (rd->conf->routed.flush.n == 0)
+    if (rd->conf->routed.flush.n == 0 && rd->conf->routed.flush_etrn == NULL)
         return;
     for (i = 0; i < 2; i++) {
         if (rd->flush_timer[i] == NULL
