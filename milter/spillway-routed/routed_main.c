@@ -244,6 +244,9 @@ main(int argc, char **argv)
     sw_buf_reset(&err);
     if (routed_render_check(rd.conf, &err))
         sw_warn("%s", sw_buf_str(&err));
+    /* Mail the MTA deferred while no spillway-routed answered (Sendmail
+     * queues it: conf/sendmail.mc) tries again now. */
+    routed_flush_soon(&rd);
     routed_log_relays(rd.conf);
 
     (void) event_base_dispatch(rd.base);
