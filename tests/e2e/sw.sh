@@ -12,7 +12,7 @@
 #                       its smtp_tls_policy_maps line)
 #   SW_SOCKMAP, SW_MILTER_SOCK   the sockets those shipped lines name, under
 #                       this test's queue directory
-#   sw_start / sw_stop / sw_kill9 / swctl ARGS...
+#   sw_start / sw_stop / sw_kill9 / swctl ARGS... / smc ENDPOINT REQUEST...
 #   sw_wait_table_has KEY [TIMEOUT]   wait until postmap -q sees KEY
 #   sw_wait_table_lacks KEY [TIMEOUT]
 # Relays: primary (role primary) on PORT_PRIMARY, alt-eu on PORT_ALT1 (EU),
@@ -136,6 +136,10 @@ sw_kill9() {
 
 # swctl ARGS... : spillwayctl against this test's daemon
 swctl() { "$SW_CTL" -s "$SW_DIR/control.sock" "$@"; }
+
+# smc ENDPOINT "MAP KEY"... : ask a socket map as Postfix or Sendmail does
+# (tests/e2e/sockmap-client.py); prints each reply
+smc() { /usr/bin/python3 "$SW_TOP_SRC/tests/e2e/sockmap-client.py" "$@"; }
 
 # sw_wait_table_has KEY [TIMEOUT] : the rendered lmdb answers KEY
 sw_wait_table_has() {

@@ -93,7 +93,6 @@ swctl --json history | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.std
     fail "history --json: $(swctl --json history)"
 log "CLI errors: ok"
 # -- the inet listener, and hostile netstrings close only their connection ------
-smc() { /usr/bin/python3 "$HERE/sockmap-client.py" "$@"; }
 inet="inet:127.0.0.1:$PORT_SOCKMAP"
 expect_eq "inet lookups" "$(smc "$inet" "transport U+ext@X.Example." "transport *" "mailertable .x.example" | tr '\n' '|')" \
     "OK smtp:[127.0.0.1]:2599|NOTFOUND |OK relay:[127.0.0.1]|"

@@ -27,7 +27,22 @@
 #   7. an operator's pin to alt-us, whose spillway.conf names a mailer of
 #      its own (another port), as conf/sendmail.mc documents;
 #   8. spillway-milter killed: Sendmail still accepts and delivers mail
-#      (the snippet has no F=T or F=R), untagged.
+#      (the snippet has no F=T or F=R), untagged;
+#   9. an operator's pin starts a queue run: mail the primary deferred for
+#      pin.example (a plain 451, no evidence) goes to the pinned alternate
+#      with no other queue run;
+#  10. spillway-routed killed (fail-static): the rendered mailertable, the
+#      second member of the snippet's sequence map, still sends us.example
+#      to alt-us; keep.example waits in the queue (4.4.3) and goes to the
+#      primary by the queue run spillway-routed starts when it is back.
+#
+# A Sendmail-only host: routed.mta = "sendmail", spillway-routed runs
+# where /etc/postfix/main.cf does not exist (a mount namespace hides
+# /etc/postfix if this machine has one), renders the mailertable with
+# makemap and no Postfix table, and logs no render error; explain's
+# Sendmail answer is the socket map's own; queue runs are started with
+# ETRN (routed.flush_etrn), as on a real host where spillway-routed's user
+# cannot run "sendmail -q".
 #
 # The relays: Sendmail ignores ports in mailertable values (MTA-FACTS.md),
 # and spillway-routed attributes a Sendmail log line to a relay by its
@@ -70,8 +85,9 @@ relay_start primary "$RELAY_PORT" "$PRIMARY"
 relay_start alt1 "$RELAY_PORT" "$ALT_EU"
 relay_start alt2 "$PORT_ALT2" "$ALT_US"
 
-mkdir -p "$SW_DIR/render" "$SW_DIR/postfix"
-: >"$SW_DIR/postfix/main.cf" # postmap -c for the rendered tables (unused by Sendmail)
+mkdir -p "$SW_DIR/render"
+MAKEMAP=$SM_ROOT/usr/sbin/makemap
+[[ -x $MAKEMAP ]] || fail "no makemap in the unpacked sendmail-bin ($MAKEMAP)"
 cat >"$SW_CONF" <<CONF
 # spillway.conf for t80-sendmail (generated)
 routed: {
@@ -80,10 +96,12 @@ routed: {
     evidence = "$SW_DIR/evidence.sock";
     state = "$SW_DIR/state";
     render_dir = "$SW_DIR/render";
-    postfix_config = "$SW_DIR/postfix";
+    mta = "sendmail";
+    makemap = "$MAKEMAP";
+    sendmail_cf = "$SM_CF";
     maillog = "syslog:$SM_LOG"; # the test's syslog listener writes it: forgeable
     maillog_trust = "forgeable";
-    flush = ["$SM_WRAPPER", "-q"];
+    flush_etrn = "inet:127.0.0.1:$SM_PORT";
 };
 milter: { socket = "unix:$SW_DIR/milter.sock"; tag_keys = "$KEYS"; tag_max_age = "7d"; rate = 100; };
 classify: { patterns = "$SW_TOP_SRC/conf/patterns.conf"; };
@@ -111,6 +129,7 @@ sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "define(\`RELAY_MAILER_ARGS', \`TCP \$h $RELAY_PORT')dnl" \
     "define(\`SPILLWAY_SOCKETMAP', \`inet:$PORT_SOCKMAP@127.0.0.1')dnl" \
     "define(\`SPILLWAY_MILTER', \`unix:$SW_DIR/milter.sock')dnl" \
+    "define(\`SPILLWAY_MAILERTABLE', \`$SW_DIR/render/mailertable')dnl" \
     "include(\`$SW_TOP_SRC/conf/sendmail.mc')dnl" \
     --after-mailers \
     "MAILER_DEFINITIONS" \
@@ -119,8 +138,22 @@ sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
 sm_build
 
 sm_syslog_start
-e2e_spawn routed "$SW_ROUTED" -e -c "$SW_CONF"
-wait_for "swctl status" 15 || fail "spillway-routed did not start"
+# routed_start : spillway-routed on a host without Postfix's main.cf
+routed_start() {
+    if [[ -d /etc/postfix ]]; then # hidden whether or not it has a main.cf
+        # shellcheck disable=SC2016  # for the inner shell
+        e2e_spawn routed unshare -m sh -c 'mount -t tmpfs -o size=1m none /etc/postfix && exec "$0" "$@"' \
+            "$SW_ROUTED" -e -c "$SW_CONF"
+    else
+        e2e_spawn routed "$SW_ROUTED" -e -c "$SW_CONF"
+    fi
+    wait_for "swctl status" 15 || fail "spillway-routed did not start: $(tail -3 "$E2E_DIR/logs/routed.log")"
+}
+routed_start
+grep -qE "started: .* mta=sendmail tables=$SW_DIR/render/mailertable\(hash\)" "$E2E_DIR/logs/routed.log" ||
+    fail "spillway-routed does not render for Sendmail: $(grep started: "$E2E_DIR/logs/routed.log")"
+wait_for "[[ -s $SW_DIR/render/mailertable.db ]]" 10 || fail "makemap built no mailertable.db"
+[[ ! -e $SW_DIR/render/transport ]] || fail "a Postfix transport table was rendered on a Sendmail host"
 e2e_spawn milter "$SW_MILTER" -e -c "$SW_CONF"
 wait_for "[[ -S $SW_DIR/milter.sock ]] && grep -q 'started:' '$E2E_DIR/logs/milter.log'" 10 ||
     fail "spillway-milter did not start: $(tail -5 "$E2E_DIR/logs/milter.log")"
@@ -165,7 +198,7 @@ expect_eq "unparsable log lines" "$(status maillog.unparsable)" 0
 # --------------------------------------------------------------- 2. divert
 log "2. the primary throttles div.example: stat= lines divert it"
 relay_rules primary "div.example $THROTTLE"
-queue_runs=$(grep -c -- ' -q$' "$SM_DIR/calls.log" || true)
+etrns=$(sm_log_count 'ETRN #mqueue')
 send_mail b@div.example 2 held || fail "Sendmail refused mail"
 send_mail b@keep.example 1 keep || fail "Sendmail refused mail"
 wait_for "(( \$(sm_log_count 'to=<b@div.example>, .*relay=\\[$PRIMARY\\] .*reply=451 4\\.7\\.650 .*stat=Deferred') >= 2 ))" 15 ||
@@ -173,11 +206,11 @@ wait_for "(( \$(sm_log_count 'to=<b@div.example>, .*relay=\\[$PRIMARY\\] .*reply
 wait_for "grep -qE 'divert: scope=destination:div.example pool=m365 from=primary to=alt-eu rule=pool-reputation events=2/10m ratio=1.00 hold=${HOLD}s evidence=log:2 first=\"451 4\\.7\\.650 The mail server' '$E2E_DIR/logs/routed.log'" 15 ||
     fail "no divert decision: $(grep -E 'divert|maillog' "$E2E_DIR/logs/routed.log" | tail -5)"
 expect_eq "div.example route" "$(route_of div.example)" alternate
-# routed.flush runs the queue: the deferred mail, still queued under the
-# same queue IDs, goes to the alternate.
+# routed.flush_etrn runs the queue: the deferred mail, still queued under
+# the same queue IDs, goes to the alternate.
 wait_for "(( \$(relay_count alt1) >= 2 ))" 20 ||
     fail "the deferred mail did not reach alt-eu: $(sm_queue_count) queued, calls: $(cat "$SM_DIR/calls.log")"
-(($(grep -c -- ' -q$' "$SM_DIR/calls.log") > queue_runs)) || fail "spillway-routed's flush did not run sendmail -q"
+(($(sm_log_count 'ETRN #mqueue') > etrns)) || fail "spillway-routed's flush sent no ETRN"
 deferred=$({ grep -E "to=<b@div.example>, .*stat=Deferred" "$SM_LOG" || true; } |
     sed -E 's/.*sm-mta\[[0-9]+\]: ([[:alnum:]]+): .*/\1/' | sort -u)
 expect_eq "deferred, then sent at alt-eu (queue IDs)" "$(sent_at "$ALT_EU" b@div.example | tr '\n' ' ')" \
@@ -190,6 +223,24 @@ expect_eq "new div.example mail at alt-eu" "$(ids alt1 new)" 2
 expect_eq "keep.example still at the primary" "$(($(ids primary keep) + $(ids primary keep2)))" 3
 expect_eq "alt-us" "$(relay_count alt2)" 0
 (($(status lookups.found) >= 2)) || fail "spillway-routed answered no mailertable lookup"
+# The rendered mailertable holds the diversion (makemap's own dump of the
+# .db), and explain gives the answer Sendmail's lookup gets.
+wait_for "'$MAKEMAP' -C '$SM_CF' -u hash '$SW_DIR/render/mailertable' | grep -qxF \"div.example	relay:[$ALT_EU]\"" 10 ||
+    fail "the rendered mailertable lacks div.example: $("$MAKEMAP" -C "$SM_CF" -u hash "$SW_DIR/render/mailertable" 2>&1)"
+for d in div.example keep.example; do
+    explained=$(swctl --json explain "u@$d" | python3 -c "import json,sys; l=json.load(sys.stdin)['lookups']; assert [x['mta'] for x in l]==['sendmail'], l; print(l[0]['answer'])")
+    asked=""
+    for key in "$d" ".${d#*.}" .; do
+        asked=$(smc "inet:127.0.0.1:$PORT_SOCKMAP" "spillway $key")
+        [[ $asked == "NOTFOUND " ]] || break
+    done
+    expect_eq "explain's answer for $d, the socket map's" "$explained" "$asked"
+done
+expect_eq "keep.example by the socket map, every key" "$asked" "NOTFOUND "
+[[ $(smc "inet:127.0.0.1:$PORT_SOCKMAP" "spillway div.example") == "OK relay:[$ALT_EU]" ]] ||
+    fail "the socket map's member name: $(smc "inet:127.0.0.1:$PORT_SOCKMAP" "spillway div.example")"
+swctl explain u@div.example | grep -qxF "lookup:   sendmail asks mailertable \"div.example\": OK relay:[$ALT_EU]" ||
+    fail "explain's lookup line: $(swctl explain u@div.example)"
 
 # --------------------------------------------------------------- 3. counts
 log "3. exactly once, nothing bounced"
@@ -274,8 +325,47 @@ fi
 (($(sm_log_count 'Milter \(spillway\): .*(to error state|Connection refused|unsafe)') >= 1)) ||
     fail "Sendmail logged nothing about the missing milter"
 
+# --------------------------------------------------------------- 9. a pin flushes
+log "9. an operator's pin starts a queue run"
+relay_rules primary "pin.example 451 4.3.0 Mailbox temporarily unavailable"
+send_mail a@pin.example 1 pinq || fail "Sendmail refused mail"
+wait_for "(( \$(sm_log_count 'to=<a@pin.example>, .*relay=\\[$PRIMARY\\] .*stat=Deferred') >= 1 ))" 15 ||
+    fail "the primary did not defer pin.example"
+# Nothing else runs the queue (no -q interval): step 7's first flush
+# (1 s after its pin) is let pass, and its second comes 35 s after it, so
+# only the pin's own flush can deliver the mail within the wait.
+sleep 2
+etrns=$(sm_log_count 'ETRN #mqueue')
+swctl divert pin.example --to alt-eu --for 1h --reason "e2e: queued mail takes the pin" >/dev/null
+wait_for "(( \$(ids alt1 pinq) == 1 ))" 10 ||
+    fail "the deferred pin.example mail did not reach alt-eu after the pin ($(sm_queue_count) queued)"
+(($(sm_log_count 'ETRN #mqueue') > etrns)) || fail "the pin sent no ETRN"
+expect_eq "pin.example at the primary" "$(ids primary pinq)" 0
+relay_rules primary ""
+
+# --------------------------------------------------------------- 10. fail-static
+log "10. spillway-routed killed: the rendered mailertable routes what was diverted"
+kill -KILL "$(cat "$E2E_DIR/pids/routed.pid")"
+wait "$(cat "$E2E_DIR/pids/routed.pid")" 2>/dev/null || true
+rm -f "$E2E_DIR/pids/routed.pid"
+send_mail b@us.example 1 static || fail "Sendmail refused mail with spillway-routed down"
+send_mail d@keep.example 1 waits || fail "Sendmail refused mail with spillway-routed down"
+wait_for "(( \$(ids alt2 static) == 1 ))" 15 ||
+    fail "us.example did not go to alt-us by the rendered mailertable: $(grep 'b@us.example' "$SM_LOG" | tail -2)"
+wait_for "(( \$(sm_log_count 'to=<d@keep.example>, .*stat=queued') == 1 ))" 10 ||
+    fail "keep.example was not queued with spillway-routed down: $(grep 'd@keep.example' "$SM_LOG" | tail -2)"
+expect_eq "keep.example delivered while spillway-routed is down" "$(ids primary waits)" 0
+expect_eq "queued" "$(sm_queue_count)" 1
+routed_start
+# spillway-routed's flush at start runs the queue: the smart host takes it.
+wait_for "(( \$(ids primary waits) == 1 ))" 15 ||
+    fail "the mail queued while spillway-routed was down was not delivered after its start ($(sm_queue_count) queued)"
+
 assert_exactly_once || fail "exactly-once check failed"
 expect_eq "bounced by Sendmail" "$(sm_bounced_count)" 0
 expect_eq "queued" "$(sm_queue_count)" 0
 expect_eq "unparsable log lines" "$(status maillog.unparsable)" 0
+# A Sendmail-only host: no render error, no postmap, two starts.
+expect_eq "render errors" "$(sw_log_count 'render: |postmap')" 0
+expect_eq "starts for Sendmail" "$(sw_log_count 'started: .* mta=sendmail ')" 2
 echo "t80-sendmail: ok ($((SECONDS - start))s)"
