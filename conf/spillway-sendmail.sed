@@ -16,7 +16,7 @@ s|^    #mta = "postfix";|    mta = "sendmail";|
     # connects), or the loopback port (inet:10027@127.0.0.1 in sendmail.mc).\
     socketmap = ["unix:/run/spillway/socketmap", "inet:127.0.0.1:10027"];
 s|^    render_dir = "/var/lib/spillway/postfix";    # fail-static tables for Postfix$|    render_dir = "/var/lib/spillway/sendmail";   # fail-static mailertable for Sendmail|
-s|^    render_format = "lmdb";                      # or "cdb"$|    #mailertable_format = "hash";                # makemap's type, or "cdb"; "none": no table|
+s|^    render_format = "lmdb";                      # or "cdb"$|    #mailertable_format = "hash";                # makemap's type, or "btree"; "none": no table|
 /^    #   "postlog:.*Postfix's maillog_file/d
 s|^    #maillog_users = \["postfix", "root"\];        # whose lines count (default)$|    #maillog_users = ["root"];                   # whose lines count (Sendmail runs as root)|
 /^    # Postfix: smtpd_milters = /,/^    socket = /c\
