@@ -1,37 +1,50 @@
 #!/bin/bash
 # tests/install.sh [BUILDDIR] - "make install DESTDIR=..." and what it installs.
 #
+# The build is for Postfix or for Sendmail (./configure --with-mta; read
+# from its Makefile): what differs is said below as "Postfix:" and
+# "Sendmail:".  A Sendmail build is tested as on a Sendmail-only host: the
+# install root has no postfix and no postdrop group.
+#
 # Runs as root, without systemd as PID 1 (systemd's offline tools only):
 #   1. every expected file is installed: programs, man pages, the two units,
-#      sysusers.d and tmpfiles.d files, the example configuration (never
-#      over an administrator's file, and left by "make uninstall" when
-#      changed), the MTA snippets;
-#   2. the shipped files agree: the sockets of conf/spillway.conf and the
-#      compiled-in defaults lie in the directories tmpfiles.d makes, and
-#      conf/postfix-main.cf names them relative to the queue directory;
-#      conf/postfix-master.cf has no active line; the milter's User= is
-#      the milter.user that spillway-routed trusts;
+#      the sysusers.d file, the tmpfiles.d file (Postfix; Sendmail: none),
+#      the example configuration of the build's MTA (never over an
+#      administrator's file, and left by "make uninstall" when changed),
+#      the MTA snippets;
+#   2. the shipped files agree: the sockets of the example configuration
+#      and the compiled-in defaults lie in the directories tmpfiles.d makes,
+#      and conf/postfix-main.cf names them relative to the queue directory
+#      (Postfix), or in the units' RuntimeDirectory= and as
+#      conf/sendmail.mc names them (Sendmail: and the units name no
+#      postdrop group and no path of Postfix); conf/postfix-master.cf has
+#      no active line; the milter's User= is the milter.user that
+#      spillway-routed trusts;
 #   3. systemd-sysusers --root makes both users; systemd-tmpfiles --root
-#      makes the socket directories with their owners and modes;
+#      makes the socket directories with their owners and modes (Postfix);
 #   4. systemd-analyze verify accepts both units (and refuses a broken one);
 #      systemd-analyze security --offline rates each at most
 #      SW_MAX_EXPOSURE_ROUTED / SW_MAX_EXPOSURE_MILTER (a unit without
 #      sandboxing is refused);
 #   5. the PCRE2 classifier gives the same answers without executable
 #      memory (the kernel's MDWE, as MemoryDenyWriteExecute=yes);
-#   6. the installed daemons run as the users sysusers.d made, in the
-#      directories tmpfiles.d made, with the compiled-in default paths, in a
-#      private mount namespace (the machine's users and directories are not
-#      touched) where, as under ProtectSystem=strict, everything is
-#      read-only but the units' writable directories, without capabilities
-#      and with no_new_privs: Postfix's own socketmap client, as a user in
-#      group postfix, gets answers through the shipped transport_maps line;
-#      users outside
-#      group postfix cannot reach either socket; the milter's socket is
-#      0660 spillway-milter:postfix; spillway-routed counts the evidence
-#      datagrams of spillway-milter's user and refuses another user's; the
-#      milter refuses to run as another user, and says why when its socket
-#      directory is not set-gid.
+#   6. the installed daemons run as the users sysusers.d made, with the
+#      units' groups, in the directories tmpfiles.d (Postfix) or systemd's
+#      RuntimeDirectory= (Sendmail) make, with the compiled-in default
+#      paths, in a private mount namespace (the machine's users and
+#      directories are not touched) where, as under ProtectSystem=strict,
+#      everything is read-only but the units' writable directories, without
+#      capabilities and with no_new_privs.  Postfix: Postfix's own
+#      socketmap client, as a user in group postfix, gets answers through
+#      the shipped transport_maps line; users outside group postfix cannot
+#      reach either socket; the milter's socket is 0660
+#      spillway-milter:postfix; the milter says why when its socket
+#      directory is not set-gid.  Sendmail: root (Sendmail's daemon) gets
+#      mailertable answers from the socket map, no Postfix table is
+#      rendered, the milter's socket is 0660 spillway-milter's and reached
+#      by root only.  Both: spillway-routed counts the evidence datagrams of
+#      spillway-milter's user and refuses another user's; the milter
+#      refuses to run as another user.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -67,12 +80,18 @@ if [[ ${1:-} == --namespace ]]; then
     # The users sysusers.d made, in place of the machine's own files; the
     # directories as systemd (RuntimeDirectory=, StateDirectory=) and
     # tmpfiles.d make them, at their real paths.
+    # Sendmail: nothing under /var/spool (an empty one: a path of Postfix
+    # fails); the milter's RuntimeDirectory=, 0750, its user's.
     mount --bind "$R/etc/passwd" /etc/passwd
     mount --bind "$R/etc/group" /etc/group
+    mkdir -p "$R/var/spool"
     mount --bind "$R/var/spool" /var/spool
     mount -t tmpfs -o mode=755 tmpfs /run
     mount -t tmpfs -o mode=755 tmpfs /var/lib
-    install -d -o spillway -g spillway -m 755 /run/spillway /var/lib/spillway /var/lib/spillway/postfix
+    install -d -o spillway -g spillway -m 755 /run/spillway /var/lib/spillway "/var/lib/spillway/$SW_MTA"
+    if [[ $SW_MTA == sendmail ]]; then
+        install -d -o spillway-milter -g spillway-milter -m 750 /run/spillway-milter
+    fi
     routed=$R$SW_SBINDIR/spillway-routed
     milter=$R$SW_SBINDIR/spillway-milter
     ctl() { "$R$SW_SBINDIR/spillwayctl" "$@"; }
@@ -89,14 +108,19 @@ if [[ ${1:-} == --namespace ]]; then
 
     # The configuration: no path at all, so every socket, the state file
     # and the tables take the compiled-in defaults; milter.user and
-    # milter.group as conf/spillway.conf sets them.
-    mkdir -p "$T/etc/postfix"
-    : >"$T/etc/postfix/main.cf"
+    # milter.group as the installed example sets them.  Sendmail: no
+    # Postfix configuration at all.
+    routed_conf=
+    if [[ $SW_MTA == postfix ]]; then
+        mkdir -p "$T/etc/postfix"
+        : >"$T/etc/postfix/main.cf"
+        routed_conf="postfix_config = \"$T/etc/postfix\";"
+    fi
     printf 'k1 %s\n' "$(openssl rand -hex 32)" >"$T/tag.keys"
     chown root:spillway-milter "$T/tag.keys"
     chmod 640 "$T/tag.keys"
     cat >"$T/spillway.conf" <<CONF
-routed: { postfix_config = "$T/etc/postfix"; };
+routed: { $routed_conf };
 milter: { user = "$SW_MILTER_USER"; group = "$SW_MILTER_GROUP"; tag_keys = "$T/tag.keys"; };
 classify: { patterns = "$R$SW_SYSCONFDIR/spillway/patterns.conf"; };
 relays = ( { name = "primary"; nexthop = "[127.0.0.1]:2525"; role = "primary"; },
@@ -126,51 +150,106 @@ CONF
     done
     ok "namespace: read-only but /run/spillway, /var/lib/spillway, ${sock%/*}, $mdir"
 
-    # spillway-routed as the unit runs it: user spillway, groups adm, postdrop.
-    groups=adm
-    getent group postdrop >/dev/null && groups=adm,postdrop
-    as spillway "$groups" "$routed" -e -c "$T/spillway.conf" >/dev/null 2>"$L/routed.log" &
+    # spillway-routed as the unit runs it: user spillway, the unit's
+    # SupplementaryGroups= (Postfix: adm, postdrop; Sendmail: adm), which
+    # must exist in the install root's group file.
+    as spillway "$SW_ROUTED_GROUPS" "$routed" -e -c "$T/spillway.conf" >/dev/null 2>"$L/routed.log" &
     pids+=($!)
     rpid=$!
+    table=/var/lib/spillway/postfix/transport.lmdb
+    ready() { [[ -f /var/lib/spillway/state && ($SW_MTA == sendmail || -f $table) ]]; }
     for _ in $(seq 100); do
-        ctl -c "$T/spillway.conf" status >/dev/null 2>&1 && [[ -f /var/lib/spillway/postfix/transport.lmdb ]] && break
+        ctl -c "$T/spillway.conf" status >/dev/null 2>&1 && ready && break
         kill -0 "$rpid" 2>/dev/null || fail "spillway-routed exited: $(cat "$L/routed.log")"
         sleep 0.1
     done
     ctl -c "$T/spillway.conf" status >/dev/null || fail "spillwayctl cannot reach spillway-routed: $(cat "$L/routed.log")"
-    [[ -f /var/lib/spillway/postfix/transport.lmdb ]] || fail "no rendered table: $(cat "$L/routed.log")"
+    ready || fail "no state file or rendered table: $(cat "$L/routed.log")"
     spw=$(id -u spillway)
     [[ $(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$rpid/status") == "$spw $spw $spw $spw" ]] ||
         fail "spillway-routed does not run as spillway"
-    ok "spillway-routed runs as spillway (uid $spw), no capabilities, no new privileges"
-    [[ $(stat -c '%a %U %G' "${sock%/*}") == "750 spillway postfix" ]] ||
-        fail "socketmap directory: $(stat -c '%a %U %G' "${sock%/*}")"
-    [[ $(stat -c '%U' "$sock") == spillway ]] || fail "socketmap socket owner: $(stat -c '%U' "$sock")"
-    for f in /var/lib/spillway/state /var/lib/spillway/postfix/transport /var/lib/spillway/postfix/transport.lmdb \
-        /run/spillway/control.sock /run/spillway/evidence.sock; do
-        [[ -e $f && $(stat -c '%U' "$f") == spillway ]] || fail "$f: missing or not spillway's"
-    done
-    [[ $(stat -c '%a' /var/lib/spillway/postfix/transport.lmdb) == 644 ]] ||
-        fail "the rendered table is not readable by Postfix: $(stat -c '%a' /var/lib/spillway/postfix/transport.lmdb)"
-    ok "sockets, state file and rendered table at the default paths, owned by spillway"
-
-    # Postfix's own socketmap client (postmap -q), in the queue directory
-    # as Postfix's daemons are, with the shipped transport_maps line.
-    map=${SW_TRANSPORT_MAPS#transport_maps = }
-    lookup() { (cd /var/spool/postfix && as "$1" "$2" postmap -c "$T/etc/postfix" -q "$3" "$map" 2>&1); }
-    ctl -c "$T/spillway.conf" divert example.com --to alt --for 1h --reason "tests/install.sh" >/dev/null ||
-        fail "divert refused"
-    got=$(lookup "$PF_UID" postfix u@example.com) || fail "socketmap lookup as a member of group postfix: $got"
-    [[ $got == "smtp:[127.0.0.2]:2526" ]] || fail "socketmap lookup answered '$got'"
-    ok "socketmap: '$map' answers a user in group postfix ($got)"
-    if got=$(lookup "$OTHER_UID" "" u@example.com); then
-        fail "a user outside group postfix got a socketmap answer: $got"
+    want=
+    for g in ${SW_ROUTED_GROUPS//,/ }; do want+="$(getent group "$g" | cut -d: -f3) "; done
+    want=$(tr ' ' '\n' <<<"$want" | sort -nu | xargs)
+    got=$(awk '/^Groups:/ {$1 = ""; print}' "/proc/$rpid/status" | tr ' ' '\n' | sort -nu | xargs)
+    [[ $got == "$want" ]] || fail "spillway-routed's groups: $got, want $want ($SW_ROUTED_GROUPS)"
+    ok "spillway-routed runs as spillway (uid $spw, groups $SW_ROUTED_GROUPS), no capabilities, no new privileges"
+    if [[ $SW_MTA == postfix ]]; then
+        [[ $(stat -c '%a %U %G' "${sock%/*}") == "750 spillway postfix" ]] ||
+            fail "socketmap directory: $(stat -c '%a %U %G' "${sock%/*}")"
+    else
+        [[ ${sock%/*} == /run/spillway && $(stat -c '%a %U' /run/spillway) == "755 spillway" ]] ||
+            fail "socketmap directory: ${sock%/*} $(stat -c '%a %U' "${sock%/*}")"
+        [[ $(stat -c '%a' "$sock") == 666 ]] || fail "socketmap socket mode: $(stat -c '%a' "$sock")"
     fi
-    grep -q 'Permission denied' <<<"$got" || fail "the outsider's lookup failed otherwise: $got"
-    ok "socketmap: refused to a user outside group postfix"
-    got=$(cd / && as "$PF_UID" postfix postmap -c "$T/etc/postfix" -q example.com lmdb:/var/lib/spillway/postfix/transport) ||
-        fail "the rendered table does not list the diversion"
-    ok "rendered table readable by Postfix's user: example.com -> $got"
+    [[ $(stat -c '%U' "$sock") == spillway ]] || fail "socketmap socket owner: $(stat -c '%U' "$sock")"
+    files=(/var/lib/spillway/state /run/spillway/control.sock /run/spillway/evidence.sock)
+    [[ $SW_MTA == postfix ]] && files+=(/var/lib/spillway/postfix/transport "$table")
+    for f in "${files[@]}"; do
+        [[ -e $f && $(stat -c '%U' "$f") == spillway ]] || fail "$f: missing or not spillway's: $(cat "$L/routed.log")"
+    done
+    if [[ $SW_MTA == postfix ]]; then
+        [[ $(stat -c '%a' "$table") == 644 ]] ||
+            fail "the rendered table is not readable by Postfix: $(stat -c '%a' "$table")"
+        ok "sockets, state file and rendered table at the default paths, owned by spillway"
+    else
+        # Rendering follows routed.mta: no Postfix table where only Sendmail is.
+        [[ ! -e /var/lib/spillway/postfix ]] || fail "a Sendmail build rendered Postfix tables: $(ls /var/lib/spillway/postfix)"
+        ! grep -E 'postmap|main\.cf' "$L/routed.log" || fail "a Sendmail build ran postmap (above)"
+        ok "sockets and state file at the default paths, owned by spillway; no Postfix table, no postmap"
+    fi
+
+    divert() {
+        ctl -c "$T/spillway.conf" divert example.com --to alt --for 1h --reason "tests/install.sh" >/dev/null ||
+            fail "divert refused"
+    }
+    if [[ $SW_MTA == sendmail ]]; then
+        # Sendmail's daemon runs as root and asks the socket map
+        # "mailertable DOMAIN" (FEATURE(mailertable, socket ...)).
+        sm_lookup() {
+            /usr/bin/python3 - "$sock" "mailertable $1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+q = sys.argv[2].encode()
+s.sendall(b"%d:%s," % (len(q), q))
+buf = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        sys.exit("connection closed: %r" % buf)
+    buf += chunk
+    n, _, rest = buf.partition(b":")
+    if rest and len(rest) > int(n):
+        print(rest[:int(n)].decode())
+        break
+PY
+        }
+        got=$(sm_lookup example.com 2>&1) || fail "root's mailertable lookup: $got"
+        [[ $got == NOTFOUND* ]] || fail "mailertable example.com (not diverted) answered '$got'"
+        divert
+        got=$(sm_lookup example.com 2>&1) || fail "root's mailertable lookup: $got"
+        [[ $got == "OK relay:[127.0.0.2]" ]] || fail "mailertable example.com (diverted) answered '$got'"
+        ok "socketmap: root (Sendmail's daemon) gets mailertable answers at $sock (NOTFOUND, then '$got')"
+    else
+        # Postfix's own socketmap client (postmap -q), in the queue directory
+        # as Postfix's daemons are, with the shipped transport_maps line.
+        map=${SW_TRANSPORT_MAPS#transport_maps = }
+        lookup() { (cd /var/spool/postfix && as "$1" "$2" postmap -c "$T/etc/postfix" -q "$3" "$map" 2>&1); }
+        divert
+        got=$(lookup "$PF_UID" postfix u@example.com) || fail "socketmap lookup as a member of group postfix: $got"
+        [[ $got == "smtp:[127.0.0.2]:2526" ]] || fail "socketmap lookup answered '$got'"
+        ok "socketmap: '$map' answers a user in group postfix ($got)"
+        if got=$(lookup "$OTHER_UID" "" u@example.com); then
+            fail "a user outside group postfix got a socketmap answer: $got"
+        fi
+        grep -q 'Permission denied' <<<"$got" || fail "the outsider's lookup failed otherwise: $got"
+        ok "socketmap: refused to a user outside group postfix"
+        got=$(cd / && as "$PF_UID" postfix postmap -c "$T/etc/postfix" -q example.com lmdb:/var/lib/spillway/postfix/transport) ||
+            fail "the rendered table does not list the diversion"
+        ok "rendered table readable by Postfix's user: example.com -> $got"
+    fi
 
     # Evidence: the milter's user is trusted, another user is refused.
     evidence() {
@@ -194,8 +273,16 @@ PY
     ok "evidence: $SW_MILTER_USER's datagram counted, uid $OTHER_UID's refused"
 
     # spillway-milter as its unit runs it: already its user, nothing to drop.
-    [[ $(stat -c '%a %U %G' "$mdir") == "2750 spillway-milter postfix" ]] ||
-        fail "milter socket directory: $(stat -c '%a %U %G' "$mdir")"
+    # Postfix: the directory tmpfiles.d made, set-gid postfix; Sendmail: the
+    # unit's RuntimeDirectory=, the socket of milter.group (its own group).
+    if [[ $SW_MTA == postfix ]]; then
+        want_dir="2750 spillway-milter postfix" want_sock="660 spillway-milter postfix"
+    else
+        want_dir="750 spillway-milter spillway-milter" want_sock="660 spillway-milter $SW_MILTER_GROUP"
+        [[ $mdir == /run/spillway-milter ]] || fail "milter.socket's directory is $mdir, not RuntimeDirectory=spillway-milter"
+    fi
+    [[ $(stat -c '%a %U %G' "$mdir") == "$want_dir" ]] ||
+        fail "milter socket directory: $(stat -c '%a %U %G' "$mdir"), want $want_dir"
     start_milter() { # USER LOG
         as "$1" "" "$milter" -e -c "$T/spillway.conf" >/dev/null 2>"$2" &
         mpid=$!
@@ -208,14 +295,21 @@ PY
     }
     start_milter "$SW_MILTER_USER" "$L/milter.log" || fail "spillway-milter did not start: $(cat "$L/milter.log")"
     pids+=("$mpid")
-    [[ $(stat -c '%a %U %G' "$msock") == "660 spillway-milter postfix" ]] ||
-        fail "milter socket: $(stat -c '%a %U %G' "$msock")"
-    ok "milter socket $msock: 0660 spillway-milter:postfix"
-    connect() { as "$1" "$2" /usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$msock" 2>&1; }
-    got=$(connect "$PF_UID" postfix) || fail "a user in group postfix cannot connect to the milter: $got"
-    if got=$(connect "$OTHER_UID" ""); then fail "a user outside group postfix reached the milter socket"; fi
+    [[ $(stat -c '%a %U %G' "$msock") == "$want_sock" ]] ||
+        fail "milter socket: $(stat -c '%a %U %G' "$msock"), want $want_sock"
+    ok "milter socket $msock: $want_sock, in $mdir $want_dir"
+    connect_py='import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])'
+    connect() { as "$1" "$2" /usr/bin/python3 -c "$connect_py" "$msock" 2>&1; }
+    if [[ $SW_MTA == postfix ]]; then
+        got=$(connect "$PF_UID" postfix) || fail "a user in group postfix cannot connect to the milter: $got"
+        who="group postfix connects"
+    else
+        got=$(/usr/bin/python3 -c "$connect_py" "$msock" 2>&1) || fail "root cannot connect to the milter: $got"
+        who="root (Sendmail's daemon) connects"
+    fi
+    if got=$(connect "$OTHER_UID" ""); then fail "uid $OTHER_UID (in no group of ours) reached the milter socket"; fi
     grep -q PermissionError <<<"$got" || fail "the outsider's connect failed otherwise: $got"
-    ok "milter socket: group postfix connects, others are refused"
+    ok "milter socket: $who, others are refused"
     kill "$mpid"
     wait "$mpid" 2>/dev/null || true
 
@@ -228,7 +322,8 @@ PY
     grep -q "not as milter.user $SW_MILTER_USER" "$L/milter-other.log" ||
         fail "no reason given: $(cat "$L/milter-other.log")"
     ok "spillway-milter refuses to run as another user: $(grep -o 'running as uid.*' "$L/milter-other.log" | cut -c1-80)..."
-    # Without the set-gid directory the socket's group would be wrong.
+    [[ $SW_MTA == postfix ]] || exit 0
+    # Postfix: without the set-gid directory the socket's group would be wrong.
     chmod g-s "$mdir"
     if start_milter "$SW_MILTER_USER" "$L/milter-nosgid.log"; then
         pids+=("$mpid")
@@ -242,20 +337,27 @@ fi
 
 # ------------------------------------------------------------ the outer part
 [[ $(id -u) == 0 ]] || { echo "SKIP: tests/install.sh needs root (users, chown, mount namespace)"; exit 77; }
-for tool in systemd-analyze systemd-sysusers systemd-tmpfiles setpriv unshare postmap /usr/bin/python3 openssl strings; do
-    command -v "$tool" >/dev/null || fail "$tool is not installed"
-done
-getent group postfix >/dev/null || fail "no postfix group (apt-get install postfix)"
 BUILD=$(cd "${1:-${SW_BUILDDIR:-$SRC}}" && pwd -P)
 [[ -f $BUILD/Makefile ]] || fail "$BUILD is not a configured build directory"
+# mkvar NAME : a make variable of the build, expanded
+mkvar() { printf 'sw-print:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory -C "$BUILD" -f Makefile -f - sw-print; }
+mta=$(mkvar SW_MTA)
+[[ $mta == postfix || $mta == sendmail ]] || fail "the build is for MTA '$mta' (SW_MTA)"
+echo "tests/install.sh: a $mta build ($BUILD)"
+tools=(systemd-analyze systemd-sysusers systemd-tmpfiles setpriv unshare /usr/bin/python3 openssl strings)
+[[ $mta == postfix ]] && tools+=(postmap)
+for tool in "${tools[@]}"; do
+    command -v "$tool" >/dev/null || fail "$tool is not installed"
+done
+if [[ $mta == postfix ]]; then
+    getent group postfix >/dev/null || fail "no postfix group (apt-get install postfix)"
+fi
 
 T=$(mktemp -d /tmp/sw-install.XXXXXX)
 chmod 755 "$T"
 R=$T/root
 trap 'rm -rf "$T"' EXIT
 
-# mkvar NAME : a make variable of the build, expanded
-mkvar() { printf 'sw-print:\n\t@echo $(%s)\n' "$1" | make -s --no-print-directory -C "$BUILD" -f Makefile -f - sw-print; }
 sbindir=$(mkvar sbindir) sysconfdir=$(mkvar sysconfdir) mandir=$(mkvar mandir)
 docdir=$(mkvar docdir) unitdir=$(mkvar systemdsystemunitdir)
 sysusersdir=$(mkvar sysusersdir) tmpfilesdir=$(mkvar tmpfilesdir)
@@ -270,9 +372,14 @@ for f in "$sbindir"/spillway-routed "$sbindir"/spillway-milter "$sbindir"/spillw
     [[ -x $R$f ]] || fail "not installed: $f"
 done
 "$R$sbindir/spillway-report" /dev/null >/dev/null || fail "the installed spillway-report does not run"
-for f in "$unitdir"/spillway-routed.service "$unitdir"/spillway-milter.service \
-    "$sysusersdir"/spillway.conf "$tmpfilesdir"/spillway.conf \
-    "$sysconfdir"/spillway/spillway.conf "$sysconfdir"/spillway/patterns.conf \
+files=("$unitdir"/spillway-routed.service "$unitdir"/spillway-milter.service "$sysusersdir"/spillway.conf)
+if [[ $mta == postfix ]]; then
+    files+=("$tmpfilesdir"/spillway.conf)
+else
+    # Sendmail: its sockets are in the units' RuntimeDirectory=.
+    [[ ! -e $R$tmpfilesdir/spillway.conf ]] || fail "a Sendmail build installed a tmpfiles.d file"
+fi
+for f in "${files[@]}" "$sysconfdir"/spillway/spillway.conf "$sysconfdir"/spillway/patterns.conf \
     "$docdir"/examples/postfix-main.cf "$docdir"/examples/postfix-master.cf \
     "$docdir"/examples/spillway.conf "$docdir"/examples/patterns.conf "$docdir"/examples/sendmail.mc; do
     [[ -f $R$f ]] || fail "not installed: $f"
@@ -284,14 +391,27 @@ for m in man8/spillway-routed.8 man8/spillway-milter.8 man8/spillwayctl.8 man5/s
     [[ -f $R$mandir/$m ]] || fail "not installed: $mandir/$m"
 done
 cmp -s "$SRC/conf/spillway.sysusers" "$R$sysusersdir/spillway.conf" || fail "sysusers.d file differs"
-cmp -s "$SRC/conf/spillway.tmpfiles" "$R$tmpfilesdir/spillway.conf" || fail "tmpfiles.d file differs"
-cmp -s "$SRC/conf/spillway.conf" "$R$sysconfdir/spillway/spillway.conf" || fail "example configuration differs"
+# The example of the build's MTA: Postfix's is conf/spillway.conf;
+# Sendmail's is made from it by conf/spillway-sendmail.sed.
+if [[ $mta == postfix ]]; then
+    cmp -s "$SRC/conf/spillway.tmpfiles" "$R$tmpfilesdir/spillway.conf" || fail "tmpfiles.d file differs"
+    cmp -s "$SRC/conf/spillway.conf" "$R$sysconfdir/spillway/spillway.conf" || fail "example configuration differs"
+else
+    sed -f "$SRC/conf/spillway-sendmail.sed" "$SRC/conf/spillway.conf" | cmp -s - "$R$sysconfdir/spillway/spillway.conf" ||
+        fail "example configuration is not conf/spillway.conf edited by conf/spillway-sendmail.sed"
+fi
+cmp -s "$R$sysconfdir/spillway/spillway.conf" "$R$docdir/examples/spillway.conf" ||
+    fail "the example in $docdir/examples is not the one in $sysconfdir/spillway"
 for u in routed milter; do
     f=$R$unitdir/spillway-$u.service
     grep -qx "ExecStart=$sbindir/spillway-$u" "$f" || fail "spillway-$u.service: $(grep ExecStart= "$f")"
-    ! grep -n '@[a-z_]*@' "$f" || fail "spillway-$u.service: unsubstituted variable"
+    ! grep -n '@[A-Za-z_]*@' "$f" || fail "spillway-$u.service: unsubstituted variable or MTA marker"
+    if [[ $mta == sendmail ]]; then
+        # A Sendmail-only host has no postdrop group and no Postfix queue.
+        ! grep -n -e postdrop -e /var/spool/postfix "$f" || fail "spillway-$u.service names Postfix's (above)"
+    fi
 done
-ok "installed: 3 programs, $mans man pages, 2 units, sysusers.d, tmpfiles.d, example configuration, MTA snippets"
+ok "installed: 3 programs, $mans man pages, 2 units, sysusers.d,$([[ $mta == postfix ]] && echo ' tmpfiles.d,') $mta example configuration, MTA snippets"
 # An administrator's file is never replaced; "make uninstall" keeps it
 # and removes the unchanged one.
 echo "# changed by the administrator" >>"$R$sysconfdir/spillway/spillway.conf"
@@ -316,45 +436,78 @@ SW_MILTER_USER=$(confval user) SW_MILTER_GROUP=$(confval group)
 defaults=$(strings "$R$sbindir/spillway-routed")
 for key in socketmap socket control evidence state render_dir; do
     val=$(confval "$key")
-    [[ -n $val ]] || fail "conf/spillway.conf sets no $key"
-    grep -qxF -- "$val" <<<"$defaults" || fail "spillway-routed's default $key is not $val"
+    [[ -n $val ]] || fail "the $mta example sets no $key"
+    grep -qxF -- "$val" <<<"$defaults" || fail "spillway-routed's default $key is not $val (a $mta build)"
 done
-[[ $SW_MILTER_USER == spillway-milter && $SW_MILTER_GROUP == postfix ]] ||
-    fail "conf/spillway.conf: milter.user $SW_MILTER_USER, milter.group $SW_MILTER_GROUP"
-grep -qx "User=$SW_MILTER_USER" "$R$unitdir/spillway-milter.service" || fail "the milter unit's User= is not milter.user"
-grep -qx "User=spillway" "$R$unitdir/spillway-routed.service" || fail "the routed unit's User= is not spillway"
-for s in "${SW_SOCKMAP#unix:}:spillway" "${SW_MILTER_SOCKET#unix:}:$SW_MILTER_USER"; do
-    path=${s%:*} owner=${s##*:}
-    awk -v d="${path%/*}" -v o="$owner" '$1 == "d" && $2 == d && $4 == o && $5 == "postfix" {f = 1} END {exit !f}' \
-        "$R$tmpfilesdir/spillway.conf" || fail "tmpfiles.d makes no ${path%/*} for $owner, group postfix"
-    [[ ${path%/*} == /var/spool/postfix/* ]] || fail "$path is not under Postfix's queue directory"
-done
+want_group=postfix
+[[ $mta == sendmail ]] && want_group=spillway-milter
+[[ $SW_MILTER_USER == spillway-milter && $SW_MILTER_GROUP == "$want_group" ]] ||
+    fail "the $mta example: milter.user $SW_MILTER_USER, milter.group $SW_MILTER_GROUP"
+routed_unit=$R$unitdir/spillway-routed.service milter_unit=$R$unitdir/spillway-milter.service
+grep -qx "User=$SW_MILTER_USER" "$milter_unit" || fail "the milter unit's User= is not milter.user"
+grep -qx "User=spillway" "$routed_unit" || fail "the routed unit's User= is not spillway"
+SW_ROUTED_GROUPS=$(sed -n 's/^SupplementaryGroups=//p' "$routed_unit" | tr ' ' ,)
+want_groups=adm,postdrop
+[[ $mta == sendmail ]] && want_groups=adm
+[[ $SW_ROUTED_GROUPS == "$want_groups" ]] || fail "the routed unit's SupplementaryGroups= is '$SW_ROUTED_GROUPS', want $want_groups"
 for key in control evidence; do
     [[ $(confval $key) == /run/spillway/* ]] || fail "$key is not in RuntimeDirectory=spillway"
 done
 for key in state render_dir; do
     [[ $(confval $key) == /var/lib/spillway/* ]] || fail "$key is not in StateDirectory=spillway"
 done
-grep -qx 'StateDirectory=spillway spillway/postfix' "$R$unitdir/spillway-routed.service" ||
-    fail "StateDirectory= does not make render_dir"
-main=$R$docdir/examples/postfix-main.cf
-SW_TRANSPORT_MAPS=$(grep -m 1 '^transport_maps = socketmap:' "$main") || fail "postfix-main.cf: no socketmap line"
-[[ $SW_TRANSPORT_MAPS == "transport_maps = socketmap:unix:${SW_SOCKMAP#unix:/var/spool/postfix/}:transport" ]] ||
-    fail "postfix-main.cf: '$SW_TRANSPORT_MAPS' is not routed.socketmap relative to the queue directory"
-grep -q "^smtpd_milters = { unix:${SW_MILTER_SOCKET#unix:/var/spool/postfix/}, default_action=accept," "$main" ||
-    fail "postfix-main.cf: smtpd_milters is not milter.socket relative to the queue directory"
-for line in 'transport_maps = lmdb:' 'smtp_delivery_status_filter = pcre:' 'smtp_tls_policy_maps = lmdb:'; do
-    grep -E "^#?$line$(confval render_dir)/" "$main" >/dev/null || fail "postfix-main.cf: no '$line' in render_dir"
-done
-if grep -vE '^[[:space:]]*(#|$)' "$R$docdir/examples/postfix-master.cf"; then
-    fail "postfix-master.cf has active lines (above), yet says spillway needs none"
+[[ $(confval render_dir) == /var/lib/spillway/$mta ]] || fail "render_dir is $(confval render_dir), not /var/lib/spillway/$mta"
+grep -qx "StateDirectory=spillway spillway/$mta" "$routed_unit" || fail "StateDirectory= does not make render_dir"
+SW_TRANSPORT_MAPS=
+if [[ $mta == sendmail ]]; then
+    # The sockets are in the units' RuntimeDirectory= (no tmpfiles.d), and
+    # the units need no other writable path.
+    [[ $SW_SOCKMAP == unix:/run/spillway/* ]] || fail "routed.socketmap $SW_SOCKMAP is not in RuntimeDirectory=spillway"
+    [[ $SW_MILTER_SOCKET == unix:/run/spillway-milter/* ]] ||
+        fail "milter.socket $SW_MILTER_SOCKET is not in /run/spillway-milter"
+    grep -qx 'RuntimeDirectory=spillway' "$routed_unit" || fail "the routed unit has no RuntimeDirectory=spillway"
+    grep -qx 'RuntimeDirectory=spillway-milter' "$milter_unit" && grep -qx 'RuntimeDirectoryMode=0750' "$milter_unit" ||
+        fail "the milter unit has no RuntimeDirectory=spillway-milter, mode 0750"
+    ! grep -n '^ReadWritePaths=' "$routed_unit" "$milter_unit" || fail "ReadWritePaths= in a Sendmail build's unit (above)"
+    # conf/sendmail.mc's defaults name the example's sockets.
+    mc=$R$docdir/examples/sendmail.mc
+    mc_default() { sed -n "s/^ifdef(.$1', .', .define(.$1', ..\([^']*\)'')')dnl\$/\1/p" "$mc"; }
+    [[ $(mc_default SPILLWAY_MILTER) == "$SW_MILTER_SOCKET" ]] ||
+        fail "sendmail.mc: SPILLWAY_MILTER '$(mc_default SPILLWAY_MILTER)' is not milter.socket $SW_MILTER_SOCKET"
+    mcmap=$(mc_default SPILLWAY_SOCKETMAP)
+    [[ $mcmap =~ ^inet:([0-9]+)@(.*)$ ]] && mcmap=inet:${BASH_REMATCH[2]}:${BASH_REMATCH[1]}
+    grep "^ *socketmap = " "$conf" | grep -qF "\"$mcmap\"" ||
+        fail "sendmail.mc: SPILLWAY_SOCKETMAP ($mcmap) is not one of the example's routed.socketmap"
+    ok "the sendmail example, the compiled-in defaults, the units and sendmail.mc name the same paths"
+else
+    for s in "${SW_SOCKMAP#unix:}:spillway" "${SW_MILTER_SOCKET#unix:}:$SW_MILTER_USER"; do
+        path=${s%:*} owner=${s##*:}
+        awk -v d="${path%/*}" -v o="$owner" '$1 == "d" && $2 == d && $4 == o && $5 == "postfix" {f = 1} END {exit !f}' \
+            "$R$tmpfilesdir/spillway.conf" || fail "tmpfiles.d makes no ${path%/*} for $owner, group postfix"
+        [[ ${path%/*} == /var/spool/postfix/* ]] || fail "$path is not under Postfix's queue directory"
+    done
+    main=$R$docdir/examples/postfix-main.cf
+    SW_TRANSPORT_MAPS=$(grep -m 1 '^transport_maps = socketmap:' "$main") || fail "postfix-main.cf: no socketmap line"
+    [[ $SW_TRANSPORT_MAPS == "transport_maps = socketmap:unix:${SW_SOCKMAP#unix:/var/spool/postfix/}:transport" ]] ||
+        fail "postfix-main.cf: '$SW_TRANSPORT_MAPS' is not routed.socketmap relative to the queue directory"
+    grep -q "^smtpd_milters = { unix:${SW_MILTER_SOCKET#unix:/var/spool/postfix/}, default_action=accept," "$main" ||
+        fail "postfix-main.cf: smtpd_milters is not milter.socket relative to the queue directory"
+    for line in 'transport_maps = lmdb:' 'smtp_delivery_status_filter = pcre:' 'smtp_tls_policy_maps = lmdb:'; do
+        grep -E "^#?$line$(confval render_dir)/" "$main" >/dev/null || fail "postfix-main.cf: no '$line' in render_dir"
+    done
+    if grep -vE '^[[:space:]]*(#|$)' "$R$docdir/examples/postfix-master.cf"; then
+        fail "postfix-master.cf has active lines (above), yet says spillway needs none"
+    fi
+    ok "spillway.conf, the compiled-in defaults, the units, tmpfiles.d and postfix-main.cf name the same paths"
 fi
-ok "spillway.conf, the compiled-in defaults, the units, tmpfiles.d and postfix-main.cf name the same paths"
 
 # ------------------------------------------------------------ 3. sysusers, tmpfiles
+# Sendmail: as on a Sendmail-only host, no postfix and no postdrop.
 mkdir -p "$R/etc"
-grep -v '^spillway' /etc/passwd >"$R/etc/passwd"
-grep -v '^spillway' /etc/group >"$R/etc/group"
+drop=(-e '^spillway')
+[[ $mta == sendmail ]] && drop+=(-e '^postfix:' -e '^postdrop:')
+grep -v "${drop[@]}" /etc/passwd >"$R/etc/passwd"
+grep -v "${drop[@]}" /etc/group >"$R/etc/group"
 systemd-sysusers --root="$R" "$R$sysusersdir/spillway.conf" >"$T/sysusers.log" 2>&1 ||
     fail "systemd-sysusers: $(cat "$T/sysusers.log")"
 for u in spillway spillway-milter; do
@@ -366,16 +519,18 @@ for u in spillway spillway-milter; do
     [[ $(getent passwd "$uid" || true) == "" ]] || echo "note: uid $uid is taken on this machine (used only inside the namespace)"
 done
 ok "systemd-sysusers: spillway and spillway-milter, no home, no shell"
-systemd-tmpfiles --root="$R" --create "$R$tmpfilesdir/spillway.conf" >"$T/tmpfiles.log" 2>&1 ||
-    fail "systemd-tmpfiles: $(cat "$T/tmpfiles.log")"
-pfgid=$(awk -F: '$1 == "postfix" {print $3}' "$R/etc/group")
-for want in "spillway 750 spillway" "spillway-milter 2750 spillway-milter"; do
-    read -r d mode owner <<<"$want"
-    uid=$(awk -F: -v u="$owner" '$1 == u {print $3}' "$R/etc/passwd")
-    got=$(stat -c '%a %u %g' "$R/var/spool/postfix/$d") || fail "tmpfiles did not make /var/spool/postfix/$d"
-    [[ $got == "$mode $uid $pfgid" ]] || fail "/var/spool/postfix/$d is '$got', want '$mode $uid $pfgid' ($owner:postfix)"
-done
-ok "systemd-tmpfiles: /var/spool/postfix/spillway 0750 spillway:postfix, spillway-milter 2750 spillway-milter:postfix"
+if [[ $mta == postfix ]]; then
+    systemd-tmpfiles --root="$R" --create "$R$tmpfilesdir/spillway.conf" >"$T/tmpfiles.log" 2>&1 ||
+        fail "systemd-tmpfiles: $(cat "$T/tmpfiles.log")"
+    pfgid=$(awk -F: '$1 == "postfix" {print $3}' "$R/etc/group")
+    for want in "spillway 750 spillway" "spillway-milter 2750 spillway-milter"; do
+        read -r d mode owner <<<"$want"
+        uid=$(awk -F: -v u="$owner" '$1 == u {print $3}' "$R/etc/passwd")
+        got=$(stat -c '%a %u %g' "$R/var/spool/postfix/$d") || fail "tmpfiles did not make /var/spool/postfix/$d"
+        [[ $got == "$mode $uid $pfgid" ]] || fail "/var/spool/postfix/$d is '$got', want '$mode $uid $pfgid' ($owner:postfix)"
+    done
+    ok "systemd-tmpfiles: /var/spool/postfix/spillway 0750 spillway:postfix, spillway-milter 2750 spillway-milter:postfix"
+fi
 
 # ------------------------------------------------------------ 4. systemd-analyze
 # Offline, against the install root: the targets the units order against
@@ -464,8 +619,8 @@ not-enforced) fail "PR_SET_MDWE did not refuse a writable+executable mapping" ;;
 esac
 
 # ------------------------------------------------------------ 6. the daemons
-export SW_SBINDIR=$sbindir SW_SYSCONFDIR=$sysconfdir SW_SOCKMAP SW_MILTER_SOCKET SW_MILTER_USER \
-    SW_MILTER_GROUP SW_TRANSPORT_MAPS
+export SW_MTA=$mta SW_SBINDIR=$sbindir SW_SYSCONFDIR=$sysconfdir SW_SOCKMAP SW_MILTER_SOCKET SW_MILTER_USER \
+    SW_MILTER_GROUP SW_TRANSPORT_MAPS SW_ROUTED_GROUPS
 unshare -m --propagation private bash "${BASH_SOURCE[0]}" --namespace "$T" ||
     fail "the daemons as their own users (above)"
-echo "tests/install.sh: ok"
+echo "tests/install.sh: ok ($mta build)"

@@ -150,7 +150,7 @@ copy_text(struct sw_outcome *out, const char *s, size_t n)
 static void
 outcome_clear(struct sw_outcome *out)
 {
-    out->mta = SW_MTA_POSTFIX;
+    out->mta = SW_OUTCOME_POSTFIX;
     out->status = SW_OUTCOME_SENT;
     out->queue_id[0] = '\0';
     out->rcpt[0] = '\0';
@@ -720,7 +720,7 @@ sw_maillog_parse_rcpt(const char *line, size_t len, size_t index, struct sw_outc
 
     memcpy(out->queue_id, id.p, id.n);
     out->queue_id[id.n] = '\0';
-    out->mta = postfix ? SW_MTA_POSTFIX : SW_MTA_SENDMAIL;
+    out->mta = postfix ? SW_OUTCOME_POSTFIX : SW_OUTCOME_SENDMAIL;
     return postfix ? parse_postfix(out, p + 1, end, index) : parse_sendmail(out, p, end, index);
 }
 

@@ -24,7 +24,7 @@
 #define SW_OUTCOME_TEXT_MAX     512
 
 enum sw_outcome_status { SW_OUTCOME_SENT, SW_OUTCOME_DEFERRED, SW_OUTCOME_BOUNCED };
-enum sw_mta { SW_MTA_POSTFIX, SW_MTA_SENDMAIL };
+enum sw_mta { SW_OUTCOME_POSTFIX, SW_OUTCOME_SENDMAIL };
 
 struct sw_outcome {
     enum sw_mta mta;

@@ -64,14 +64,14 @@ check_outcome(const struct sw_outcome *o)
         || !terminated(o->relay_addr, sizeof(o->relay_addr)) || !terminated(o->dsn, sizeof(o->dsn))
         || !terminated(o->text, sizeof(o->text)))
         abort();
-    if (o->mta != SW_MTA_POSTFIX && o->mta != SW_MTA_SENDMAIL)
+    if (o->mta != SW_OUTCOME_POSTFIX && o->mta != SW_OUTCOME_SENDMAIL)
         abort();
     if (o->status != SW_OUTCOME_SENT && o->status != SW_OUTCOME_DEFERRED
         && o->status != SW_OUTCOME_BOUNCED)
         abort();
     if (o->queue_id[0] == '\0' || o->rcpt[0] == '\0' || o->nrcpt == 0)
         abort();
-    if (o->mta == SW_MTA_POSTFIX && (o->nrcpt != 1 || o->rcpt_more))
+    if (o->mta == SW_OUTCOME_POSTFIX && (o->nrcpt != 1 || o->rcpt_more))
         abort();
     if (!fz_plain(o->queue_id, false) || !fz_plain(o->rcpt, false) || !fz_plain(o->domain, true)
         || !fz_plain(o->relay_host, true) || !fz_plain(o->relay_addr, true)
@@ -80,7 +80,7 @@ check_outcome(const struct sw_outcome *o)
     if (!fz_status_shape(o->dsn))
         abort();
     if (o->relay_port < 0 || o->relay_port > 65535
-        || (o->mta == SW_MTA_SENDMAIL && o->relay_port != 0))
+        || (o->mta == SW_OUTCOME_SENDMAIL && o->relay_port != 0))
         abort();
     if (o->reply_code != 0 && (o->reply_code < 200 || o->reply_code > 599))
         abort();

@@ -41,8 +41,8 @@ struct ok_case {
     bool rcpt_more;
 };
 
-#define PF     SW_MTA_POSTFIX
-#define SM     SW_MTA_SENDMAIL
+#define PF     SW_OUTCOME_POSTFIX
+#define SM     SW_OUTCOME_SENDMAIL
 #define SENT   SW_OUTCOME_SENT
 #define DEFER  SW_OUTCOME_DEFERRED
 #define BOUNCE SW_OUTCOME_BOUNCED
@@ -752,7 +752,7 @@ test_prefixes(void **state)
         len = c->len ? c->len : strlen(c->line);
         for (cut = 0; cut < len; cut++) {
             copy = exact_copy(c->line, cut);
-            if (sw_maillog_parse(copy, cut, &o) == SW_MAILLOG_OUTCOME && c->mta == SW_MTA_POSTFIX) {
+            if (sw_maillog_parse(copy, cut, &o) == SW_MAILLOG_OUTCOME && c->mta == SW_OUTCOME_POSTFIX) {
                 for (trimmed = cut; trimmed > 0 && memchr("\r\n ", copy[trimmed - 1], 3) != NULL;)
                     trimmed--;
                 if (trimmed == 0 || copy[trimmed - 1] != ')') {
