@@ -9,6 +9,10 @@
 # syntax; spillway.conf(5)), installed by a Sendmail build (./configure\
 # --with-mta=sendmail); the defaults it repeats are that build's.
 s|^    #mta = "postfix";|    mta = "sendmail";|
+/^    mta = "sendmail";/a\
+    # After each change of route and at start, ask Sendmail to run its\
+    # queue (ETRN #mqueue): spillway-routed's user cannot run sendmail -q.\
+    #flush_etrn = "inet:127.0.0.1:25";
 /^    # Where Postfix asks for routes/,/^    socketmap = /c\
     # Where Sendmail's mailertable asks for routes (conf/sendmail.mc,\
     # SPILLWAY_SOCKETMAP): the unix socket in spillway-routed's\

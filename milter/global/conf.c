@@ -31,16 +31,14 @@
 /* Defaults (DESIGN.md 5.6). */
 /* The MTA the build is for (configure --with-mta) chooses where the
  * sockets and the rendered tables are by default. */
-#if defined(SW_MTA_SENDMAIL) && SW_MTA_SENDMAIL
+#if SW_MTA_SENDMAIL
 #define SW_DEF_SOCKETMAP  "unix:/run/spillway/socketmap"
 #define SW_DEF_RENDER_DIR "/var/lib/spillway/sendmail"
 #define SW_DEF_MILTER     "unix:/run/spillway-milter/milter.sock"
-#define SW_DEF_MTA_NAME   "sendmail"
 #else
 #define SW_DEF_SOCKETMAP  "unix:/var/spool/postfix/spillway/socketmap"
 #define SW_DEF_RENDER_DIR "/var/lib/spillway/postfix"
 #define SW_DEF_MILTER     "unix:/var/spool/postfix/spillway-milter/milter.sock"
-#define SW_DEF_MTA_NAME   "postfix"
 #endif
 #define SW_DEF_MAKEMAP    "/usr/sbin/makemap"
 #define SW_DEF_CONTROL    "/run/spillway/control.sock"
@@ -384,7 +382,7 @@ apply_defaults(struct sw_cfctx *cx, struct sw_conf *c)
     set_default(cx, &r->mailertable_format, "hash");
     set_default(cx, &r->makemap, SW_DEF_MAKEMAP);
     if (r->mta == 0)
-        r->mta = strcmp(SW_DEF_MTA_NAME, "sendmail") == 0 ? SW_WIRED_SENDMAIL : SW_WIRED_POSTFIX;
+        r->mta = SW_MTA_SENDMAIL ? SW_WIRED_SENDMAIL : SW_WIRED_POSTFIX; /* configure --with-mta */
     set_default(cx, &c->milter.socket, SW_DEF_MILTER);
     if (c->milter.tag_max_age == 0)
         c->milter.tag_max_age = SW_DEF_TAG_AGE;

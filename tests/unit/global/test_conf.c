@@ -558,7 +558,7 @@ test_defaults(void **state)
     (void) state;
     c = must_load("relays = ( { name = \"x\"; nexthop = \"relay.example\"; } );\n");
     assert_int_equal(c->routed.socketmap.n, 1);
-#if defined(SW_MTA_SENDMAIL) && SW_MTA_SENDMAIL /* configure --with-mta=sendmail */
+#if SW_MTA_SENDMAIL /* configure --with-mta=sendmail */
     assert_string_equal(c->routed.socketmap.v[0], "unix:/run/spillway/socketmap");
     assert_string_equal(c->milter.socket, "unix:/run/spillway-milter/milter.sock");
     assert_string_equal(c->routed.render_dir, "/var/lib/spillway/sendmail");
