@@ -178,8 +178,7 @@ relay_start primary "$RELAY_PORT" "$PRIMARY" --dsn
 relay_start alt1 "$RELAY_PORT" "$ALT_EU"
 relay_start mbox "$RELAY_PORT" "$MBOX"
 
-mkdir -p "$SW_DIR/render" "$SW_DIR/postfix"
-: >"$SW_DIR/postfix/main.cf" # postmap -c for the rendered tables (unused by Sendmail)
+mkdir -p "$SW_DIR/render"
 cat >"$SW_CONF" <<CONF
 # spillway.conf for t92-rp-sendmail (generated)
 routed: {
@@ -188,7 +187,9 @@ routed: {
     evidence = "$SW_DIR/evidence.sock";
     state = "$SW_DIR/state";
     render_dir = "$SW_DIR/render";
-    postfix_config = "$SW_DIR/postfix";
+    mta = "sendmail";
+    makemap = "$SM_ROOT/usr/sbin/makemap";
+    sendmail_cf = "$SM_CF";
 };
 milter: { socket = "unix:$SW_DIR/milter.sock"; tag_keys = "$KEYS"; tag_cap = 2; rate = 100;
           outbound = { networks = ["127.0.0.1"]; };
@@ -223,6 +224,7 @@ sm_mc "define(\`SMART_HOST', \`[$PRIMARY]')dnl" \
     "define(\`RELAY_MAILER_ARGS', \`TCP \$h $RELAY_PORT')dnl" \
     "define(\`SPILLWAY_SOCKETMAP', \`inet:$PORT_SOCKMAP@127.0.0.1')dnl" \
     "define(\`SPILLWAY_MILTER', \`unix:$SW_DIR/milter.sock')dnl" \
+    "define(\`SPILLWAY_MAILERTABLE', \`$SW_DIR/render/mailertable')dnl" \
     "include(\`$SW_TOP_SRC/conf/sendmail.mc')dnl" \
     "RELAY_DOMAIN(\`$RP_DOMAIN')dnl" \
     "define(\`confDOUBLE_BOUNCE_ADDRESS', \`postmaster@ops.example')dnl" \
