@@ -200,22 +200,51 @@ void routed_state_save_soon(struct routed *rd);
 bool routed_state_save_now(struct routed *rd);
 bool routed_state_save_durable(struct routed *rd, struct sw_buf *why);
 
+/* routed_tables.c: which tables routed.mta and the formats ask for; their
+ * names for a log line ("DIR/transport", "DIR/mailertable", both, or
+ * "no table"); "mta=sendmail tables=DIR/mailertable(hash)" for -n and
+ * started:; a warning when Postfix's tables are asked for on a host
+ * without Postfix's main.cf */
+bool routed_tables_postfix(const struct sw_conf *c);
+bool routed_tables_sendmail(const struct sw_conf *c);
+void routed_tables_names(const struct sw_conf *c, char *out, size_t size);
+void routed_tables_describe(const struct sw_conf *c, struct sw_buf *out);
+bool routed_tables_check(const struct sw_conf *c, struct sw_buf *warning);
+
+/* The tools of one render, run one after the other (postmap, makemap). */
+#define ROUTED_TOOLS     2
+#define ROUTED_TOOL_ARGS 8
+struct routed_tool {
+    char what[512]; /* "postmap lmdb:DIR/transport": for the log */
+    char *argv[ROUTED_TOOL_ARGS];
+    char *input; /* standard input; NULL: /dev/null */
+};
+struct routed_tools {
+    struct routed_tool v[ROUTED_TOOLS];
+    size_t n, cur; /* prepared, and the one running */
+    pid_t child;   /* running, or 0 */
+};
+enum routed_tools_result {
+    ROUTED_TOOLS_NOT_OURS, /* another child */
+    ROUTED_TOOLS_RUNNING,  /* the next tool started */
+    ROUTED_TOOLS_DONE,     /* every tool exited 0 */
+    ROUTED_TOOLS_FAILED    /* one failed (or could not start): why says which */
+};
+void routed_tools_reset(struct routed_tools *t);
+bool routed_tools_postmap(struct routed_tools *t, const struct sw_conf *c, const char *path,
+                          const char *path2);
+bool routed_tools_makemap(struct routed_tools *t, const struct sw_conf *c, const char *path);
+bool routed_tools_start(struct routed_tools *t, struct sw_buf *why);
+enum routed_tools_result routed_tools_exited(struct routed_tools *t, pid_t pid, int status,
+                                             struct sw_buf *why);
+
 /* routed_render.c */
 struct routed_render *routed_render_new(struct routed *rd);
 void routed_render_free(struct routed_render *rr);
 void routed_render_soon(struct routed_render *rr);
 bool routed_render_child_exited(struct routed_render *rr, pid_t pid, int status);
 void routed_render_filters(struct routed *rd);
-/* Which tables routed.mta and the formats ask for; their names for a log
- * line ("DIR/transport", "DIR/mailertable", both, or "no table"). */
-bool routed_render_postfix(const struct sw_conf *c);
-bool routed_render_sendmail(const struct sw_conf *c);
-void routed_render_tables(const struct sw_conf *c, char *out, size_t size);
-/* "mta=sendmail tables=DIR/mailertable(hash)", for -n and started: */
-void routed_render_describe(const struct sw_conf *c, struct sw_buf *out);
-/* true with a warning when Postfix's tables are asked for on a host
- * without Postfix's main.cf */
-bool routed_render_check(const struct sw_conf *c, struct sw_buf *warning);
+
 
 /* Event priorities (routed_main.c): lookups before everything else. */
 #define ROUTED_PRIO_LOOKUP 0

@@ -153,12 +153,12 @@ check_only(const char *path)
     sw_logtrust_describe(c, &err);
     (void) printf("%s\n", sw_buf_str(&err));
     sw_buf_reset(&err);
-    routed_render_describe(c, &err);
+    routed_tables_describe(c, &err);
     (void) printf("%s\n", sw_buf_str(&err));
     if (sw_logtrust_warning(c))
         (void) fprintf(stderr, "warning: %s\n", sw_logtrust_warning(c));
     sw_buf_reset(&err);
-    if (routed_render_check(c, &err))
+    if (routed_tables_check(c, &err))
         (void) fprintf(stderr, "warning: %s\n", sw_buf_str(&err));
     sw_conf_free(c);
     sw_buf_free(&err);
@@ -238,11 +238,11 @@ main(int argc, char **argv)
     sw_buf_reset(&err);
     sw_logtrust_describe(rd.conf, &err);
     sw_buf_addc(&err, ' ');
-    routed_render_describe(rd.conf, &err);
+    routed_tables_describe(rd.conf, &err);
     sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu %s", path, rd.conf->nrelays,
             rd.conf->npools, sw_route_count(rd.route), sw_buf_str(&err));
     sw_buf_reset(&err);
-    if (routed_render_check(rd.conf, &err))
+    if (routed_tables_check(rd.conf, &err))
         sw_warn("%s", sw_buf_str(&err));
     /* Mail the MTA deferred while no spillway-routed answered (Sendmail
      * queues it: conf/sendmail.mc) tries again now. */

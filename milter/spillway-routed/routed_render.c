@@ -7,13 +7,14 @@
  * is written atomically (temp, fsync, rename) and compiled by the MTA's
  * own tool, postmap(1) or makemap(8), run one after the other as child
  * processes with an argv (no shell) so the event loop never waits on
- * them.  Changes that arrive while a tool runs are coalesced into one
- * more run.
+ * them (routed_tables.c).  Changes that arrive while a tool runs are
+ * coalesced into one more run.
  *
- * makemap reads the text on its standard input and rebuilds
- * FILE.db (hash, btree: Debian's makemap has no cdb) in place, under its own lock, the
- * way an administrator's "makemap hash mailertable < mailertable" does;
- * Sendmail reopens a map whose file changed (conf/sendmail.mc).
+ * makemap reads the text on its standard input and rebuilds FILE.db
+ * (hash, btree: Debian's makemap has no cdb) in place under its lock, as
+ * an administrator's "makemap hash mailertable < mailertable" does; a
+ * Sendmail process opens the map anew for each SMTP transaction and queue
+ * run, and sees the change (doc/sendmail-facts.md).
  *
  * lmdb (default): "postmap lmdb:FILE" updates FILE.lmdb in place in one
  * LMDB transaction; Postfix sees it at its next lookup without restarting
@@ -36,14 +37,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,21 +67,10 @@ static const struct {
 };
 #define ROUTED_FILTERS (sizeof(filter_tables) / sizeof(filter_tables[0]))
 
-/* One tool run of a render: argv, and the file on its standard input. */
-#define ROUTED_STEPS    2
-#define ROUTED_STEP_ARG 8
-struct step {
-    char what[512]; /* "postmap lmdb:DIR/transport": for the log */
-    char *argv[ROUTED_STEP_ARG];
-    char *input; /* NULL: /dev/null */
-};
-
 struct routed_render {
     struct routed *rd;
     struct event *timer; /* the coalescing delay, or the retry after a failure */
-    pid_t child;
-    struct step steps[ROUTED_STEPS];
-    size_t nsteps, step; /* prepared, and the one running */
+    struct routed_tools tools; /* the tools of the render under way */
     bool pending;     /* a change arrived while postmap ran */
     bool filters_due; /* the pattern tables are to be written whatever their text */
     struct sw_backoff backoff;
@@ -99,126 +85,6 @@ write_atomic(const char *path, const struct sw_buf *text, struct sw_buf *why)
     return sw_file_replace(path, text->data ? text->data : "", text->len, 0644, why);
 }
 
-/* steps_free - forget the prepared tool runs */
-static void
-steps_free(struct routed_render *rr)
-{
-    size_t i, k;
-
-    for (i = 0; i < rr->nsteps; i++) {
-        for (k = 0; rr->steps[i].argv[k]; k++)
-            free(rr->steps[i].argv[k]);
-        free(rr->steps[i].input);
-    }
-    memset(rr->steps, 0, sizeof(rr->steps));
-    rr->nsteps = rr->step = 0;
-}
-
-/* step_add - a tool run: up to ROUTED_STEP_ARG - 1 arguments, then NULL;
- * input may be NULL */
-static bool
-step_add(struct routed_render *rr, const char *what, const char *input, const char *const *argv)
-{
-    struct step *st = &rr->steps[rr->nsteps];
-    size_t k;
-
-    memset(st, 0, sizeof(*st));
-    (void) snprintf(st->what, sizeof(st->what), "%s", what);
-    for (k = 0; argv[k] && k + 1 < ROUTED_STEP_ARG; k++)
-        if ((st->argv[k] = strdup(argv[k])) == NULL)
-            goto fail;
-    if (input && (st->input = strdup(input)) == NULL)
-        goto fail;
-    rr->nsteps++;
-    return true;
-fail:
-    for (k = 0; st->argv[k]; k++)
-        free(st->argv[k]);
-    memset(st, 0, sizeof(*st));
-    return false;
-}
-
-/* add_postmap - "postmap [-c DIR] TYPE:PATH TYPE:PATH2" */
-static bool
-add_postmap(struct routed_render *rr, const char *path, const char *path2)
-{
-    const char *type = rr->rd->conf->routed.render_format;
-    const char *confdir = rr->rd->conf->routed.postfix_config;
-    struct sw_buf arg, arg2;
-    const char *argv[6];
-    int argc = 0;
-    bool ok;
-
-    sw_buf_init(&arg, 4096);
-    sw_buf_init(&arg2, 4096);
-    ok = sw_buf_printf(&arg, "%s:%s", type, path) && sw_buf_printf(&arg2, "%s:%s", type, path2);
-    argv[argc++] = SW_POSTMAP_PATH;
-    if (confdir) {
-        argv[argc++] = "-c";
-        argv[argc++] = confdir;
-    }
-    argv[argc++] = sw_buf_str(&arg);
-    argv[argc++] = sw_buf_str(&arg2);
-    argv[argc] = NULL;
-    ok = ok && step_add(rr, "postmap", NULL, argv);
-    if (ok)
-        (void) snprintf(rr->steps[rr->nsteps - 1].what, sizeof(rr->steps[0].what),
-                        "postmap %s", sw_buf_str(&arg));
-    sw_buf_free(&arg);
-    sw_buf_free(&arg2);
-    return ok;
-}
-
-/* add_makemap - "makemap [-C CF] TYPE PATH < PATH" (makemap reads the
- * .cf for its TrustedUser, and stops without one) */
-static bool
-add_makemap(struct routed_render *rr, const char *path)
-{
-    const struct sw_routed_conf *c = &rr->rd->conf->routed;
-    const char *argv[6];
-    char what[512];
-    int argc = 0;
-
-    argv[argc++] = c->makemap;
-    if (c->sendmail_cf) {
-        argv[argc++] = "-C";
-        argv[argc++] = c->sendmail_cf;
-    }
-    argv[argc++] = c->mailertable_format;
-    argv[argc++] = path;
-    argv[argc] = NULL;
-
-    (void) snprintf(what, sizeof(what), "makemap %s %s", c->mailertable_format, path);
-    return step_add(rr, what, path, argv);
-}
-
-/* step_start - fork and exec the current step; false with the reason */
-static bool
-step_start(struct routed_render *rr, struct sw_buf *why)
-{
-    const struct step *st = &rr->steps[rr->step];
-    pid_t pid;
-    int fd;
-
-    if ((pid = fork()) < 0) {
-        sw_buf_printf(why, "fork: %s", strerror(errno));
-        return false;
-    }
-    if (pid == 0) {
-        sigset_t none;
-
-        (void) sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        if ((fd = open(st->input ? st->input : "/dev/null", O_RDONLY | O_CLOEXEC)) < 0
-            || dup2(fd, STDIN_FILENO) < 0)
-            _exit(126);
-        execv(st->argv[0], st->argv);
-        _exit(127);
-    }
-    rr->child = pid;
-    return true;
-}
-
 /* outcome - one render attempt done: count, log once per change, and
  * retry a failure after the back-off delay */
 static void
@@ -230,7 +96,7 @@ outcome(struct routed_render *rr, bool ok, const char *why)
     char dir[1024];
     long ms;
 
-    routed_render_tables(rd->conf, dir, sizeof(dir));
+    routed_tables_names(rd->conf, dir, sizeof(dir));
     if (ok)
         rd->stats.renders++;
     else
@@ -303,82 +169,6 @@ render_filters(struct routed_render *rr, bool force, struct sw_buf *why)
     return ok;
 }
 
-/* routed_render_tables - "DIR/transport", "DIR/mailertable", both, or
- * "no table" (routed.mta and the formats): for the log and -n */
-void
-routed_render_tables(const struct sw_conf *c, char *out, size_t size)
-{
-    const struct sw_routed_conf *r = &c->routed;
-    bool pf = routed_render_postfix(c), sm = routed_render_sendmail(c);
-
-    if (pf && sm)
-        (void) snprintf(out, size, "%s/transport and %s/mailertable", r->render_dir,
-                        r->render_dir);
-    else if (pf || sm)
-        (void) snprintf(out, size, "%s/%s", r->render_dir, pf ? "transport" : "mailertable");
-    else
-        (void) snprintf(out, size, "no table");
-}
-
-/* routed_render_postfix - Postfix's tables are rendered */
-bool
-routed_render_postfix(const struct sw_conf *c)
-{
-    return (c->routed.mta & SW_WIRED_POSTFIX) && strcmp(c->routed.render_format, "none") != 0;
-}
-
-/* routed_render_sendmail - Sendmail's mailertable is rendered */
-bool
-routed_render_sendmail(const struct sw_conf *c)
-{
-    return (c->routed.mta & SW_WIRED_SENDMAIL)
-           && strcmp(c->routed.mailertable_format, "none") != 0;
-}
-
-/* routed_render_check - a warning when routed.mta wants Postfix's tables
- * on a host without Postfix's configuration (postmap would fail at each
- * render), else false */
-bool
-routed_render_check(const struct sw_conf *c, struct sw_buf *warning)
-{
-    const char *dir = c->routed.postfix_config ? c->routed.postfix_config : "/etc/postfix";
-    struct sw_buf path;
-    bool bad;
-
-    if (!routed_render_postfix(c))
-        return false;
-    sw_buf_init(&path, 4096);
-    bad = sw_buf_printf(&path, "%s/main.cf", dir) && access(sw_buf_str(&path), F_OK) != 0;
-    if (bad)
-        sw_buf_printf(warning,
-                      "render: mta=%s but %s does not exist: postmap cannot build "
-                      "%s/transport (on a Sendmail host set routed.mta = \"sendmail\"; "
-                      "routed.render_format = \"none\" renders no Postfix table)",
-                      (c->routed.mta & SW_WIRED_SENDMAIL) ? "both" : "postfix", sw_buf_str(&path),
-                      c->routed.render_dir);
-    sw_buf_free(&path);
-    return bad;
-}
-
-/* routed_render_describe - "mta=sendmail tables=DIR/mailertable(hash)" */
-void
-routed_render_describe(const struct sw_conf *c, struct sw_buf *out)
-{
-    const struct sw_routed_conf *r = &c->routed;
-    bool pf = routed_render_postfix(c), sm = routed_render_sendmail(c);
-
-    sw_buf_printf(out, "mta=%s tables=",
-                  r->mta == (SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL) ? "both"
-                  : r->mta == SW_WIRED_SENDMAIL                     ? "sendmail"
-                                                                    : "postfix");
-    if (pf)
-        sw_buf_printf(out, "%s/transport(%s)%s", r->render_dir, r->render_format, sm ? "," : "");
-    if (sm)
-        sw_buf_printf(out, "%s/mailertable(%s)", r->render_dir, r->mailertable_format);
-    if (!pf && !sm)
-        sw_buf_adds(out, "none");
-}
-
 /* write_postfix - the transport and TLS policy tables, and their postmap */
 static bool
 write_postfix(struct routed_render *rr, const struct sw_policy *p, struct sw_buf *why)
@@ -396,7 +186,7 @@ write_postfix(struct routed_render *rr, const struct sw_policy *p, struct sw_buf
         sw_buf_adds(why, "cannot build the transport table (too large or out of memory)");
     else if (write_atomic(sw_buf_str(&path), &text, why)
              && write_atomic(sw_buf_str(&tpath), &tls, why)) {
-        ok = add_postmap(rr, sw_buf_str(&path), sw_buf_str(&tpath));
+        ok = routed_tools_postmap(&rr->tools, rr->rd->conf, sw_buf_str(&path), sw_buf_str(&tpath));
         if (!ok)
             sw_buf_adds(why, "out of memory");
     }
@@ -420,7 +210,7 @@ write_sendmail(struct routed_render *rr, const struct sw_policy *p, struct sw_bu
         || !sw_render_mailertable(p, rr->rd->route, &text))
         sw_buf_adds(why, "cannot build the mailertable (too large or out of memory)");
     else if (write_atomic(sw_buf_str(&path), &text, why)) {
-        ok = add_makemap(rr, sw_buf_str(&path));
+        ok = routed_tools_makemap(&rr->tools, rr->rd->conf, sw_buf_str(&path));
         if (!ok)
             sw_buf_adds(why, "out of memory");
     }
@@ -440,23 +230,23 @@ render_now(struct routed_render *rr)
     bool ok = true, filters_ok = true;
 
     rr->pending = false;
-    steps_free(rr);
+    routed_tools_reset(&rr->tools);
     sw_buf_init(&why, 4096);
     sw_buf_init(&fwhy, 8192);
     /* The pattern tables (Postfix's smtp_delivery_status_filter) first;
      * the routing tables are written even when they fail (a pattern
      * library that cannot be rendered must not stop the routing table),
      * and the failure is retried with both. */
-    if (routed_render_postfix(rd->conf)) {
+    if (routed_tables_postfix(rd->conf)) {
         filters_ok = render_filters(rr, rr->filters_due, &fwhy);
         ok = write_postfix(rr, &p, &why);
     }
     if (filters_ok)
         rr->filters_due = false;
-    if (ok && routed_render_sendmail(rd->conf))
+    if (ok && routed_tables_sendmail(rd->conf))
         ok = write_sendmail(rr, &p, &why);
-    if (ok && rr->nsteps > 0)
-        ok = step_start(rr, &why);
+    if (ok && rr->tools.n > 0)
+        ok = routed_tools_start(&rr->tools, &why);
     else if (ok && filters_ok)
         outcome(rr, true, NULL); /* nothing to compile: done */
     if (!filters_ok && !ok)
@@ -466,7 +256,7 @@ render_now(struct routed_render *rr)
     else if (!ok)
         outcome(rr, false, sw_buf_str(&why));
     if (!ok)
-        steps_free(rr);
+        routed_tools_reset(&rr->tools);
     sw_buf_free(&why);
     sw_buf_free(&fwhy);
 }
@@ -490,7 +280,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void) fd;
     (void) what;
-    if (rr->child > 0)
+    if (rr->tools.child > 0)
         rr->pending = true; /* picked up when the child exits */
     else
         render_now(rr);
@@ -529,9 +319,9 @@ routed_render_free(struct routed_render *rr)
 
     if (rr == NULL)
         return;
-    if (rr->child > 0)
-        (void) waitpid(rr->child, &status, 0); /* bounded: postmap of one file */
-    steps_free(rr);
+    if (rr->tools.child > 0)
+        (void) waitpid(rr->tools.child, &status, 0); /* bounded: postmap of one file */
+    routed_tools_reset(&rr->tools);
     event_free(rr->timer);
     for (i = 0; i < ROUTED_FILTERS; i++)
         sw_buf_free(&rr->filters[i]);
@@ -546,7 +336,7 @@ routed_render_soon(struct routed_render *rr)
 
     if (rr == NULL)
         return;
-    if (rr->child > 0) {
+    if (rr->tools.child > 0) {
         rr->pending = true;
         return;
     }
@@ -561,40 +351,27 @@ bool
 routed_render_child_exited(struct routed_render *rr, pid_t pid, int status)
 {
     struct sw_buf why;
-    const struct step *st;
+    enum routed_tools_result res;
 
-    if (rr == NULL || pid != rr->child)
+    if (rr == NULL)
         return false;
-    rr->child = 0;
-    st = &rr->steps[rr->step];
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        sw_buf_init(&why, 1024);
-        sw_buf_printf(&why, "%s failed (%s %d)", st->what, WIFEXITED(status) ? "exit" : "signal",
-                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        steps_free(rr);
+    sw_buf_init(&why, 1024);
+    res = routed_tools_exited(&rr->tools, pid, status, &why);
+    if (res == ROUTED_TOOLS_FAILED) {
+        routed_tools_reset(&rr->tools);
         outcome(rr, false, sw_buf_str(&why)); /* the retry covers a pending change too */
-        sw_buf_free(&why);
-        return true;
-    }
-    if (++rr->step < rr->nsteps) {
-        sw_buf_init(&why, 1024);
-        if (!step_start(rr, &why)) {
-            steps_free(rr);
-            outcome(rr, false, sw_buf_str(&why));
-        }
-        sw_buf_free(&why);
-        return true;
-    }
-    steps_free(rr);
-    if (rr->filters_due) {
-        /* The pattern tables failed (counted, logged): their retry waits
-         * for the back-off, a pending change with it. */
-        if (rr->pending && !evtimer_pending(rr->timer, NULL))
+    } else if (res == ROUTED_TOOLS_DONE) {
+        routed_tools_reset(&rr->tools);
+        if (!rr->filters_due) {
+            outcome(rr, true, NULL);
+            if (rr->pending)
+                routed_render_soon(rr);
+        } else if (rr->pending && !evtimer_pending(rr->timer, NULL)) {
+            /* The pattern tables failed (counted, logged): their retry
+             * waits for the back-off, a pending change with it. */
             outcome(rr, false, "the pattern tables are not written yet");
-        return true;
+        }
     }
-    outcome(rr, true, NULL);
-    if (rr->pending)
-        routed_render_soon(rr);
-    return true;
+    sw_buf_free(&why);
+    return res != ROUTED_TOOLS_NOT_OURS;
 }
