@@ -103,5 +103,26 @@ expect_eq "truncated request waits" "$(smc "$inet" 'raw:20:transport a@')" open
 expect_eq "unknown map" "$(smc "unix:$SW_SOCKMAP" "virtual a@x.example")" "NOTFOUND "
 expect_eq "still answering" "$(smc "unix:$SW_SOCKMAP" "transport a@x.example")" "OK smtp:[127.0.0.1]:2599"
 log "socketmap listeners: ok"
+
+# -- explain with both MTAs wired: each one's own lookup --------------------------------
+sed -i 's/^routed: {$/routed: { mta = "both"; mailertable_format = "none";/' "$SW_CONF"
+expect_eq "reload with mta = both" "$(status_of swctl reload)" 0
+got=$(swctl --json explain u@mx.x.example | /usr/bin/python3 -c '
+import json, sys
+for l in json.load(sys.stdin)["lookups"]:
+    print("%s %s %s=%s" % (l["mta"], l["map"], ",".join(l["keys"]), l["answer"]))')
+expect_eq "explain's lookups" "$got" "postfix transport u@mx.x.example=OK smtp:[127.0.0.1]:2599
+sendmail mailertable mx.x.example=OK relay:[127.0.0.1]"
+expect_eq "the socket map's answers" "$(smc "$inet" "transport u@mx.x.example" "mailertable mx.x.example" | tr '\n' '|')" \
+    "OK smtp:[127.0.0.1]:2599|OK relay:[127.0.0.1]|"
+got=$(swctl --json explain u@other.example | /usr/bin/python3 -c '
+import json, sys
+print([(l["mta"], l["keys"], l["answer"]) for l in json.load(sys.stdin)["lookups"]])')
+expect_eq "explain's lookups, primary" "$got" \
+    "[('postfix', ['u@other.example'], 'NOTFOUND '), ('sendmail', ['other.example', '.example', '.'], 'NOTFOUND ')]"
+swctl explain u@mx.x.example | grep -qxF 'lookup:   sendmail asks mailertable "mx.x.example": OK relay:[127.0.0.1]' ||
+    fail "explain's text: $(swctl explain u@mx.x.example)"
+[[ ! -e $SW_DIR/render/mailertable ]] || fail "mailertable_format none rendered a mailertable"
+log "explain with both MTAs: ok"
 sw_stop
 echo "t30-control: ok"
