@@ -218,6 +218,7 @@ struct routed_tool {
     char what[512]; /* "postmap lmdb:DIR/transport": for the log */
     char *argv[ROUTED_TOOL_ARGS];
     char *input; /* standard input; NULL: /dev/null */
+    char *output; /* made world-readable after a success, or NULL */
 };
 struct routed_tools {
     struct routed_tool v[ROUTED_TOOLS];

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,14 +111,17 @@ routed_tools_reset(struct routed_tools *t)
         for (k = 0; t->v[i].argv[k]; k++)
             free(t->v[i].argv[k]);
         free(t->v[i].input);
+        free(t->v[i].output);
     }
     memset(t, 0, sizeof(*t));
 }
 
 /* add - a tool run: up to ROUTED_TOOL_ARGS - 1 arguments, then NULL; input
- * (the file on its standard input) may be NULL */
+ * (the file on its standard input) and output (the file it makes, to be
+ * made world-readable) may be NULL */
 static bool
-add(struct routed_tools *t, const char *what, const char *input, const char *const *argv)
+add(struct routed_tools *t, const char *what, const char *input, const char *output,
+    const char *const *argv)
 {
     struct routed_tool *st;
     size_t k;
@@ -130,13 +134,16 @@ add(struct routed_tools *t, const char *what, const char *input, const char *con
     for (k = 0; argv[k] && k + 1 < ROUTED_TOOL_ARGS; k++)
         if ((st->argv[k] = strdup(argv[k])) == NULL)
             goto fail;
-    if (input && (st->input = strdup(input)) == NULL)
+    if ((input && (st->input = strdup(input)) == NULL)
+        || (output && (st->output = strdup(output)) == NULL))
         goto fail;
     t->n++;
     return true;
 fail:
     for (k = 0; st->argv[k]; k++)
         free(st->argv[k]);
+    free(st->input);
+    free(st->output);
     memset(st, 0, sizeof(*st));
     return false;
 }
@@ -166,7 +173,7 @@ routed_tools_postmap(struct routed_tools *t, const struct sw_conf *c, const char
     argv[argc++] = sw_buf_str(&arg);
     argv[argc++] = sw_buf_str(&arg2);
     argv[argc] = NULL;
-    ok = ok && add(t, sw_buf_str(&what), NULL, argv);
+    ok = ok && add(t, sw_buf_str(&what), NULL, NULL, argv);
     sw_buf_free(&arg);
     sw_buf_free(&arg2);
     sw_buf_free(&what);
@@ -174,13 +181,17 @@ routed_tools_postmap(struct routed_tools *t, const struct sw_conf *c, const char
 }
 
 /* routed_tools_makemap - "makemap [-C CF] TYPE PATH < PATH" (makemap
- * reads the .cf for its TrustedUser, and stops without one) */
+ * reads the .cf for its TrustedUser, and stops without one).  makemap
+ * makes PATH.db 0640; root's Sendmail reads a map that root does not own
+ * only if its DefaultUser could (Sendmail's safefile(): "unsafe map file:
+ * Permission denied", and FEATURE's -o skips it without a word), so the
+ * map is made 0644 after each build, like the text beside it. */
 bool
 routed_tools_makemap(struct routed_tools *t, const struct sw_conf *c, const char *path)
 {
     const struct sw_routed_conf *r = &c->routed;
     const char *argv[6];
-    char what[512];
+    char what[512], db[4096];
     int argc = 0;
 
     argv[argc++] = r->makemap;
@@ -192,7 +203,9 @@ routed_tools_makemap(struct routed_tools *t, const struct sw_conf *c, const char
     argv[argc++] = path;
     argv[argc] = NULL;
     (void) snprintf(what, sizeof(what), "makemap %s %s", r->mailertable_format, path);
-    return add(t, what, path, argv);
+    if ((size_t) snprintf(db, sizeof(db), "%s.db", path) >= sizeof(db))
+        return false;
+    return add(t, what, path, db, argv);
 }
 
 /* routed_tools_start - fork and exec the current tool; false with the
@@ -239,6 +252,11 @@ routed_tools_exited(struct routed_tools *t, pid_t pid, int status, struct sw_buf
         sw_buf_printf(why, "%s failed (%s %d)", t->v[t->cur].what,
                       WIFEXITED(status) ? "exit" : "signal",
                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return ROUTED_TOOLS_FAILED;
+    }
+    if (t->v[t->cur].output && chmod(t->v[t->cur].output, 0644) != 0) {
+        sw_buf_printf(why, "%s: chmod %s: %s", t->v[t->cur].what, t->v[t->cur].output,
+                      strerror(errno));
         return ROUTED_TOOLS_FAILED;
     }
     if (++t->cur < t->n)

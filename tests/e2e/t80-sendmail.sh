@@ -345,6 +345,11 @@ relay_rules primary ""
 
 # --------------------------------------------------------------- 10. fail-static
 log "10. spillway-routed killed: the rendered mailertable routes what was diverted"
+# As installed, the map belongs to spillway-routed's user, not root
+# (makemap run by root would give it to the .cf's TrustedUser): root's
+# Sendmail must still take it.
+chown -R nobody: "$SW_DIR/render"
+expect_eq "the built map's mode" "$(stat -c %a "$SW_DIR/render/mailertable.db")" 644
 kill -KILL "$(cat "$E2E_DIR/pids/routed.pid")"
 wait "$(cat "$E2E_DIR/pids/routed.pid")" 2>/dev/null || true
 rm -f "$E2E_DIR/pids/routed.pid"
@@ -356,6 +361,7 @@ wait_for "(( \$(sm_log_count 'to=<d@keep.example>, .*stat=queued') == 1 ))" 10 |
     fail "keep.example was not queued with spillway-routed down: $(grep 'd@keep.example' "$SM_LOG" | tail -2)"
 expect_eq "keep.example delivered while spillway-routed is down" "$(ids primary waits)" 0
 expect_eq "queued" "$(sm_queue_count)" 1
+chown -R root: "$SW_DIR/render" # spillway-routed runs as root here: its files again
 routed_start
 # spillway-routed's flush at start runs the queue: the smart host takes it.
 wait_for "(( \$(ids primary waits) == 1 ))" 15 ||
