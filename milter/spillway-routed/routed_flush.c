@@ -134,10 +134,10 @@ routed_flush_child_exited(struct routed *rd, pid_t pid, int status)
     rd->flush_child = 0;
     if (!ok && !rd->flush_failing)
         sw_warn("flush: command=%s %s=%d: queued mail waits for the MTA's own retry; "
-                "check routed.%s (run it as the daemon's user)",
+                "check routed.%s",
                 cmd, WIFEXITED(status) ? "exit" : "signal",
                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                rd->conf->routed.flush_etrn ? "flush_etrn" : "flush");
+                rd->conf->routed.flush_etrn ? "flush_etrn" : "flush (run it as the daemon's user)");
     else if (ok && rd->flush_failing)
         sw_info("flush: command=%s works again", cmd);
     rd->flush_failing = !ok;
