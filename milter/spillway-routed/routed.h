@@ -95,6 +95,8 @@ struct routed {
     struct event *flush_timer[2];
     struct sw_deadline flush_due[2]; /* routed_flush.c: when each flush is due */
     pid_t flush_child;               /* the flush command running, or 0 */
+    bool flush_quiet;                /* the next run is the first after start */
+    bool flush_child_quiet;          /* the running one is: a failure is no warning */
     bool flush_failing;              /* its last run failed (logged once) */
     struct event *expire_timer;
     struct event *save_timer;        /* a coalesced save, or the retry of a failed one */
@@ -134,6 +136,9 @@ void routed_decided(const struct sw_decision *d, void *ctx);
 /* routed_flush.c: run routed.flush soon, and again after Postfix's 30 s
  * resolve cache has expired. */
 void routed_flush_soon(struct routed *rd);
+/* the same at start, the first run allowed to fail (the MTA may start
+ * after spillway-routed) */
+void routed_flush_at_start(struct routed *rd);
 /* a child exited: false if it is not the flush command */
 bool routed_flush_child_exited(struct routed *rd, pid_t pid, int status);
 void routed_flush_free(struct routed *rd);

@@ -109,13 +109,15 @@ run(struct routed *rd)
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         (void) signal(SIGALRM, SIG_DFL);
         if (spec)
-            etrn(spec, rd->flush_failing);
+            etrn(spec, rd->flush_failing || rd->flush_quiet);
         if (strchr(argv->v[0], '/') == NULL)
             (void) setenv("PATH", SW_FLUSH_PATH, 1);
         execvp(argv->v[0], argv->v);
         _exit(127);
     }
     rd->flush_child = pid;
+    rd->flush_child_quiet = rd->flush_quiet;
+    rd->flush_quiet = false; /* only the first run after start */
     sw_debug("flush: started %s (pid %ld)", spec ? "ETRN" : argv->v[0], (long) pid);
 }
 
@@ -132,6 +134,14 @@ routed_flush_child_exited(struct routed *rd, pid_t pid, int status)
     if (pid != rd->flush_child)
         return false;
     rd->flush_child = 0;
+    if (!ok && rd->flush_child_quiet) {
+        /* At boot the MTA starts after spillway-routed: the run 35 s
+         * after start is the one that counts. */
+        sw_info("flush: command=%s %s=%d at start (the MTA may not be up yet): again in %d s",
+                cmd, WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), SW_FLUSH_SECOND_S);
+        return true;
+    }
     if (!ok && !rd->flush_failing)
         sw_warn("flush: command=%s %s=%d: queued mail waits for the MTA's own retry; "
                 "check routed.%s",
@@ -202,6 +212,16 @@ routed_flush_soon(struct routed *rd)
         sw_deadline_request(&rd->flush_due[i], now);
         arm(rd, i, now);
     }
+}
+
+/* routed_flush_at_start - both flushes, the first one allowed to fail
+ * quietly: mail the MTA deferred while spillway-routed was down tries
+ * again */
+void
+routed_flush_at_start(struct routed *rd)
+{
+    rd->flush_quiet = true;
+    routed_flush_soon(rd);
 }
 
 /* routed_flush_free - release the timers */

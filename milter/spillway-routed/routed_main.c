@@ -246,7 +246,7 @@ main(int argc, char **argv)
         sw_warn("%s", sw_buf_str(&err));
     /* Mail the MTA deferred while no spillway-routed answered (Sendmail
      * queues it: conf/sendmail.mc) tries again now. */
-    routed_flush_soon(&rd);
+    routed_flush_at_start(&rd);
     routed_log_relays(rd.conf);
 
     (void) event_base_dispatch(rd.base);
