@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,10 @@ serve(int lfd, const struct script *sc, int out)
     ssize_t n;
     int fd;
 
-    if ((fd = accept(lfd, NULL, NULL)) < 0)
+    /* sw_endpoint_listen() makes the socket non-blocking: wait for the
+     * client, or accept() may come first and fail with EAGAIN. */
+    if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) & ~O_NONBLOCK) != 0
+        || (fd = accept(lfd, NULL, NULL)) < 0)
         _exit(2);
     if (write(fd, sc->greeting, strlen(sc->greeting)) < 0)
         _exit(2);
@@ -79,14 +83,19 @@ run(const struct script *sc, struct sw_buf *why, char *got, size_t size)
         close(p[0]);
         serve(lfd, sc, p[1]);
     }
+    /* Only the server listens: if it dies, the client's connection is
+     * refused or reset instead of waiting in the backlog. */
+    close(lfd);
     close(p[1]);
+    (void) alarm(20); /* a hang fails the test rather than the run */
     ok = sw_etrn(&ep, "mta.example", "#mqueue", why);
+    (void) alarm(0);
     while (len + 1 < size && (n = read(p[0], got + len, size - len - 1)) > 0)
         len += (size_t) n;
     got[len] = '\0';
     close(p[0]);
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    close(lfd);
+    assert_int_equal(status, 0); /* the server played its whole part */
     unlink(ep.path);
     rmdir(dir);
     sw_buf_free(&err);
