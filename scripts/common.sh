@@ -10,6 +10,7 @@ SW_DEPS=(
     libconfig-dev libc-ares-dev libssl-dev libevent-dev libmilter-dev libcmocka-dev libpcre2-dev
     postfix postfix-lmdb postfix-cdb postfix-pcre
     swaks python3 util-linux clang libclang-rt-14-dev miltertest libsisimai-perl openssl
+    libmail-deliverystatus-bounceparser-perl
     python3-dnslib m4 systemd libsystemd-dev systemd-journal-remote
 )
 
