@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench/run-analyze.sh - bounce analysis: speed and accuracy of
-# `spillway-milter --analyze` against Sisimai, side by side in one run.
+# `spillway-milter --analyze` against two peers, Sisimai and
+# Mail::DeliveryStatus::BounceParser, side by side in one run.
 #
 # The bounces: every file of $SPILLWAY_CORPUS/sisimai/emails/maildir/bsd
 # (433 real bounces, LF line endings; default /work/shared/corpus), and the
@@ -13,19 +14,29 @@
 #     repeated BENCH_PASSES times in one invocation (start-up amortised);
 #   Sisimai (Debian's libsisimai-perl) through bench/sisimai_rate.pl in one
 #     Perl process, timed inside Perl: one cold pass in a fresh process, and
-#     the median of passes 2..BENCH_SISIMAI_PASSES of another (warm).
+#     the median of passes 2..BENCH_SISIMAI_PASSES of another (warm);
+#   BounceParser (Debian's libmail-deliverystatus-bounceparser-perl) through
+#     bench/bounceparser_rate.pl the same way (same BENCH_SISIMAI_PASSES).
 # The main ratio is warm against warm: spillway's repeated list against
 # Sisimai's warm passes (target: spillway at least 50x Sisimai's rate).
 #
-# Accuracy, per class (reputation, throttle, other), for both tools against
-# labels.tsv.  Rows are matched by (file, rcpt_index): the n-th record with
-# "failed": true in spillway's output, the n-th record of Sisimai's output.
+# Accuracy, per class (reputation, throttle, other), for the three tools
+# against labels.tsv.  Rows are matched by (file, rcpt_index): the n-th
+# record with "failed": true in spillway's output, the n-th record of
+# Sisimai's and of BounceParser's output.
 # A label row without a record counts as predicted "other"; a record beyond
 # the labelled ones counts as a false positive of its class.  Sisimai's
 # reasons map to classes as the corpus README says (blocked, badreputation,
 # requireptr: reputation; ratelimited, speeding, toomanyconn: throttle; the
-# rest: other).  A per-file table (the strongest class of a file, reputation
-# before throttle before other) does not depend on the record order.
+# rest: other).  BounceParser's std_reason values (its man page: user_unknown,
+# over_quota, user_disabled, domain_error, spam, message_too_large, unknown)
+# all map to other: none names the sending IP or a rate, and "spam" is
+# documented as "the recipient considered it spam", a content verdict, which
+# ../shared/CLASSES.md classes other (an ambiguous text is other too).  Its
+# spam regexes also catch "Client host X blocked using ZONE" (a DNSBL), so a
+# second BounceParser row reads spam as reputation: the most it could score.
+# A per-file table (the strongest class of a file, reputation before
+# throttle before other) does not depend on the record order.
 #
 # Run from anywhere, after `make -j2` at the top (./spillway-milter;
 # MILTER_BIN= points elsewhere).  Environment (defaults):
@@ -65,7 +76,12 @@ MILTER_BIN=${MILTER_BIN:-$BENCH_TOP/spillway-milter}
 HAVE_SISIMAI=1
 if ! perl -MSisimai -e 1 2>/dev/null; then
     HAVE_SISIMAI=0
-    echo "Sisimai is not installed (apt-get install libsisimai-perl): spillway only"
+    echo "Sisimai is not installed (apt-get install libsisimai-perl): not measured"
+fi
+HAVE_BP=1
+if ! perl -MMail::DeliveryStatus::BounceParser -e 1 2>/dev/null; then
+    HAVE_BP=0
+    echo "BounceParser is not installed (apt-get install libmail-deliverystatus-bounceparser-perl): not measured"
 fi
 
 # a minimal config: the shipped pattern library of this tree (and the one
@@ -108,6 +124,7 @@ bench_machine_note
 echo "corpus: $EMAILS/$SUBDIR, $NFILES files; labels: $LABELS"
 echo "spillway-milter: $MILTER_SRC (built $(stat -c %y "$MILTER_SRC" | cut -d. -f1), sha256 $(sha256sum "$MILTER_BIN" | cut -c1-12)), -c $CONF"
 ((HAVE_SISIMAI)) && echo "sisimai: $(perl -MSisimai -e 'print $Sisimai::VERSION') (libsisimai-perl), perl $(perl -e 'printf "%vd", $^V')"
+((HAVE_BP)) && echo "bounceparser: $(perl -MMail::DeliveryStatus::BounceParser -e 'print $Mail::DeliveryStatus::BounceParser::VERSION') (libmail-deliverystatus-bounceparser-perl)"
 
 res=$BENCH_DIR/results.txt
 : >"$res"
@@ -133,6 +150,19 @@ for ((r = 1; r <= REPEAT; r++)); do
             echo "sisimai_cold_inner_rate $inner"
         } >>"$res"
         msg+="; sisimai cold process $sc s (first pass timed in Perl: $inner msg/s), warm median $warm msg/s (process $sw s)"
+    fi
+    if ((HAVE_BP)); then
+        bc=$(timed "$BENCH_DIR/bp-cold.txt" perl "$HERE/bounceparser_rate.pl" -r 1 "${FILES[@]}")
+        bw=$(timed "$BENCH_DIR/bp-warm.txt" perl "$HERE/bounceparser_rate.pl" -r "$SIS_PASSES" \
+            -o "$BENCH_DIR/bounceparser.tsv" "${FILES[@]}")
+        warm=$(kv "$BENCH_DIR/bp-warm.txt" median_rate)
+        inner=$(kv "$BENCH_DIR/bp-cold.txt" first_pass_rate)
+        {
+            echo "bp_cold $bc $NFILES"
+            echo "bp_warm_rate $warm"
+            echo "bp_cold_inner_rate $inner"
+        } >>"$res"
+        msg+="; bounceparser cold process $bc s (first pass timed in Perl: $inner msg/s), warm median $warm msg/s (process $bw s, $(kv "$BENCH_DIR/bp-warm.txt" died) files died)"
     fi
     busy=$(bench_foreign_busy)
     bench_msg "$msg${busy:+ OTHER LOAD: $busy}"
@@ -165,19 +195,37 @@ if ((HAVE_SISIMAI)); then
         printf "  ratio warm spillway/Sisimai = %.1fx  (target >= 50x: %s)\n", s / k, (s / k >= 50 ? "met" : "MISSED")
         printf "  ratio cold (one process each, start-up included) = %.1fx\n", sc / kc }'
 fi
+if ((HAVE_BP)); then
+    printf '  %-62s %12s  %s\n' "BounceParser, $NFILES files, one fresh perl process (cold)" \
+        "$(med bp_cold)" "$(all bp_cold)"
+    printf '  %-62s %12s  %s\n' "BounceParser, first pass timed inside Perl" \
+        "$(med bp_cold_inner_rate)" "$(all bp_cold_inner_rate)"
+    printf '  %-62s %12s  %s\n' "BounceParser, passes 2..$SIS_PASSES timed inside Perl, median (warm)" \
+        "$(med bp_warm_rate)" "$(all bp_warm_rate)"
+    awk -v s="$(med spillway_many)" -v k="$(med bp_warm_rate)" \
+        -v sc="$(med spillway_once)" -v kc="$(med bp_cold)" 'BEGIN {
+        printf "  ratio warm spillway/BounceParser = %.1fx; cold = %.1fx\n", s / k, sc / kc }'
+fi
 
 echo
 echo "accuracy against labels.tsv ($SUBDIR rows)"
 sis_tsv=$BENCH_DIR/sisimai.tsv
 ((HAVE_SISIMAI)) || : >"$sis_tsv"
-python3 - "$LABELS" "$SUBDIR" "$BENCH_DIR/spillway.json" "$sis_tsv" "$HAVE_SISIMAI" "$SHOW" <<'PY'
+bp_tsv=$BENCH_DIR/bounceparser.tsv
+((HAVE_BP)) || : >"$bp_tsv"
+python3 - "$LABELS" "$SUBDIR" "$BENCH_DIR/spillway.json" "$sis_tsv" "$HAVE_SISIMAI" "$SHOW" \
+    "$bp_tsv" "$HAVE_BP" <<'PY'
 import collections, json, sys
 
-labels_path, subdir, sw_path, sis_path, have_sis, show = sys.argv[1:7]
+labels_path, subdir, sw_path, sis_path, have_sis, show, bp_path, have_bp = sys.argv[1:9]
 CLASSES = ["reputation", "throttle", "other"]
 RANK = {"reputation": 0, "throttle": 1, "other": 2}
 SIS = {"blocked": "reputation", "badreputation": "reputation", "requireptr": "reputation",
        "ratelimited": "throttle", "speeding": "throttle", "toomanyconn": "throttle"}
+# BounceParser's std_reason: nothing names the IP or a rate; "spam" is a
+# content verdict by its man page and by CLASSES.md (see the header)
+BP = {}
+BP_SPAM_REP = {"spam": "reputation"}
 
 labels = {}
 with open(labels_path, encoding="utf-8") as fh:
@@ -221,6 +269,16 @@ if have_sis == "1":
             sis[key] = SIS.get(f[2], "other")
             sis_rec[key] = f
 
+bp, bp_rep, bp_rec = {}, {}, {}
+if have_bp == "1":
+    with open(bp_path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            f = line.rstrip("\n").split("\t")
+            key = (norm(f[0]), int(f[1]))
+            bp[key] = BP.get(f[2], "other")
+            bp_rep[key] = BP_SPAM_REP.get(f[2], "other")
+            bp_rec[key] = f
+
 def score(pred):
     """per class: labels, TP, FP, FN; and the matching counts"""
     out = {}
@@ -254,16 +312,18 @@ def pct(a, b):
     return "%.3f" % (a / b) if b else "  -  "
 
 tools = [("spillway", sw)] + ([("sisimai", sis)] if have_sis == "1" else [])
+if have_bp == "1":
+    tools += [("bounceparser", bp), ("bp:spam=rep", bp_rep)]
 print("  per record (file, rcpt_index):")
-print("    %-9s %-11s %6s %5s %5s %5s %9s %7s" % ("tool", "class", "labels", "TP", "FP", "FN",
-                                                 "precision", "recall"))
+print("    %-12s %-11s %6s %5s %5s %5s %9s %7s" % ("tool", "class", "labels", "TP", "FP", "FN",
+                                                  "precision", "recall"))
 notes = []
 for name, pred in tools:
     out, missing, extras = score(pred)
     for c in CLASSES:
         n, tp, fp, fn = out[c]
-        print("    %-9s %-11s %6d %5d %5d %5d %9s %7s" % (name, c, n, tp, fp, fn,
-                                                        pct(tp, tp + fp), pct(tp, tp + fn)))
+        print("    %-12s %-11s %6d %5d %5d %5d %9s %7s" % (name, c, n, tp, fp, fn,
+                                                         pct(tp, tp + fp), pct(tp, tp + fn)))
     nx = collections.Counter(extras.values())
     notes.append("    %s: %d label rows, %d without a record (counted as other), %d records "
                  "beyond the labelled ones (%s)" % (name, len(labels), missing, len(extras),
@@ -271,15 +331,18 @@ for name, pred in tools:
 print("\n".join(notes))
 print("    spillway printed %d records, %d of them failed%s" % (
     nrec, nfailed, ", %d lines that are not JSON" % bad if bad else ""))
+if have_bp == "1":
+    print("    bounceparser std_reason: %s; bp:spam=rep reads spam as reputation" % ", ".join(
+        "%d %s" % (n, r) for r, n in collections.Counter(f[2] for f in bp_rec.values()).most_common()))
 print("  per file (the strongest class of each file):")
-print("    %-9s %-11s %6s %5s %5s %5s %9s %7s" % ("tool", "class", "files", "TP", "FP", "FN",
-                                                 "precision", "recall"))
+print("    %-12s %-11s %6s %5s %5s %5s %9s %7s" % ("tool", "class", "files", "TP", "FP", "FN",
+                                                  "precision", "recall"))
 for name, pred in tools:
     out = file_score(pred)
     for c in CLASSES:
         n, tp, fp, fn = out[c]
-        print("    %-9s %-11s %6d %5d %5d %5d %9s %7s" % (name, c, n, tp, fp, fn,
-                                                        pct(tp, tp + fp), pct(tp, tp + fn)))
+        print("    %-12s %-11s %6d %5d %5d %5d %9s %7s" % (name, c, n, tp, fp, fn,
+                                                         pct(tp, tp + fp), pct(tp, tp + fn)))
 
 # where spillway and the labels disagree on the classes that divert mail
 rows = []
@@ -289,9 +352,9 @@ for k in sorted(set(labels) | set(sw)):
         continue
     if l in ("reputation", "throttle") or p in ("reputation", "throttle"):
         r = sw_rec.get(k, {})
-        rows.append("    %s #%d label=%s spillway=%s pattern=%s status=%s sisimai=%s diag=%.90s" % (
+        rows.append("    %s #%d label=%s spillway=%s pattern=%s status=%s sisimai=%s bp=%s diag=%.90s" % (
             k[0].split("/")[-1], k[1], l, p, r.get("pattern"), r.get("status"),
-            sis_rec[k][2] if k in sis_rec else "-",
+            sis_rec[k][2] if k in sis_rec else "-", bp_rec[k][2] if k in bp_rec else "-",
             " ".join(str(r.get("diagnostic", "")).split())))
 print("  spillway disagreements on reputation/throttle (label vs prediction): %d" % len(rows))
 for line in rows[:int(show)]:
