@@ -136,33 +136,108 @@ json_field(struct sw_buf *out, const char *key, const char *value, bool more)
         sw_buf_addc(out, ',');
 }
 
-/* sw_analysis_json - one line of --analyze output */
-void
-sw_analysis_json(const struct sw_analysis *a, size_t i, const char *file, struct sw_buf *out)
+/* json_record - the fields of one line of --analyze output; f NULL: no recipient */
+static void
+json_record(const struct sw_analysis *a, const struct sw_finding *f, const char *file,
+            struct sw_buf *out)
 {
-    const struct sw_finding *f = &a->f[i];
+    const struct sw_bounce_rcpt *r = f ? f->r : NULL;
 
     sw_buf_addc(out, '{');
     json_field(out, "file", file, true);
-    json_field(out, "recipient", f->r->rcpt, true);
-    sw_buf_printf(out, "\"failed\":%s,", f->failed ? "true" : "false");
-    json_field(out, "action", f->r->action, true);
-    json_field(out, "status", f->r->status, true);
-    if (f->r->code)
-        sw_buf_printf(out, "\"code\":%d,", f->r->code);
+    json_field(out, "recipient", r ? r->rcpt : NULL, true);
+    sw_buf_printf(out, "\"failed\":%s,", f && f->failed ? "true" : "false");
+    json_field(out, "action", r ? r->action : NULL, true);
+    json_field(out, "status", r ? r->status : NULL, true);
+    if (r && r->code)
+        sw_buf_printf(out, "\"code\":%d,", r->code);
     else
         sw_buf_adds(out, "\"code\":null,");
-    json_field(out, "remote_mta", f->r->remote_mta, true);
-    json_field(out, "diagnostic", f->r->diagnostic, true);
-    json_field(out, "class", sw_class_name(f->v.cls), true);
-    json_field(out, "pattern", f->v.name, true);
+    json_field(out, "remote_mta", r ? r->remote_mta : NULL, true);
+    json_field(out, "diagnostic", r ? r->diagnostic : NULL, true);
+    json_field(out, "class", f ? sw_class_name(f->v.cls) : NULL, true);
+    json_field(out, "pattern", f ? f->v.name : NULL, true);
     json_field(out, "pool", a->pool ? a->pool->name : NULL, true);
     json_field(out, "tag", sw_tag_state_name(a->tag), true);
     json_field(out, "tag_from", a->tag == SW_TAG_VALID ? (a->via_rp ? "return-path" : "header") : NULL,
                true);
     json_field(out, "return_path",
                a->rp.state == SW_RPATH_NOT_OURS ? NULL : sw_rpath_state_name(a->rp.state), true);
-    sw_buf_printf(out, "\"trusted\":%s,", f->trusted ? "true" : "false");
+    sw_buf_printf(out, "\"trusted\":%s,", f && f->trusted ? "true" : "false");
     json_field(out, "kind", sw_bounce_kind_name(a->b.kind), false);
     sw_buf_addc(out, '}');
+}
+
+/* sw_analysis_json - one line of --analyze output */
+void
+sw_analysis_json(const struct sw_analysis *a, size_t i, const char *file, struct sw_buf *out)
+{
+    json_record(a, &a->f[i], file, out);
+}
+
+/* sw_analysis_json_none - the line of a file without a recipient */
+void
+sw_analysis_json_none(const struct sw_analysis *a, const char *file, struct sw_buf *out)
+{
+    json_record(a, NULL, file, out);
+}
+
+/* mbox_from - an mbox separator line: "From " sender, then a date with a
+ * time (hh:mm) and a four-digit year, as mail stores write it; a line of
+ * a body that merely begins with "From " has no such date */
+static bool
+mbox_from(const char *s, size_t n)
+{
+    size_t i = 5;
+    bool time = false, year = false;
+
+    if (n < 5 || memcmp(s, "From ", 5) != 0)
+        return false;
+    if (i >= n || s[i] == ' ')
+        return false;
+    while (i < n && s[i] != ' ')
+        i++;
+    for (; i < n; i++) {
+        if (i + 2 < n && s[i] == ':' && isdigit((unsigned char) s[i - 1])
+            && isdigit((unsigned char) s[i + 1]) && isdigit((unsigned char) s[i + 2]))
+            time = true;
+        if (i + 4 <= n && s[i - 1] == ' ' && isdigit((unsigned char) s[i])
+            && isdigit((unsigned char) s[i + 1]) && isdigit((unsigned char) s[i + 2])
+            && isdigit((unsigned char) s[i + 3])
+            && (i + 4 == n || s[i + 4] == ' ' || s[i + 4] == '\r'))
+            year = true;
+    }
+    return time && year;
+}
+
+/* sw_analyze_next_message - one message of a file that may be an mbox */
+bool
+sw_analyze_next_message(const char *s, size_t len, size_t *off, size_t *start, size_t *n)
+{
+    const char *p, *nl, *end = s + len;
+
+    if (*off >= len)
+        return false;
+    *start = *off;
+    /* Not an mbox: the whole file is one message. */
+    nl = memchr(s, '\n', len);
+    if (!mbox_from(s, nl ? (size_t) (nl - s) : len)) {
+        *n = len - *off;
+        *off = len;
+        return true;
+    }
+    /* The separator line stays with its message: the parser skips it. */
+    nl = memchr(s + *off, '\n', len - *off);
+    for (p = nl ? nl + 1 : end; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t) (end - p));
+        if (mbox_from(p, nl ? (size_t) (nl - p) : (size_t) (end - p)))
+            break;
+        if (nl == NULL) {
+            p = end;
+            break;
+        }
+    }
+    *n = (size_t) (p - (s + *start));
+    *off = (size_t) (p - s);
+    return true;
 }

@@ -233,6 +233,21 @@ read_texts(struct parse *ps, bool fill)
     return found;
 }
 
+/* lead_blank - the length of the empty or blank lines before a header
+ * block: some stores save a message after an empty line or a line of
+ * spaces, which would otherwise end a header that has not started */
+static size_t
+lead_blank(const char *msg, size_t len)
+{
+    size_t i, start = 0;
+
+    for (i = 0; i < len && (msg[i] == ' ' || msg[i] == '\t' || msg[i] == '\r' || msg[i] == '\n');
+         i++)
+        if (msg[i] == '\r' || msg[i] == '\n')
+            start = i + 1; /* past a whole line: a header line keeps its indent */
+    return start;
+}
+
 /* sw_bounce_parse - one message */
 bool
 sw_bounce_parse(const char *msg, size_t len, struct sw_bounce *b)
@@ -240,6 +255,7 @@ sw_bounce_parse(const char *msg, size_t len, struct sw_bounce *b)
     const struct sw_mime_limits lim = { SW_BOUNCE_DEPTH_MAX, SW_BOUNCE_PARTS_MAX,
                                         SW_BOUNCE_HEADER_MAX };
     struct parse *ps, storage;
+    size_t skip;
     unsigned cut;
 
     memset(b, 0, sizeof(*b));
@@ -253,7 +269,8 @@ sw_bounce_parse(const char *msg, size_t len, struct sw_bounce *b)
         len = SW_BOUNCE_KEEP_MAX;
         b->truncated = true;
     }
-    cut = sw_mime_walk(msg, len, &lim, visit, ps);
+    skip = lead_blank(msg, len);
+    cut = sw_mime_walk(msg + skip, len - skip, &lim, visit, ps);
     if (cut != 0)
         b->truncated = true;
     /* A multipart without a single delimiter that matches its boundary

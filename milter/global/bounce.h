@@ -46,7 +46,8 @@ enum sw_bounce_kind {
 };
 
 struct sw_bounce_rcpt {
-    char rcpt[SW_BOUNCE_ADDR_MAX]; /* address only, no "rfc822;" */
+    char rcpt[SW_BOUNCE_ADDR_MAX]; /* address only, no "rfc822;"; "" when a failed
+                                    * recipient's address cannot be read */
     char action[16];               /* failed, delayed, delivered, relayed, expanded */
     char status[16];               /* "5.7.606", or "" */
     int code;                      /* SMTP reply code (550), or 0 */

@@ -16,17 +16,31 @@
 #include "global/bounce_impl.h"
 #include "util/mime.h"
 
-/* copy_addr - an address field value: type stripped, angle brackets gone */
+/* copy_addr - the addr-spec of an address field value, or "" when none
+ * can be read: type stripped (RFC 3464 section 2.3.2), angle brackets
+ * and a trailing comment gone, and an obsolete source route
+ * ("@relay,@relay2:user@host", RFC 5321 section 4.1.2 and C.1) dropped.
+ * A token with an "@" inside that is not an ASCII addr-spec (an RFC 6533
+ * UTF-8 address) is kept as it stands. */
 static void
 copy_addr(char *out, size_t size, const char *value)
 {
-    const char *s = sw_bounce_strip_type(value), *e;
+    const char *s = sw_bounce_strip_type(value), *colon;
+    size_t n, at;
 
     while (*s == ' ' || *s == '<')
         s++;
-    for (e = s + strlen(s); e > s && (b_is_space(e[-1]) || e[-1] == '>'); e--)
-        ;
-    b_copy(out, size, s, (size_t) (e - s));
+    if (*s == '@' && (colon = strchr(s, ':')) != NULL)
+        for (s = colon + 1; *s == ' ' || *s == '<';)
+            s++;
+    if ((n = sw_bounce_addr_len(s, strlen(s))) == 0) {
+        for (at = 0; s[n] != '\0' && !b_is_space(s[n]) && s[n] != '>'; n++)
+            if (s[n] == '@')
+                at = n;
+        if (at == 0 || at + 1 == n)
+            n = 0;
+    }
+    b_copy(out, size, s, n);
 }
 
 /* A recipient group of a delivery-status part, while it is read. */
@@ -34,16 +48,23 @@ struct dsn_group {
     struct sw_bounce_rcpt r;
     char final[SW_BOUNCE_ADDR_MAX];
     char original[SW_BOUNCE_ADDR_MAX];
+    bool has_final, has_original; /* the fields were there, readable or not */
 };
 
-/* dsn_flush - a finished group becomes a record (when it names a recipient) */
+/* dsn_flush - a finished group becomes a record: when it names a
+ * recipient, or when it reports a failure of one whose address cannot
+ * be read (a record without an address: evidence all the same) */
 static void
 dsn_flush(struct sw_bounce *b, struct dsn_group *g)
 {
     const char *addr = g->final[0] ? g->final : g->original;
     struct sw_bounce_rcpt *r;
 
-    if (addr[0] != '\0' && (r = sw_bounce_rcpt_add(b, addr, strlen(addr))) != NULL) {
+    /* Failed or delayed, as sw_bounce_rcpt_failed() says (which this
+     * file cannot call: bounce.c calls here). */
+    if ((addr[0] != '\0' || strcmp(g->r.action, "failed") == 0
+         || strcmp(g->r.action, "delayed") == 0 || g->r.status[0] == '4' || g->r.status[0] == '5')
+        && (r = sw_bounce_rcpt_add(b, addr, strlen(addr))) != NULL) {
         /* A second group for the same address (another attempt) adds
          * only what the first one lacked. */
         if (r->action[0] == '\0')
@@ -83,9 +104,13 @@ dsn_field(struct sw_bounce *b, void *arg, const char *name, const char *value)
         /* RFC 3464 section 2.3: a group per recipient; some reports run
          * the groups together, so a second Final- (or Original-)
          * Recipient starts the next one. */
-        if ((final && g->final[0]) || (!final && g->original[0]))
+        if ((final && g->has_final) || (!final && g->has_original))
             dsn_flush(b, g);
         copy_addr(final ? g->final : g->original, sizeof(g->final), value);
+        if (final)
+            g->has_final = true;
+        else
+            g->has_original = true;
     } else if (sw_mime_ieq(name, "Action")) {
         for (n = 0;
              value[n] && !b_is_space(value[n]) && value[n] != '(' && n + 1 < sizeof(g->r.action);
@@ -121,7 +146,8 @@ sw_bounce_dsn(struct sw_bounce *b, const char *s, size_t n, char *field, size_t 
                 b->truncated = true;
             dsn_field(b, &g, name, field);
         }
-        if (g.final[0] || g.original[0])
+        /* The per-message group has neither recipient nor Action. */
+        if (g.has_final || g.has_original || g.r.action[0] || g.r.status[0])
             dsn_flush(b, &g);
     }
 }

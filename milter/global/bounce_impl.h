@@ -167,7 +167,8 @@ size_t sw_bounce_status_len(const char *s);
 /* The record of an address (ASCII case ignored), or NULL. */
 struct sw_bounce_rcpt *sw_bounce_rcpt_find(struct sw_bounce *b, const char *addr, size_t n);
 /* The record of an address, added when new; NULL (and truncated set)
- * when SW_BOUNCE_RCPTS_MAX records exist. */
+ * when SW_BOUNCE_RCPTS_MAX records exist.  n = 0: a new record without
+ * an address (a failed recipient whose address cannot be read). */
 struct sw_bounce_rcpt *sw_bounce_rcpt_add(struct sw_bounce *b, const char *addr, size_t n);
 /* Set a diagnostic: one line, white space collapsed, a leading
  * "smtp;"-style type dropped (RFC 3464 section 2.3.6), cut to fit. */

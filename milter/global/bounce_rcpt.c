@@ -106,11 +106,12 @@ sw_bounce_rcpt_find(struct sw_bounce *b, const char *addr, size_t n)
     return NULL;
 }
 
-/* sw_bounce_rcpt_add - the record of an address, new or known */
+/* sw_bounce_rcpt_add - the record of an address, new or known (n = 0: always new) */
 struct sw_bounce_rcpt *
 sw_bounce_rcpt_add(struct sw_bounce *b, const char *addr, size_t n)
 {
-    struct sw_bounce_rcpt *r = sw_bounce_rcpt_find(b, addr, n);
+    /* Records without an address are never merged: each is a failure. */
+    struct sw_bounce_rcpt *r = n > 0 ? sw_bounce_rcpt_find(b, addr, n) : NULL;
 
     if (r != NULL)
         return r;

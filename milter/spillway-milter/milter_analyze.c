@@ -3,7 +3,10 @@
 /*
  * For operators and tests: each FILE is read as the milter would have
  * received it and goes through exactly the milter's code (sw_analyze), and
- * each recipient found is printed as one JSON object per line.  Nothing is
+ * each recipient found is printed as one JSON object per line; a file
+ * with no recipient at all gives one line with "recipient" null and
+ * "failed" false.  An mbox file (messages after "From " lines) is read
+ * message by message.  Nothing is
  * sent to spillway-routed.  Exit 0 when every file was read, 1 otherwise,
  * 2 for a usage error.
  */
@@ -70,7 +73,7 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *
     char *msg = malloc(SW_BOUNCE_KEEP_MAX);
     struct sw_buf out;
     int i, rc = 0;
-    size_t j;
+    size_t j, off, start, n, nrec;
     ssize_t len;
 
     if (a == NULL || msg == NULL) {
@@ -86,10 +89,22 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *
             rc = 1;
             continue;
         }
-        sw_analyze_to(conf, keys, msg, (size_t) len, rcpt, time(NULL), a);
-        for (j = 0; j < a->n; j++) {
+        /* An mbox file may hold several bounces: each is read alone. */
+        for (off = 0, nrec = 0; sw_analyze_next_message(msg, (size_t) len, &off, &start, &n);) {
+            sw_analyze_to(conf, keys, msg + start, n, rcpt, time(NULL), a);
+            for (j = 0; j < a->n; j++) {
+                sw_buf_reset(&out);
+                sw_analysis_json(a, j, files[i], &out);
+                puts(sw_buf_str(&out));
+            }
+            nrec += a->n;
+        }
+        if (nrec == 0) {
+            /* One line all the same: read, and no recipient found. */
+            if (len == 0)
+                sw_analyze_to(conf, keys, msg, 0, rcpt, time(NULL), a);
             sw_buf_reset(&out);
-            sw_analysis_json(a, j, files[i], &out);
+            sw_analysis_json_none(a, files[i], &out);
             puts(sw_buf_str(&out));
         }
     }

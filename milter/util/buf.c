@@ -150,21 +150,69 @@ sw_buf_add_escaped(struct sw_buf *b, const char *s, size_t max_in)
     return ok;
 }
 
-/* sw_buf_add_json - append a JSON string literal (RFC 8259 section 7) */
+/* utf8_len - the length of a valid UTF-8 sequence at s (RFC 3629
+ * section 4: no overlong forms, no surrogates, nothing past U+10FFFF),
+ * or 0 */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    size_t n, i;
+    unsigned lo = 0x80, hi = 0xbf;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (s[0] == 0xe0)
+        lo = 0xa0;
+    else if (s[0] == 0xed)
+        hi = 0x9f;
+    else if (s[0] == 0xf0)
+        lo = 0x90;
+    else if (s[0] == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0; /* the NUL that ends s stops here too */
+    return n;
+}
+
+/* sw_buf_add_json - append a JSON string literal (RFC 8259 section 7)
+ *
+ * JSON text is UTF-8 (RFC 8259 section 8.1), and bounce texts often are
+ * not.  Valid UTF-8 is copied; a byte that does not start a valid
+ * sequence is written as the Latin-1 character of the same value
+ * ("\u00e9" for 0xe9).  Latin-1 (and Windows-1252, which shares its
+ * letters) is what such bytes most often are in a refusal, so the text
+ * reads right, and unlike U+FFFD the byte is not lost: an operator can
+ * still tell which byte the server sent. */
 bool
 sw_buf_add_json(struct sw_buf *b, const char *s)
 {
+    const unsigned char *p = (const unsigned char *) s;
     unsigned char c;
     bool ok = sw_buf_addc(b, '"');
+    size_t n;
 
-    for (; *s && ok; s++) {
-        c = (unsigned char) *s;
+    for (; *p && ok; p++) {
+        c = *p;
         if (c == '"' || c == '\\')
             ok = sw_buf_addc(b, '\\') && sw_buf_addc(b, (char) c);
         else if (c < 0x20 || c == 0x7f)
             ok = sw_buf_printf(b, "\\u%04x", c);
-        else
+        else if (c < 0x80)
             ok = sw_buf_addc(b, (char) c);
+        else if ((n = utf8_len(p)) > 0) {
+            ok = sw_buf_add(b, (const char *) p, n);
+            p += n - 1;
+        } else
+            ok = sw_buf_printf(b, "\\u%04x", c);
     }
     return ok && sw_buf_addc(b, '"');
 }

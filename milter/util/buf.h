@@ -32,7 +32,8 @@ bool sw_buf_vprintf(struct sw_buf *b, const char *fmt, va_list ap)
 /* Append s with control characters, quotes and backslashes escaped, cut
  * after max_in input bytes (marked with "..."). */
 bool sw_buf_add_escaped(struct sw_buf *b, const char *s, size_t max_in);
-/* Append s as a JSON string literal (with the quotes). */
+/* Append s as a JSON string literal (with the quotes); bytes that are not
+ * UTF-8 become \u00XX, the Latin-1 character of the same value. */
 bool sw_buf_add_json(struct sw_buf *b, const char *s);
 const char *sw_buf_str(const struct sw_buf *b);
 

@@ -70,7 +70,9 @@ check_rcpt(const struct sw_bounce_rcpt *r)
         || !terminated(r->diagnostic, sizeof(r->diagnostic))
         || !terminated(r->command, sizeof(r->command)))
         abort();
-    if (r->rcpt[0] == '\0' || !fz_plain(r->diagnostic, false) || !fz_status_shape(r->status))
+    /* A record without an address is a failure whose address could not be read. */
+    if ((r->rcpt[0] == '\0' && !sw_bounce_rcpt_failed(r)) || !fz_plain(r->diagnostic, false)
+        || !fz_status_shape(r->status))
         abort();
     if (r->code != 0 && (r->code < 200 || r->code > 599))
         abort();

@@ -30,7 +30,7 @@
 #include "global/bounce.h"
 #include "util/mime.h"
 
-#define T_MAX_RCPT 3
+#define T_MAX_RCPT 4
 #define T_MAX_LIST 6
 #define T_BIG      (SW_BOUNCE_KEEP_MAX + 100000u)
 
@@ -415,7 +415,82 @@ static const char gmail_text[] =
 
 /* ------------------------------------------------------------- cases */
 
+/* A DSN whose first lines are blank (one empty, one of spaces) before
+ * its header, as some mail stores save it; the report names the two
+ * recipients with a source route (RFC 5321 section 4.1.2, "@relay:")
+ * and in angle brackets after the type (once with a comment); a group of fields says a
+ * recipient failed but names no address that can be read.  The same
+ * with blank lines (one empty, one of spaces) before its header, as some
+ * mail stores save a message. */
+#define ODD_DSN \
+    "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n" \
+    "Subject: Undelivered Mail Returned to Sender\n" \
+    "MIME-Version: 1.0\n" \
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"odd-1\"\n" \
+    "\n" \
+    "--odd-1\n" \
+    "Content-Type: text/plain\n" \
+    "\n" \
+    "Your message could not be delivered.\n" \
+    "\n" \
+    "--odd-1\n" \
+    "Content-Type: message/delivery-status\n" \
+    "\n" \
+    "Reporting-MTA: dns; mx.example.net\n" \
+    "\n" \
+    "Final-Recipient: rfc822; @relay.example.net:ivan@example.org\n" \
+    "Action: failed\n" \
+    "Status: 5.1.1\n" \
+    "Diagnostic-Code: smtp; 550 5.1.1 No such user\n" \
+    "\n" \
+    "Final-Recipient: rfc822;<judy@example.org>\n" \
+    "Action: failed\n" \
+    "Status: 5.7.1\n" \
+    "Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; client blocked\n" \
+    "\n" \
+    "Final-Recipient: RFC822;<kim@example.org> (Kim)\n" \
+    "Action: failed\n" \
+    "Status: 5.2.2\n" \
+    "Diagnostic-Code: smtp; 552 5.2.2 Mailbox full\n" \
+    "\n" \
+    "Final-Recipient: rfc822; undisclosed recipient\n" \
+    "Action: failed\n" \
+    "Status: 5.0.0\n" \
+    "Diagnostic-Code: smtp; 550 5.0.0 Rejected\n" \
+    "\n" \
+    "--odd-1--\n"
+static const char odd_dsn[] = ODD_DSN;
+static const char blank_lead[] = "\n   \n" ODD_DSN;
+
 static const struct bounce_case cases[] = {
+    { "route-brackets-no-address",
+      odd_dsn,
+      SW_BOUNCE_DSN,
+      4,
+      { { "ivan@example.org", "failed", "5.1.1", 550, "No such user", NULL, NULL },
+        { "judy@example.org", "failed", "5.7.1", 554, "client blocked", NULL, NULL },
+        { "kim@example.org", "failed", "5.2.2", 552, "Mailbox full", NULL, NULL },
+        { "", "failed", "5.0.0", 550, "Rejected", NULL, NULL } },
+      "mx.example.net",
+      NULL,
+      NULL,
+      { "mx.example.net" },
+      { NULL },
+      { NULL } },
+    { "blank-lines-before-header",
+      blank_lead,
+      SW_BOUNCE_DSN,
+      4,
+      { { "ivan@example.org", "failed", "5.1.1", 550, "No such user", NULL, NULL },
+        { "judy@example.org", "failed", "5.7.1", 554, "client blocked", NULL, NULL },
+        { "kim@example.org", "failed", "5.2.2", 552, "Mailbox full", NULL, NULL },
+        { "", "failed", "5.0.0", 550, "Rejected", NULL, NULL } },
+      "mx.example.net",
+      NULL,
+      NULL,
+      { "mx.example.net" },
+      { NULL },
+      { NULL } },
     { "postfix-two-recipients",
       postfix_two,
       SW_BOUNCE_DSN,
