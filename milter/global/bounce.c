@@ -358,17 +358,6 @@ sw_bounce_reason(const struct sw_bounce_rcpt *r, char *out, size_t size)
     return (size_t) n < size ? (size_t) n : size - 1;
 }
 
-/* sw_bounce_rcpt_failed - a failure or a delay: what can count as evidence */
-bool
-sw_bounce_rcpt_failed(const struct sw_bounce_rcpt *r)
-{
-    if (strcmp(r->action, "failed") == 0 || strcmp(r->action, "delayed") == 0)
-        return true;
-    if (r->action[0] != '\0' && r->status[0] == '2')
-        return false;
-    return r->status[0] == '4' || r->status[0] == '5' || (r->code >= 400 && r->code <= 599);
-}
-
 /* sw_bounce_kind_name - the kind as a word for logs */
 const char *
 sw_bounce_kind_name(enum sw_bounce_kind k)

@@ -60,10 +60,7 @@ dsn_flush(struct sw_bounce *b, struct dsn_group *g)
     const char *addr = g->final[0] ? g->final : g->original;
     struct sw_bounce_rcpt *r;
 
-    /* Failed or delayed, as sw_bounce_rcpt_failed() says (which this
-     * file cannot call: bounce.c calls here). */
-    if ((addr[0] != '\0' || strcmp(g->r.action, "failed") == 0
-         || strcmp(g->r.action, "delayed") == 0 || g->r.status[0] == '4' || g->r.status[0] == '5')
+    if ((addr[0] != '\0' || sw_bounce_rcpt_failed(&g->r))
         && (r = sw_bounce_rcpt_add(b, addr, strlen(addr))) != NULL) {
         /* A second group for the same address (another attempt) adds
          * only what the first one lacked. */

@@ -257,3 +257,14 @@ sw_bounce_finish(struct sw_bounce *b)
         sw_bounce_scan_ips(b, r->diagnostic, strlen(r->diagnostic));
     }
 }
+
+/* sw_bounce_rcpt_failed - a failure or a delay: what can count as evidence */
+bool
+sw_bounce_rcpt_failed(const struct sw_bounce_rcpt *r)
+{
+    if (strcmp(r->action, "failed") == 0 || strcmp(r->action, "delayed") == 0)
+        return true;
+    if (r->action[0] != '\0' && r->status[0] == '2')
+        return false;
+    return r->status[0] == '4' || r->status[0] == '5' || (r->code >= 400 && r->code <= 599);
+}
