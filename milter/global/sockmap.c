@@ -65,6 +65,16 @@ probe_share(const struct sw_conf *c, const struct sw_scope *s)
     return 0.05;
 }
 
+/* The map names answered, and in whose notation (sockmap.h). */
+static const struct {
+    const char *name;
+    bool mailertable;
+} maps[] = {
+    { "transport", false },
+    { "mailertable", true },
+    { SW_SOCKMAP_SENDMAIL_MEMBER, true },
+};
+
 /* sw_sockmap_answer - one request */
 enum sw_sockmap_result
 sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const char *payload,
@@ -74,7 +84,7 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
     const char *sp, *key;
     struct sw_answer a;
     enum sw_key_kind kind;
-    size_t mlen, klen;
+    size_t mlen, klen, i;
     bool mailertable;
 
     sw_buf_reset(reply);
@@ -83,14 +93,12 @@ sw_sockmap_answer(const struct sw_policy *p, const struct sw_route *r, const cha
     mlen = (size_t) (sp - payload);
     key = sp + 1;
     klen = len - mlen - 1;
-    if (mlen == 9 && memcmp(payload, "transport", 9) == 0)
-        mailertable = false;
-    else if ((mlen == 11 && memcmp(payload, "mailertable", 11) == 0)
-             || (mlen == SW_SOCKMAP_SENDMAIL_MEMBER_LEN
-                 && memcmp(payload, SW_SOCKMAP_SENDMAIL_MEMBER, mlen) == 0))
-        mailertable = true;
-    else
+    for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+        if (strlen(maps[i].name) == mlen && memcmp(payload, maps[i].name, mlen) == 0)
+            break;
+    if (i == sizeof(maps) / sizeof(maps[0]))
         return notfound(reply, SW_SOCKMAP_BADMAP);
+    mailertable = maps[i].mailertable;
 
     kind = mailertable ? sw_addr_mailertable_key(key, klen, domain, sizeof(domain))
                        : sw_addr_transport_key(key, klen, domain, sizeof(domain));
@@ -147,9 +155,9 @@ sw_sockmap_walk(const struct sw_policy *p, const struct sw_route *r, bool mailer
                 const char *address, struct sw_buf *keys, struct sw_buf *reply)
 {
     char domain[SW_DOMAIN_MAX + 1], key[SW_DOMAIN_MAX + 16];
+    const char *d, *key_addr = key;
     enum sw_sockmap_result res;
     size_t len = strlen(address);
-    const char *d;
 
     sw_buf_reset(keys);
     if (sw_addr_transport_key(address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN
@@ -159,8 +167,10 @@ sw_sockmap_walk(const struct sw_policy *p, const struct sw_route *r, bool mailer
         /* A bare domain stands for its postmaster. */
         if (strchr(address, '@') == NULL)
             (void) snprintf(key, sizeof(key), "postmaster@%s", domain);
-        (void) sw_buf_add_json(keys, strchr(address, '@') ? address : key);
-        return ask(p, r, "transport", strchr(address, '@') ? address : key, reply);
+        else
+            key_addr = address;
+        (void) sw_buf_add_json(keys, key_addr);
+        return ask(p, r, "transport", key_addr, reply);
     }
     for (d = domain;; d = sw_addr_parent(d)) {
         (void) snprintf(key, sizeof(key), "%s%s", d == NULL ? "." : d == domain ? "" : ".",

@@ -17,8 +17,7 @@
  * second: conf/sendmail.mc) the member cannot be called mailertable, and
  * the shipped snippet calls it "spillway".
  */
-#define SW_SOCKMAP_SENDMAIL_MEMBER     "spillway"
-#define SW_SOCKMAP_SENDMAIL_MEMBER_LEN 8
+#define SW_SOCKMAP_SENDMAIL_MEMBER "spillway"
 
 /* Longest request payload accepted ("transport " + an address). */
 #define SW_SOCKMAP_MAX_REQUEST 10000
