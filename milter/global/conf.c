@@ -222,25 +222,66 @@ check_id(struct sw_cfctx *cx, const config_setting_t *where, const char *key, co
         sw_cf_error(cx, where, key, "no such %s: %.64s", group ? "group" : "user", v);
 }
 
-/* check_mta - routed.mta: "postfix", "sendmail" or "both" */
-static void
-check_mta(struct sw_cfctx *cx, const config_setting_t *g, struct sw_routed_conf *r)
+/* one_of - v is one of the words of list (NULL-terminated) */
+static bool
+one_of(const char *v, const char *const *list)
 {
+    for (; *list; list++)
+        if (strcmp(v, *list) == 0)
+            return true;
+    return false;
+}
+
+/* check_endpoint - routed.KEY names an endpoint (util/listen.h) */
+static bool
+check_endpoint(struct sw_cfctx *cx, const config_setting_t *g, const char *key, const char *spec)
+{
+    struct sw_endpoint ep;
+    struct sw_buf e, path;
+    bool ok;
+
+    sw_buf_init(&e, 1024);
+    sw_buf_init(&path, 128);
+    if (!(ok = sw_endpoint_parse(spec, &ep, &e)) && sw_buf_printf(&path, "routed.%s", key))
+        sw_cf_error(cx, config_setting_get_member(g, key), sw_buf_str(&path), "%s",
+                    e.len ? sw_buf_str(&e) : "bad endpoint");
+    sw_buf_free(&e);
+    sw_buf_free(&path);
+    return ok;
+}
+
+/* check_tables - routed.mta ("postfix", "sendmail" or "both") and the
+ * tables rendered for it */
+static void
+check_tables(struct sw_cfctx *cx, const config_setting_t *g, struct sw_routed_conf *r)
+{
+    static const char *const postfix_formats[] = { "lmdb", "cdb", "none", NULL };
+    static const char *const sendmail_formats[] = { "hash", "btree", "none", NULL };
     char *mta = NULL;
 
-    sw_cf_str(cx, g, "routed", "mta", false, &mta);
-    if (mta == NULL)
-        return;
-    if (strcmp(mta, "postfix") == 0)
+    if (g)
+        sw_cf_str(cx, g, "routed", "mta", false, &mta);
+    if (mta && strcmp(mta, "postfix") == 0)
         r->mta = SW_WIRED_POSTFIX;
-    else if (strcmp(mta, "sendmail") == 0)
+    else if (mta && strcmp(mta, "sendmail") == 0)
         r->mta = SW_WIRED_SENDMAIL;
-    else if (strcmp(mta, "both") == 0)
+    else if (mta && strcmp(mta, "both") == 0)
         r->mta = SW_WIRED_POSTFIX | SW_WIRED_SENDMAIL;
-    else
+    else if (mta)
         sw_cf_error(cx, config_setting_get_member(g, "mta"), "routed.mta",
                     "must be \"postfix\", \"sendmail\" or \"both\"");
     free(mta);
+    if (r->render_format && !one_of(r->render_format, postfix_formats))
+        sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
+                    "must be \"lmdb\", \"cdb\" or \"none\"");
+    if (r->mailertable_format && !one_of(r->mailertable_format, sendmail_formats))
+        sw_cf_error(cx, config_setting_get_member(g, "mailertable_format"),
+                    "routed.mailertable_format",
+                    "must be \"hash\" or \"btree\" (the map types of Debian's makemap) or "
+                    "\"none\"");
+    if (r->makemap && r->makemap[0] != '/')
+        sw_cf_error(cx, config_setting_get_member(g, "makemap"), "routed.makemap",
+                    "must be an absolute path");
 }
 
 /* check_maillog - routed.maillog names a source whose writer is proven,
@@ -281,8 +322,6 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
 {
     struct sw_routed_conf *r = &c->routed;
     config_setting_t *g = sw_cf_member(cx, root, "", "routed", CONFIG_TYPE_GROUP);
-    struct sw_endpoint ep;
-    struct sw_buf e;
     size_t i;
 
     r->metrics_scopes = SW_DEF_METRICS_SCOPES; /* sw_cf_int keeps it when absent */
@@ -298,7 +337,6 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_str(cx, g, "routed", "mailertable_format", false, &r->mailertable_format);
         sw_cf_str(cx, g, "routed", "makemap", false, &r->makemap);
         sw_cf_str(cx, g, "routed", "sendmail_cf", false, &r->sendmail_cf);
-        check_mta(cx, g, r);
         sw_cf_str(cx, g, "routed", "postfix_config", false, &r->postfix_config);
         sw_cf_str(cx, g, "routed", "maillog", false, &r->maillog);
         sw_cf_str(cx, g, "routed", "maillog_trust", false, &r->maillog_trust);
@@ -312,44 +350,14 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_int(cx, g, "routed", "metrics_scopes", 0, 1000000, &r->metrics_scopes);
         sw_cf_int(cx, g, "routed", "clients_per_user", 1, 100000, &r->clients_per_user);
     }
-    if (r->metrics) {
-        sw_buf_init(&e, 1024);
-        if (!sw_endpoint_parse(r->metrics, &ep, &e))
-            sw_cf_error(cx, config_setting_get_member(g, "metrics"), "routed.metrics", "%s",
-                        e.len ? sw_buf_str(&e) : "bad endpoint");
-        sw_buf_free(&e);
-    }
-    if (r->flush_etrn) {
-        sw_buf_init(&e, 1024);
-        if (!sw_endpoint_parse(r->flush_etrn, &ep, &e))
-            sw_cf_error(cx, config_setting_get_member(g, "flush_etrn"), "routed.flush_etrn",
-                        "%s", e.len ? sw_buf_str(&e) : "bad endpoint");
-        else if (r->flush.n > 0)
-            sw_cf_error(cx, config_setting_get_member(g, "flush_etrn"), "routed.flush_etrn",
-                        "routed.flush is set too: choose one way to start a queue run");
-        sw_buf_free(&e);
-    }
-    for (i = 0; i < r->socketmap.n; i++) {
-        sw_buf_init(&e, 1024);
-        if (!sw_endpoint_parse(r->socketmap.v[i], &ep, &e))
-            sw_cf_error(cx, config_setting_get_member(g, "socketmap"), "routed.socketmap", "%s",
-                        e.len ? sw_buf_str(&e) : "bad endpoint");
-        sw_buf_free(&e);
-    }
-    if (r->render_format && strcmp(r->render_format, "lmdb") != 0
-        && strcmp(r->render_format, "cdb") != 0 && strcmp(r->render_format, "none") != 0)
-        sw_cf_error(cx, config_setting_get_member(g, "render_format"), "routed.render_format",
-                    "must be \"lmdb\", \"cdb\" or \"none\"");
-    if (r->mailertable_format && strcmp(r->mailertable_format, "hash") != 0
-        && strcmp(r->mailertable_format, "btree") != 0
-        && strcmp(r->mailertable_format, "none") != 0)
-        sw_cf_error(cx, config_setting_get_member(g, "mailertable_format"),
-                    "routed.mailertable_format",
-                    "must be \"hash\" or \"btree\" (the map types of Debian's makemap) or "
-                    "\"none\"");
-    if (r->makemap && r->makemap[0] != '/')
-        sw_cf_error(cx, config_setting_get_member(g, "makemap"), "routed.makemap",
-                    "must be an absolute path");
+    if (r->metrics)
+        (void) check_endpoint(cx, g, "metrics", r->metrics);
+    if (r->flush_etrn && check_endpoint(cx, g, "flush_etrn", r->flush_etrn) && r->flush.n > 0)
+        sw_cf_error(cx, config_setting_get_member(g, "flush_etrn"), "routed.flush_etrn",
+                    "routed.flush is set too: choose one way to start a queue run");
+    for (i = 0; i < r->socketmap.n; i++)
+        (void) check_endpoint(cx, g, "socketmap", r->socketmap.v[i]);
+    check_tables(cx, g, r);
     check_maillog(cx, g, r);
     for (i = 0; i < r->control_users.n; i++)
         check_id(cx, config_setting_get_member(g, "control_users"), "routed.control_users",
