@@ -282,83 +282,107 @@ explain_lookups(struct routed *rd, const struct sw_policy *p, const char *addres
     sw_buf_free(&reply);
 }
 
+/* One explain request, its answer and the route in the MTA's notation. */
+struct explained {
+    const struct sw_ctl_request *req;
+    const char *domain;
+    struct sw_answer a;
+    const char *route;
+};
+
+/* explain_json - the answer as one JSON object */
+static void
+explain_json(struct routed *rd, const struct sw_policy *p, const struct explained *e,
+             struct sw_buf *out)
+{
+    const struct sw_answer *a = &e->a;
+
+    sw_buf_adds(out, "{\"address\":");
+    sw_buf_add_json(out, e->req->address);
+    sw_buf_adds(out, ",\"domain\":");
+    sw_buf_add_json(out, e->domain);
+    sw_buf_adds(out, ",\"pool\":");
+    sw_buf_add_json(out, a->pool ? a->pool->name : "");
+    sw_buf_adds(out, ",\"route\":");
+    sw_buf_add_json(out, a->relay && !a->partial ? "alternate" : "primary");
+    sw_buf_adds(out, ",\"relay\":");
+    sw_buf_add_json(out, a->relay ? a->relay->name : "");
+    sw_buf_adds(out, ",\"transport\":");
+    sw_buf_add_json(out, a->relay ? e->route : "");
+    explain_lookups(rd, p, e->req->address, true, out);
+    sw_buf_adds(out, ",\"note\":");
+    sw_buf_add_json(out, a->why);
+    sw_buf_adds(out, ",\"scope\":");
+    if (a->scope)
+        scope_json(a->scope, out);
+    else
+        sw_buf_adds(out, "null");
+    sw_buf_adds(out, "}\n");
+}
+
+/* explain_text - the answer for a reader */
+static void
+explain_text(struct routed *rd, const struct sw_policy *p, const struct explained *e,
+             struct sw_buf *out)
+{
+    const struct sw_answer *a = &e->a;
+    const char *d;
+
+    sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", e->req->address, e->domain,
+                  a->pool ? a->pool->name : "(none)");
+    if (a->relay && a->partial)
+        sw_buf_printf(out, "route:    primary relay %s, by its up addresses: OK %s\n",
+                      a->relay->name, e->route);
+    else if (a->relay)
+        sw_buf_printf(out, "route:    relay %s: OK %s\n", a->relay->name, e->route);
+    else
+        sw_buf_adds(out, "route:    primary: NOTFOUND (the MTA's own configuration applies)\n");
+    explain_lookups(rd, p, e->req->address, false, out);
+    if (a->scope) {
+        sw_buf_adds(out, "because:\n");
+        scope_text(a->scope, time(NULL), out);
+        evidence_text(a->scope, out);
+    } else {
+        sw_buf_adds(out, "because:  no scope is off the primary route for");
+        for (d = e->domain; d; d = sw_addr_parent(d))
+            sw_buf_printf(out, " destination:%s", d);
+        if (a->pool)
+            sw_buf_printf(out, " pool:%s", a->pool->name);
+        sw_buf_addc(out, '\n');
+    }
+    routed_health_explain(rd, a, out);
+    if (a->why[0])
+        sw_buf_printf(out, "note:     %s\n", a->why);
+}
+
 /* verb_explain - the route for one address, and why */
 static void
 verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *out)
 {
     struct sw_policy p = routed_policy(rd);
     char domain[SW_DOMAIN_MAX + 1];
-    const char *d;
-    struct sw_answer a;
+    struct explained e = { req, domain, { 0 }, "" };
     struct sw_buf route;
-    time_t now = time(NULL);
-    bool postfix = (rd->conf->routed.mta & SW_WIRED_POSTFIX) != 0;
+    size_t len = strlen(req->address);
 
-    if (sw_addr_transport_key(req->address, strlen(req->address), domain, sizeof(domain))
-            != SW_KEY_DOMAIN
-        && sw_addr_mailertable_key(req->address, strlen(req->address), domain, sizeof(domain))
-               != SW_KEY_DOMAIN) {
+    if (sw_addr_transport_key(req->address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN
+        && sw_addr_mailertable_key(req->address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN) {
         error(out, "not an address or domain with a routable domain part");
         return;
     }
-    sw_answer_domain(&p, rd->route, domain, &a);
+    sw_answer_domain(&p, rd->route, domain, &e.a);
     sw_buf_init(&route, 1024);
     /* The decision in the notation of the first MTA wired: Postfix's
      * transport, else Sendmail's mailertable. */
-    if (a.relay && postfix)
-        sw_answer_transport(&p, a.relay, domain, &route);
-    else if (a.relay)
-        sw_answer_mailertable(&p, a.relay, domain, &route);
-    if (req->json) {
-        sw_buf_adds(out, "{\"address\":");
-        sw_buf_add_json(out, req->address);
-        sw_buf_adds(out, ",\"domain\":");
-        sw_buf_add_json(out, domain);
-        sw_buf_adds(out, ",\"pool\":");
-        sw_buf_add_json(out, a.pool ? a.pool->name : "");
-        sw_buf_adds(out, ",\"route\":");
-        sw_buf_add_json(out, a.relay && !a.partial ? "alternate" : "primary");
-        sw_buf_adds(out, ",\"relay\":");
-        sw_buf_add_json(out, a.relay ? a.relay->name : "");
-        sw_buf_adds(out, ",\"transport\":");
-        sw_buf_add_json(out, a.relay ? sw_buf_str(&route) : "");
-        explain_lookups(rd, &p, req->address, true, out);
-        sw_buf_adds(out, ",\"note\":");
-        sw_buf_add_json(out, a.why);
-        sw_buf_adds(out, ",\"scope\":");
-        if (a.scope)
-            scope_json(a.scope, out);
-        else
-            sw_buf_adds(out, "null");
-        sw_buf_adds(out, "}\n");
-    } else {
-        sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", req->address, domain,
-                      a.pool ? a.pool->name : "(none)");
-        if (a.relay && a.partial)
-            sw_buf_printf(out, "route:    primary relay %s, by its up addresses: OK %s\n",
-                          a.relay->name, sw_buf_str(&route));
-        else if (a.relay)
-            sw_buf_printf(out, "route:    relay %s: OK %s\n", a.relay->name, sw_buf_str(&route));
-        else
-            sw_buf_adds(out, "route:    primary: NOTFOUND (the MTA's own configuration "
-                             "applies)\n");
-        explain_lookups(rd, &p, req->address, false, out);
-        if (a.scope) {
-            sw_buf_adds(out, "because:\n");
-            scope_text(a.scope, now, out);
-            evidence_text(a.scope, out);
-        } else {
-            sw_buf_adds(out, "because:  no scope is off the primary route for");
-            for (d = domain; d; d = sw_addr_parent(d))
-                sw_buf_printf(out, " destination:%s", d);
-            if (a.pool)
-                sw_buf_printf(out, " pool:%s", a.pool->name);
-            sw_buf_addc(out, '\n');
-        }
-        routed_health_explain(rd, &a, out);
-        if (a.why[0])
-            sw_buf_printf(out, "note:     %s\n", a.why);
-    }
+    if (e.a.relay && (rd->conf->routed.mta & SW_WIRED_POSTFIX))
+        sw_answer_transport(&p, e.a.relay, domain, &route);
+    else if (e.a.relay)
+        sw_answer_mailertable(&p, e.a.relay, domain, &route);
+    e.route = sw_buf_str(&route);
+    if (req->json)
+        explain_json(rd, &p, &e, out);
+    else
+        explain_text(rd, &p, &e, out);
     sw_buf_free(&route);
 }
 
