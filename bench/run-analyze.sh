@@ -126,6 +126,24 @@ echo "spillway-milter: $MILTER_SRC (built $(stat -c %y "$MILTER_SRC" | cut -d. -
 ((HAVE_SISIMAI)) && echo "sisimai: $(perl -MSisimai -e 'print $Sisimai::VERSION') (libsisimai-perl), perl $(perl -e 'printf "%vd", $^V')"
 ((HAVE_BP)) && echo "bounceparser: $(perl -MMail::DeliveryStatus::BounceParser -e 'print $Mail::DeliveryStatus::BounceParser::VERSION') (libmail-deliverystatus-bounceparser-perl)"
 
+# peer_run NAME SCRIPT PREFIX TSV : one cold process and one warm process
+# of a peer's rate script; results as PREFIX_* lines, the log line in msg
+peer_run() {
+    local name=$1 script=$2 prefix=$3 tsv=$4 cold warm_s warm inner died
+    cold=$(timed "$BENCH_DIR/$prefix-cold.txt" perl "$HERE/$script" -r 1 "${FILES[@]}")
+    warm_s=$(timed "$BENCH_DIR/$prefix-warm.txt" perl "$HERE/$script" -r "$SIS_PASSES" \
+        -o "$BENCH_DIR/$tsv" "${FILES[@]}")
+    warm=$(kv "$BENCH_DIR/$prefix-warm.txt" median_rate)
+    inner=$(kv "$BENCH_DIR/$prefix-cold.txt" first_pass_rate)
+    died=$(kv "$BENCH_DIR/$prefix-warm.txt" died)
+    {
+        echo "${prefix}_cold $cold $NFILES"
+        echo "${prefix}_warm_rate $warm"
+        echo "${prefix}_cold_inner_rate $inner"
+    } >>"$res"
+    msg+="; $name cold process $cold s (first pass timed in Perl: $inner msg/s), warm median $warm msg/s (process $warm_s s${died:+, $died files died})"
+}
+
 res=$BENCH_DIR/results.txt
 : >"$res"
 for ((r = 1; r <= REPEAT; r++)); do
@@ -138,32 +156,8 @@ for ((r = 1; r <= REPEAT; r++)); do
     cp "$BENCH_DIR/spillway-1.json" "$BENCH_DIR/spillway.json"
     printf 'spillway_once %s %s\nspillway_many %s %s\n' "$s1" "$NFILES" "$sn" "$((NFILES * PASSES))" >>"$res"
     msg="run $r/$REPEAT: spillway once $s1 s, $PASSES passes $sn s ($l1 records per pass)"
-    if ((HAVE_SISIMAI)); then
-        sc=$(timed "$BENCH_DIR/sisimai-cold.txt" perl "$HERE/sisimai_rate.pl" -r 1 "${FILES[@]}")
-        sw=$(timed "$BENCH_DIR/sisimai-warm.txt" perl "$HERE/sisimai_rate.pl" -r "$SIS_PASSES" \
-            -o "$BENCH_DIR/sisimai.tsv" "${FILES[@]}")
-        warm=$(kv "$BENCH_DIR/sisimai-warm.txt" median_rate)
-        inner=$(kv "$BENCH_DIR/sisimai-cold.txt" first_pass_rate)
-        {
-            echo "sisimai_cold $sc $NFILES"
-            echo "sisimai_warm_rate $warm"
-            echo "sisimai_cold_inner_rate $inner"
-        } >>"$res"
-        msg+="; sisimai cold process $sc s (first pass timed in Perl: $inner msg/s), warm median $warm msg/s (process $sw s)"
-    fi
-    if ((HAVE_BP)); then
-        bc=$(timed "$BENCH_DIR/bp-cold.txt" perl "$HERE/bounceparser_rate.pl" -r 1 "${FILES[@]}")
-        bw=$(timed "$BENCH_DIR/bp-warm.txt" perl "$HERE/bounceparser_rate.pl" -r "$SIS_PASSES" \
-            -o "$BENCH_DIR/bounceparser.tsv" "${FILES[@]}")
-        warm=$(kv "$BENCH_DIR/bp-warm.txt" median_rate)
-        inner=$(kv "$BENCH_DIR/bp-cold.txt" first_pass_rate)
-        {
-            echo "bp_cold $bc $NFILES"
-            echo "bp_warm_rate $warm"
-            echo "bp_cold_inner_rate $inner"
-        } >>"$res"
-        msg+="; bounceparser cold process $bc s (first pass timed in Perl: $inner msg/s), warm median $warm msg/s (process $bw s, $(kv "$BENCH_DIR/bp-warm.txt" died) files died)"
-    fi
+    ((HAVE_SISIMAI)) && peer_run sisimai sisimai_rate.pl sisimai sisimai.tsv
+    ((HAVE_BP)) && peer_run bounceparser bounceparser_rate.pl bp bounceparser.tsv
     busy=$(bench_foreign_busy)
     bench_msg "$msg${busy:+ OTHER LOAD: $busy}"
 done

@@ -42,6 +42,9 @@
 #   sm_start / sm_stop       the daemon (sm_stop also ends queue runners)
 #   sm_cmd ARGS...           run the private sendmail (e.g. sm_cmd -q)
 #   sm_queue_count, sm_wait_empty TIMEOUT, sm_log_count REGEX, sm_bounced_count
+#   sm_sw_routed [LINES]     the routed { } group of spillway.conf for a
+#                            Sendmail-only host (sw.sh's paths, routed.mta =
+#                            "sendmail", the unpacked makemap), LINES added
 #   sm_cleanup               for `trap sm_cleanup EXIT` (then calls e2e_cleanup)
 
 SM_CACHE=${SM_CACHE:-/var/cache/spillway-test/sendmail}
@@ -52,6 +55,7 @@ SM_BIN=$SM_ROOT/usr/libexec/sendmail/sendmail
 SM_CF_DIR=$SM_ROOT/usr/share/sendmail/cf
 SM_MC=$SM_DIR/sendmail.mc
 SM_CF=$SM_DIR/sendmail.cf
+SM_MAKEMAP=$SM_ROOT/usr/sbin/makemap
 SM_QUEUE=$SM_DIR/mqueue
 SM_LOG=$SM_DIR/maillog
 SM_WRAPPER=$SM_DIR/bin/sendmail
@@ -60,6 +64,25 @@ SM_HOSTNAME=${SM_HOSTNAME:-mta.test.spillway}
 SM_PORT=${SM_PORT:-}
 SM_DEVLOG=/dev/log
 SM_SYSLOG_SOCK=              # where the listener is (/dev/log or under $SM_DIR)
+
+# sm_sw_routed [LINES] : the routed { } group of a Sendmail-only host's
+# spillway.conf: the socket map on 127.0.0.1:$PORT_SOCKMAP (sendmail.mc's
+# inet:PORT@127.0.0.1), the test's files, no Postfix table
+sm_sw_routed() {
+    cat <<CONF
+routed: {
+    socketmap = ["inet:127.0.0.1:$PORT_SOCKMAP"];
+    control = "$SW_DIR/control.sock";
+    evidence = "$SW_DIR/evidence.sock";
+    state = "$SW_DIR/state";
+    render_dir = "$SW_DIR/render";
+    mta = "sendmail";
+    makemap = "$SM_MAKEMAP";
+    sendmail_cf = "$SM_CF";
+    ${1:-}
+};
+CONF
+}
 
 # ---------------------------------------------------------------------------
 # packages

@@ -86,23 +86,14 @@ relay_start alt1 "$RELAY_PORT" "$ALT_EU"
 relay_start alt2 "$PORT_ALT2" "$ALT_US"
 
 mkdir -p "$SW_DIR/render"
-MAKEMAP=$SM_ROOT/usr/sbin/makemap
+MAKEMAP=$SM_MAKEMAP
 [[ -x $MAKEMAP ]] || fail "no makemap in the unpacked sendmail-bin ($MAKEMAP)"
-cat >"$SW_CONF" <<CONF
-# spillway.conf for t80-sendmail (generated)
-routed: {
-    socketmap = ["inet:127.0.0.1:$PORT_SOCKMAP"];
-    control = "$SW_DIR/control.sock";
-    evidence = "$SW_DIR/evidence.sock";
-    state = "$SW_DIR/state";
-    render_dir = "$SW_DIR/render";
-    mta = "sendmail";
-    makemap = "$MAKEMAP";
-    sendmail_cf = "$SM_CF";
-    maillog = "syslog:$SM_LOG"; # the test's syslog listener writes it: forgeable
-    maillog_trust = "forgeable";
-    flush_etrn = "inet:127.0.0.1:$SM_PORT";
-};
+{
+echo "# spillway.conf for t80-sendmail (generated)"
+# The test's syslog listener writes the log: forgeable.
+sm_sw_routed "maillog = \"syslog:$SM_LOG\"; maillog_trust = \"forgeable\";
+    flush_etrn = \"inet:127.0.0.1:$SM_PORT\";"
+cat <<CONF
 milter: { socket = "unix:$SW_DIR/milter.sock"; tag_keys = "$KEYS"; tag_max_age = "7d"; rate = 100; };
 classify: { patterns = "$SW_TOP_SRC/conf/patterns.conf"; };
 pools = ( { name = "m365"; relays = ["primary"]; hosts = ["*.protection.outlook.test"];
@@ -117,6 +108,7 @@ rules = ( { name = "pool-reputation"; classes = ["reputation"]; scope = "destina
             threshold = { events = 2; window = "10m"; }; hold = $HOLD; hold_max = "1h";
             recover = { share = 0.5; successes = 2; }; } );
 CONF
+} >"$SW_CONF"
 printf '# e2e key file\nk1 %s\n' "$(openssl rand -hex 32)" >"$KEYS"
 chmod 600 "$KEYS"
 "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "spillway-routed -n refuses the config"

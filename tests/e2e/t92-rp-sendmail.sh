@@ -179,18 +179,10 @@ relay_start alt1 "$RELAY_PORT" "$ALT_EU"
 relay_start mbox "$RELAY_PORT" "$MBOX"
 
 mkdir -p "$SW_DIR/render"
-cat >"$SW_CONF" <<CONF
-# spillway.conf for t92-rp-sendmail (generated)
-routed: {
-    socketmap = ["inet:127.0.0.1:$PORT_SOCKMAP"];
-    control = "$SW_DIR/control.sock";
-    evidence = "$SW_DIR/evidence.sock";
-    state = "$SW_DIR/state";
-    render_dir = "$SW_DIR/render";
-    mta = "sendmail";
-    makemap = "$SM_ROOT/usr/sbin/makemap";
-    sendmail_cf = "$SM_CF";
-};
+{
+echo "# spillway.conf for t92-rp-sendmail (generated)"
+sm_sw_routed
+cat <<CONF
 milter: { socket = "unix:$SW_DIR/milter.sock"; tag_keys = "$KEYS"; tag_cap = 2; rate = 100;
           outbound = { networks = ["127.0.0.1"]; };
           return_path = { domain = "$RP_DOMAIN"; max_age = "21d"; }; };
@@ -204,6 +196,7 @@ relays = (
 rules = ( { name = "rp-reputation"; classes = ["reputation"]; scope = "destination";
             threshold = { events = 3; window = "10m"; }; hold = "1h"; } );
 CONF
+} >"$SW_CONF"
 printf '# e2e key file\nk1 %s\n' "$(openssl rand -hex 32)" >"$KEYS"
 chmod 600 "$KEYS"
 "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "spillway-routed -n refuses the config"

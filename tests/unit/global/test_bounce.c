@@ -461,36 +461,25 @@ static const char gmail_text[] =
     "--odd-1--\n"
 static const char odd_dsn[] = ODD_DSN;
 static const char blank_lead[] = "\n   \n" ODD_DSN;
+/* What both are read as: the recipients, then the hosts. */
+#define ODD_EXPECTED                                                                  \
+    { { "ivan@example.org", "failed", "5.1.1", 550, "No such user", NULL, NULL },     \
+      { "judy@example.org", "failed", "5.7.1", 554, "client blocked", NULL, NULL },   \
+      { "kim@example.org", "failed", "5.2.2", 552, "Mailbox full", NULL, NULL },      \
+      { "", "failed", "5.0.0", 550, "Rejected", NULL, NULL } },                      \
+        "mx.example.net", NULL, NULL, { "mx.example.net" }, { NULL }, { NULL }
 
 static const struct bounce_case cases[] = {
     { "route-brackets-no-address",
       odd_dsn,
       SW_BOUNCE_DSN,
       4,
-      { { "ivan@example.org", "failed", "5.1.1", 550, "No such user", NULL, NULL },
-        { "judy@example.org", "failed", "5.7.1", 554, "client blocked", NULL, NULL },
-        { "kim@example.org", "failed", "5.2.2", 552, "Mailbox full", NULL, NULL },
-        { "", "failed", "5.0.0", 550, "Rejected", NULL, NULL } },
-      "mx.example.net",
-      NULL,
-      NULL,
-      { "mx.example.net" },
-      { NULL },
-      { NULL } },
+      ODD_EXPECTED },
     { "blank-lines-before-header",
       blank_lead,
       SW_BOUNCE_DSN,
       4,
-      { { "ivan@example.org", "failed", "5.1.1", 550, "No such user", NULL, NULL },
-        { "judy@example.org", "failed", "5.7.1", 554, "client blocked", NULL, NULL },
-        { "kim@example.org", "failed", "5.2.2", 552, "Mailbox full", NULL, NULL },
-        { "", "failed", "5.0.0", 550, "Rejected", NULL, NULL } },
-      "mx.example.net",
-      NULL,
-      NULL,
-      { "mx.example.net" },
-      { NULL },
-      { NULL } },
+      ODD_EXPECTED },
     { "postfix-two-recipients",
       postfix_two,
       SW_BOUNCE_DSN,
