@@ -64,12 +64,5 @@ void sw_analysis_json(const struct sw_analysis *a, size_t i, const char *file, s
 /* The same fields for a file that gave no recipient at all: "recipient"
  * null, "failed" false, so that it shows apart from a file not read. */
 void sw_analysis_json_none(const struct sw_analysis *a, const char *file, struct sw_buf *out);
-/*
- * The next message of a file at *off, which may be an mbox (messages
- * after "From sender date" lines, the first at the start): its start
- * and length; false at the end.  A file that does not begin with such a
- * line is one message.  *off starts at 0.
- */
-bool sw_analyze_next_message(const char *s, size_t len, size_t *off, size_t *start, size_t *n);
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/mbox.h"
 #include "global/analyze.h"
 #include "milter.h"
 
@@ -90,7 +91,7 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *
             continue;
         }
         /* An mbox file may hold several bounces: each is read alone. */
-        for (off = 0, nrec = 0; sw_analyze_next_message(msg, (size_t) len, &off, &start, &n);) {
+        for (off = 0, nrec = 0; sw_mbox_next(msg, (size_t) len, &off, &start, &n);) {
             sw_analyze_to(conf, keys, msg + start, n, rcpt, time(NULL), a);
             for (j = 0; j < a->n; j++) {
                 sw_buf_reset(&out);
