@@ -95,7 +95,12 @@ pids+=($!)
 
 for i in $(seq 50); do [[ -S $dir/milter.sock ]] && break; sleep 0.1; done
 if [[ -n $privs ]]; then
-    uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/${pids[1]}/status")
+    # The socket is bound before the privileges are dropped: wait for both.
+    for i in $(seq 50); do
+        uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/${pids[1]}/status")
+        [[ $uid == "65534655346553465534" ]] && break
+        sleep 0.1
+    done
     [[ $uid == "65534655346553465534" ]] || { echo "FAIL: the milter still runs as uid $uid"; exit 1; }
     perm=$(stat -c '%a %U %G' "$dir/milter.sock")
     [[ $perm == "660 nobody nogroup" ]] || { echo "FAIL: socket is $perm"; exit 1; }
