@@ -5,10 +5,12 @@
  * prefilter) and the one decision of DESIGN.md section 3 that depends on
  * reply wording.
  *
- * Evaluation order: every "other" pattern (the exclusions), then every
- * reputation and throttle pattern, each side in library order.  The first
- * pattern in that order that matches anywhere in the text wins, which is
- * also what a Postfix pcre table rendered in that order decides.
+ * Evaluation order (classify.h): four groups, by class and tier: the
+ * exclusions of the provider tier, those of the general tier, the
+ * diverting patterns of the provider tier, those of the general tier.
+ * The first pattern in that order that matches anywhere in the text wins,
+ * which is also what a Postfix pcre table rendered in that order decides.
+ * The rest of the winner's group is then tried too, for the cues only.
  *
  * Cost.  Trying ~80 JIT expressions one after another costs a scan each;
  * one big alternation is worse, since PCRE2 tries every alternative at
@@ -96,6 +98,7 @@ struct pattern {
     char *provider;
     char *note;
     unsigned cls;
+    unsigned tier;
     int line;
 };
 
@@ -131,6 +134,22 @@ sw_class_name(unsigned cls)
     default: return "unknown";
     }
 }
+
+/* sw_tier_name - tier word for output and config */
+const char *
+sw_tier_name(unsigned tier)
+{
+    return tier == SW_TIER_GENERAL ? "general" : "provider";
+}
+
+/* group - evaluation group of a pattern (classify.h): 0 to 3 */
+static unsigned
+group(const struct pattern *pt)
+{
+    return (pt->cls == SW_CLASS_OTHER ? 0u : 2u) + (pt->tier == SW_TIER_GENERAL ? 1u : 0u);
+}
+
+#define SW_GROUPS 4
 
 /* sw_class_parse - class word to value */
 bool
@@ -633,7 +652,7 @@ struct entry {
 };
 
 static const char *const pattern_keys[] = {
-    "name", "class", "provider", "match", "note", "enabled", NULL,
+    "name", "class", "tier", "provider", "match", "note", "enabled", NULL,
 };
 
 /* parse_entry - one { ... } of a patterns list */
@@ -641,7 +660,7 @@ static void
 parse_entry(struct sw_cfctx *cx, const config_setting_t *g, const char *path, struct entry *e)
 {
     config_setting_t *m;
-    char *cls = NULL, kp[96];
+    char *cls = NULL, *tier = NULL, kp[96];
     const char *key;
 
     e->enabled = true;
@@ -662,6 +681,16 @@ parse_entry(struct sw_cfctx *cx, const config_setting_t *g, const char *path, st
                     "\"%s\": must be \"reputation\", \"throttle\" or \"other\"", cls);
     }
     free(cls);
+    if (sw_cf_str(cx, g, path, "tier", false, &tier) && tier) {
+        if (strcmp(tier, "general") == 0)
+            e->pt.tier = SW_TIER_GENERAL;
+        else if (strcmp(tier, "provider") != 0) {
+            (void) snprintf(kp, sizeof(kp), "%s.tier", path);
+            sw_cf_error(cx, config_setting_get_member(g, "tier"), kp,
+                        "\"%s\": must be \"provider\" or \"general\"", tier);
+        }
+    }
+    free(tier);
     if (sw_cf_str(cx, g, path, "match", e->enabled, &e->pt.regex) && e->pt.regex) {
         (void) snprintf(kp, sizeof(kp), "%s.match", path);
         (void) check_regex(cx, config_setting_get_member(g, "match"), kp, e->pt.regex);
@@ -1084,10 +1113,10 @@ sw_patterns_compile(struct sw_patterns *p, struct sw_buf *err)
         goto done;
     }
     (void) pcre2_set_match_limit(p->mctx, SW_CLASSIFY_MATCH_LIMIT);
-    /* Evaluation order: the exclusions, then the rest. */
-    for (pass = 0; pass < 2; pass++)
+    /* Evaluation order: the four groups, each in library order. */
+    for (pass = 0; pass < SW_GROUPS; pass++)
         for (i = 0; i < p->n; i++)
-            if ((p->v[i].cls == SW_CLASS_OTHER) == (pass == 0) && !split_pattern(p, &b, i, err))
+            if (group(&p->v[i]) == pass && !split_pattern(p, &b, i, err))
                 goto done;
     if (!build_prefilter(p, &b)) {
         sw_buf_adds(err, "patterns: out of memory");
@@ -1111,18 +1140,35 @@ sw_patterns_count(const struct sw_patterns *p)
     return p->n;
 }
 
+/* nth - the i-th pattern in evaluation order, or NULL */
+static const struct pattern *
+nth(const struct sw_patterns *p, size_t i)
+{
+    size_t j, k = 0, pass;
+
+    for (pass = 0; pass < SW_GROUPS; pass++)
+        for (j = 0; j < p->n; j++)
+            if (group(&p->v[j]) == pass && k++ == i)
+                return &p->v[j];
+    return NULL;
+}
+
+/* sw_patterns_tier - the tier of the i-th pattern in evaluation order */
+unsigned
+sw_patterns_tier(const struct sw_patterns *p, size_t i)
+{
+    const struct pattern *pt = nth(p, i);
+
+    return pt ? pt->tier : SW_TIER_PROVIDER;
+}
+
 /* sw_patterns_get - the i-th pattern in evaluation order */
 bool
 sw_patterns_get(const struct sw_patterns *p, size_t i, const char **name, unsigned *cls,
                 const char **regex, const char **provider, const char **note)
 {
-    const struct pattern *pt = NULL;
-    size_t j, k = 0, pass;
+    const struct pattern *pt = nth(p, i);
 
-    for (pass = 0; pass < 2 && pt == NULL; pass++)
-        for (j = 0; j < p->n && pt == NULL; j++)
-            if ((p->v[j].cls == SW_CLASS_OTHER) == (pass == 0) && k++ == i)
-                pt = &p->v[j];
     if (pt == NULL)
         return false;
     if (name)
@@ -1251,12 +1297,15 @@ sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw
     pcre2_general_context *gc = NULL;
     pcre2_match_data *md = NULL;
     const struct branch *br;
-    const struct pattern *hit;
+    const struct pattern *win = NULL, *pt;
+    const PCRE2_SIZE *ov;
     size_t i, skip, nw;
     int rc;
 
     v->cls = SW_CLASS_OTHER;
+    v->tier = SW_TIER_GENERAL;
     v->name = v->provider = v->note = NULL;
+    v->ncues = 0;
     if (p == NULL || !p->compiled || p->nbr == 0 || (text == NULL && len > 0))
         return;
     if (text == NULL)
@@ -1279,24 +1328,41 @@ sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw
     if ((gc = pcre2_general_context_create(arena_malloc, arena_free, &arena)) == NULL
         || (md = pcre2_match_data_create(1, gc)) == NULL)
         goto done;
-    /* The first candidate in evaluation order that matches wins. */
+    /* The first candidate in evaluation order that matches wins; the
+     * rest of its group gives the cues.  A pattern's branches are
+     * adjacent, so one already among the cues is the last one. */
     for (i = 0; i < nw; i++) {
         for (w = cand[i]; w; w &= w - 1) {
             br = &p->br[i * 64 + (size_t) __builtin_ctzll(w)];
+            pt = &p->v[br->pattern];
+            if (win && (group(pt) != group(win) || v->ncues == SW_CUES_MAX))
+                goto done;
+            if (win && v->cue[v->ncues - 1].name == pt->name)
+                continue;
             if (br->jit)
                 rc = pcre2_jit_match(br->code, (PCRE2_SPTR) text, len, 0, 0, md, p->mctx);
             else
                 rc = pcre2_match(br->code, (PCRE2_SPTR) text, len, 0, 0, md, p->mctx);
             if (rc == PCRE2_ERROR_NOMATCH)
                 continue;
-            if (rc < 0)
-                goto done; /* work limit or worse: other, never a diversion */
-            hit = &p->v[br->pattern];
-            v->cls = hit->cls;
-            v->name = hit->name;
-            v->provider = hit->provider;
-            v->note = hit->note;
-            goto done;
+            if (rc < 0) {
+                if (win == NULL)
+                    goto done; /* work limit or worse: other, never a diversion */
+                continue;      /* a cue less */
+            }
+            if (win == NULL) {
+                win = pt;
+                v->cls = pt->cls;
+                v->tier = pt->tier;
+                v->name = pt->name;
+                v->provider = pt->provider;
+                v->note = pt->note;
+            }
+            ov = pcre2_get_ovector_pointer(md);
+            v->cue[v->ncues].name = pt->name;
+            v->cue[v->ncues].off = skip + ov[0];
+            v->cue[v->ncues].len = ov[1] > ov[0] ? ov[1] - ov[0] : 0;
+            v->ncues++;
         }
     }
 done:

@@ -20,10 +20,21 @@
  *  - case-insensitive (PCRE2_CASELESS; "(?-i)" turns it off inside a
  *    pattern), byte-wise (no UTF-8 mode), '.' does not match a newline;
  *  - unanchored: a pattern matches anywhere in the text;
- *  - "other" patterns take precedence over the two diverting classes; then
- *    the first pattern in evaluation order that matches anywhere wins (not
- *    the leftmost match in the text), which is how a Postfix pcre table
- *    rendered from sw_patterns_get() in order also decides.
+ *  - two tiers: "provider" patterns (a provider's exact texts and codes:
+ *    5.7.606, TSS04, AUP#CXBL) and "general" ones (what any refusal
+ *    carries: enhanced status codes, the stage, words about the client IP
+ *    or host, volume and rate words in several languages, DNSBL zones);
+ *  - evaluation order: "other" patterns of the provider tier, "other"
+ *    patterns of the general tier, then the reputation and throttle
+ *    patterns of the provider tier, then those of the general tier; each
+ *    group in library order.  So an exclusion (content, authentication,
+ *    recipient) always wins: a wrong diversion costs more than a missed
+ *    one.  The first pattern in that order that matches anywhere wins
+ *    (not the leftmost match in the text), which is how a Postfix pcre
+ *    table rendered from sw_patterns_get() in order also decides;
+ *  - the cues of a verdict: the winning pattern and every later pattern
+ *    of its group (same class and tier) that also matches, with where
+ *    each matched, up to SW_CUES_MAX.  They say why, never change what.
  *
  * Any PCRE2 syntax is accepted: each pattern is compiled on its own.  A
  * pattern that can match an empty string is refused (it would match every
@@ -49,23 +60,40 @@
 
 struct sw_patterns; /* opaque, immutable once compiled */
 
+#define SW_TIER_PROVIDER     0
+#define SW_TIER_GENERAL      1
+#define SW_CUES_MAX          6 /* cues kept in one verdict */
+
+/* A pattern that matched: its name, and where in the text it matched
+ * (offsets into the text given to sw_classify()). */
+struct sw_cue {
+    const char *name;
+    size_t off;
+    size_t len;
+};
+
 /* A decision; the strings live as long as the patterns.  name, provider
- * and note are NULL when no pattern matched (the class is then other). */
+ * and note are NULL when no pattern matched (the class is then other,
+ * tier SW_TIER_GENERAL and ncues 0).  cue[0] is the winning pattern. */
 struct sw_verdict {
     unsigned cls;
+    unsigned tier;
     const char *name;
     const char *provider;
     const char *note;
+    size_t ncues;
+    struct sw_cue cue[SW_CUES_MAX];
 };
 
 struct sw_patterns *sw_patterns_new(void);
 
 /*
  * Add a libconfig list of pattern groups:
- *   { name = "m365-banned-ip"; class = "reputation"; provider = "Microsoft 365";
- *     match = "banned sending IP"; note = "short why"; enabled = true; }
+ *   { name = "m365-banned-ip"; class = "reputation"; tier = "provider";
+ *     provider = "Microsoft 365"; match = "banned sending IP"; note = "short why";
+ *     enabled = true; }
  * name is required; class and match are required unless enabled = false;
- * provider defaults to "local", note to "".  A name that exists already
+ * tier defaults to "provider", provider to "local", note to "".  A name that exists already
  * (from an earlier list) is replaced in place, keeping its position; with
  * enabled = false it is removed (a name that is not defined is not an
  * error, so an override outlives a retired shipped pattern).  Patterns with
@@ -96,14 +124,19 @@ bool sw_patterns_compile(struct sw_patterns *p, struct sw_buf *err);
 void sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw_verdict *v);
 
 size_t sw_patterns_count(const struct sw_patterns *p);
-/* The i-th pattern in evaluation order (all "other" patterns first, then
- * the rest, each in library order), for rendering Postfix pcre tables:
+/* The i-th pattern in evaluation order (the four groups above, each in
+ * library order), for rendering Postfix pcre tables:
  * the regex has the same syntax there, but may contain '/', so choose a
  * delimiter it does not contain.  False when i is out of range. */
 bool sw_patterns_get(const struct sw_patterns *p, size_t i, const char **name, unsigned *cls,
                      const char **regex, const char **provider, const char **note);
 
+/* The tier of the i-th pattern in evaluation order (SW_TIER_PROVIDER when
+ * i is out of range). */
+unsigned sw_patterns_tier(const struct sw_patterns *p, size_t i);
+
 const char *sw_class_name(unsigned cls); /* "reputation", "throttle", "other" */
+const char *sw_tier_name(unsigned tier); /* "provider", "general" */
 bool sw_class_parse(const char *s, unsigned *cls);
 void sw_patterns_free(struct sw_patterns *p);
 
