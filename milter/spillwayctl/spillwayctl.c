@@ -19,12 +19,13 @@
 #include <unistd.h>
 
 #include "util/buf.h"
-#include "global/classify.h"
 #include "global/rpath_dns.h"
 #include "global/conf.h"
 #include "global/ctl.h"
 #include "util/kv.h"
 #include "util/listen.h"
+
+#include "ctl_library.h"
 
 #define SW_DEFAULT_CONTROL "/run/spillway/control.sock"
 #ifndef SW_SYSCONFDIR
@@ -47,7 +48,8 @@ usage(int status)
         "  relay enable|disable|drain NAME     administrative state of a relay\n"
         "  history [--since DURATION]          recent decisions\n"
         "  reload                              re-read the configuration\n"
-        "  classify [--patterns FILE] TEXT     class and pattern of an SMTP reply (no daemon)\n"
+        "  classify [--patterns FILE] TEXT     class, tier, pattern and cues of an SMTP reply (no daemon)\n"
+        "  patterns [--patterns FILE]          the pattern library in evaluation order (no daemon)\n"
         "  dns-records [--mx HOST]             what the return-path domains need in DNS (no daemon)\n");
     exit(status);
 }
@@ -147,61 +149,6 @@ scope_arg(struct sw_buf *req, const char *pool, int argc, char **argv, int *i)
     sw_buf_free(&s);
 }
 
-/* classify - the pattern library on one reply, without the daemon: the
- * operator's patterns from -c FILE (or the default config when it
- * exists), else the library file alone */
-static int
-classify(const char *conf_path, const char *patterns_path, const char *text, bool json)
-{
-    struct sw_patterns *own = NULL;
-    const struct sw_patterns *p = NULL;
-    struct sw_conf *c = NULL;
-    struct sw_verdict v;
-    struct sw_buf err, out;
-
-    sw_buf_init(&err, 65536);
-    if (patterns_path == NULL && (conf_path || access(SW_DEFAULT_CONF, R_OK) == 0)) {
-        if ((c = sw_conf_load(conf_path ? conf_path : SW_DEFAULT_CONF, &err)) == NULL)
-            die(2, "%s", sw_buf_str(&err));
-        p = c->patterns;
-    }
-    if (p == NULL) {
-        if ((own = sw_patterns_new()) == NULL
-            || !sw_patterns_load_file(own, patterns_path ? patterns_path : SW_DEFAULT_PATTERNS,
-                                      &err)
-            || !sw_patterns_compile(own, &err))
-            die(2, "%s", err.len ? sw_buf_str(&err) : "out of memory");
-        p = own;
-    }
-    sw_classify(p, text, strlen(text), &v);
-    sw_buf_init(&out, 4096);
-    if (json) {
-        sw_buf_printf(&out, "{\"class\":\"%s\",\"pattern\":", sw_class_name(v.cls));
-        sw_buf_add_json(&out, v.name ? v.name : "");
-        sw_buf_adds(&out, ",\"provider\":");
-        sw_buf_add_json(&out, v.provider ? v.provider : "");
-        sw_buf_adds(&out, ",\"note\":");
-        sw_buf_add_json(&out, v.note ? v.note : "");
-        sw_buf_adds(&out, "}\n");
-    } else {
-        sw_buf_printf(&out, "class:    %s\n", sw_class_name(v.cls));
-        if (v.name) {
-            sw_buf_printf(&out, "pattern:  %s\nprovider: %s\nnote:     ", v.name,
-                          v.provider ? v.provider : "-");
-            sw_buf_add_escaped(&out, v.note ? v.note : "-", 400);
-            sw_buf_addc(&out, '\n');
-        } else {
-            sw_buf_adds(&out, "pattern:  (none matched: other, which never diverts)\n");
-        }
-    }
-    (void) fputs(sw_buf_str(&out), stdout);
-    sw_buf_free(&out);
-    sw_buf_free(&err);
-    sw_patterns_free(own);
-    sw_conf_free(c);
-    return 0;
-}
-
 /* fqdn - this host's name as the resolver completes it */
 static void
 fqdn(char *out, size_t size)
@@ -289,10 +236,12 @@ main(int argc, char **argv)
         usage(2);
     verb = argv[optind];
     i = optind + 1;
-    if (strcmp(verb, "classify") == 0) {
-        if (argc - i != 1)
+    if (strcmp(verb, "classify") == 0 || strcmp(verb, "patterns") == 0) {
+        struct ctl_library_args la = { conf, patterns, SW_DEFAULT_CONF, SW_DEFAULT_PATTERNS, json };
+
+        if (argc - i != (verb[0] == 'c' ? 1 : 0))
             usage(2);
-        return classify(conf, patterns, argv[i], json);
+        return verb[0] == 'c' ? ctl_classify(&la, argv[i]) : ctl_patterns(&la);
     }
     if (strcmp(verb, "dns-records") == 0) {
         if (argc != i)
