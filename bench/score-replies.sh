@@ -9,7 +9,9 @@
 # Prints, per file and for all files together: precision and recall of
 # reputation and throttle, the share of `other` replies classed reputation
 # or throttle (the false alarms that would divert mail), the confusion
-# matrix, and with SHOW=1 every disagreement.
+# matrix, and with SHOW=1 every disagreement.  A file whose `note` column
+# marks rows AMBIGUOUS (another class is defensible) is also scored without
+# them.
 #
 # Default: $SPILLWAY_CORPUS/replies-2/replies.tsv (default corpus
 # /work/shared/corpus).  Run after `make` at the top (./spillwayctl;
@@ -70,6 +72,7 @@ def report(name, rows):
                 print("   - label %s, spillway %s (%s): %s" % (truth, got, pattern or "-", text[:160]))
 
 everything = []
+ambiguous = set()  # indexes into everything of rows whose note says AMBIGUOUS
 for path in files:
     rows = []
     with open(path, encoding="utf-8") as fh:
@@ -85,7 +88,13 @@ for path in files:
                 sys.exit("score-replies: %s: unknown class %r" % (path, cols[ci]))
             v = classify(cols[ti])
             rows.append((cols[ci], v.get("class", "other"), v.get("pattern", ""), cols[ti]))
+            if "note" in header and "AMBIGUOUS" in cols[header.index("note")]:
+                ambiguous.add(len(everything) + len(rows) - 1)
     report(path, rows)
+    base = len(everything)
+    clear = [r for k, r in enumerate(rows) if base + k not in ambiguous]
+    if len(clear) < len(rows):
+        report("%s without its %d AMBIGUOUS rows" % (path, len(rows) - len(clear)), clear)
     everything += rows
 if len(files) > 1:
     report("all files", everything)
