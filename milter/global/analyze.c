@@ -136,6 +136,22 @@ json_field(struct sw_buf *out, const char *key, const char *value, bool more)
         sw_buf_addc(out, ',');
 }
 
+/* json_cues - "cues":["ip-blocked","missing-ptr"], the names only (the
+ * reply text is in "diagnostic") */
+static void
+json_cues(struct sw_buf *out, const struct sw_finding *f)
+{
+    size_t i;
+
+    sw_buf_adds(out, "\"cues\":[");
+    for (i = 0; f && i < f->v.ncues; i++) {
+        if (i)
+            sw_buf_addc(out, ',');
+        sw_buf_add_json(out, f->v.cue[i].name);
+    }
+    sw_buf_adds(out, "],");
+}
+
 /* json_record - the fields of one line of --analyze output; f NULL: no recipient */
 static void
 json_record(const struct sw_analysis *a, const struct sw_finding *f, const char *file,
@@ -156,7 +172,9 @@ json_record(const struct sw_analysis *a, const struct sw_finding *f, const char 
     json_field(out, "remote_mta", r ? r->remote_mta : NULL, true);
     json_field(out, "diagnostic", r ? r->diagnostic : NULL, true);
     json_field(out, "class", f ? sw_class_name(f->v.cls) : NULL, true);
+    json_field(out, "tier", f && f->v.name ? sw_tier_name(f->v.tier) : NULL, true);
     json_field(out, "pattern", f ? f->v.name : NULL, true);
+    json_cues(out, f);
     json_field(out, "pool", a->pool ? a->pool->name : NULL, true);
     json_field(out, "tag", sw_tag_state_name(a->tag), true);
     json_field(out, "tag_from", a->tag == SW_TAG_VALID ? (a->via_rp ? "return-path" : "header") : NULL,

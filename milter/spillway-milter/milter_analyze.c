@@ -24,6 +24,7 @@
 #include "milter.h"
 
 #define SW_DEF_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
+#define SW_ANALYZE_OVERRIDES 8 /* --patterns files after the library */
 
 /* read_file - at most SW_BOUNCE_KEEP_MAX bytes (what the milter keeps) */
 static ssize_t
@@ -115,13 +116,41 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *
     return fflush(stdout) == 0 ? rc : 1;
 }
 
-/* milter_analyze_files - argv: "--analyze" [-c FILE | --patterns FILE]
- * [--rcpt ADDR] FILE...; --rcpt: the envelope recipient the bounces came
- * to, judged as a return-path address (milter.return_path) */
+/* overrides - the library again, with files of overrides after it (each
+ * read as an operator's patterns list); false after printing why */
+static bool
+overrides(struct sw_conf *conf, const char *const *files, size_t n, struct sw_buf *err)
+{
+    struct sw_patterns *p;
+    size_t i;
+    bool ok;
+
+    if (n == 0)
+        return true;
+    if ((p = sw_patterns_new()) == NULL)
+        return false;
+    ok = sw_patterns_load_file(p, conf->patterns_file, err);
+    for (i = 0; ok && i < n; i++)
+        ok = sw_patterns_load_file(p, files[i], err);
+    if (!ok || !sw_patterns_compile(p, err)) {
+        fprintf(stderr, "%s\n", err->len ? sw_buf_str(err) : "out of memory");
+        sw_patterns_free(p);
+        return false;
+    }
+    sw_patterns_free(conf->patterns);
+    conf->patterns = p;
+    return true;
+}
+
+/* milter_analyze_files - argv: "--analyze" [-c FILE | --patterns FILE
+ * [--patterns OVERRIDES]...] [--rcpt ADDR] FILE...; --rcpt: the envelope
+ * recipient the bounces came to, judged as a return-path address
+ * (milter.return_path) */
 int
 milter_analyze_files(const char *conf_path, int argc, char **argv)
 {
-    const char *patterns = NULL, *rcpt = NULL;
+    const char *patterns = NULL, *rcpt = NULL, *more[SW_ANALYZE_OVERRIDES];
+    size_t nmore = 0;
     struct sw_tag_keys keys;
     struct sw_conf *conf;
     struct sw_buf err;
@@ -136,8 +165,10 @@ milter_analyze_files(const char *conf_path, int argc, char **argv)
             goto usage;
         if (strcmp(argv[i], "-c") == 0)
             conf_path = argv[i + 1];
-        else if (strcmp(argv[i], "--patterns") == 0)
+        else if (strcmp(argv[i], "--patterns") == 0 && patterns == NULL)
             patterns = argv[i + 1];
+        else if (strcmp(argv[i], "--patterns") == 0 && nmore < SW_ANALYZE_OVERRIDES)
+            more[nmore++] = argv[i + 1];
         else if (strcmp(argv[i], "--rcpt") == 0)
             rcpt = argv[i + 1];
         else
@@ -149,6 +180,11 @@ milter_analyze_files(const char *conf_path, int argc, char **argv)
     if ((conf = load_conf(conf_path, patterns, &err)) == NULL) {
         fprintf(stderr, "%s\n", sw_buf_str(&err));
         sw_buf_free(&err);
+        return 1;
+    }
+    if (!overrides(conf, more, nmore, &err)) {
+        sw_buf_free(&err);
+        sw_conf_free(conf);
         return 1;
     }
     memset(&keys, 0, sizeof(keys));
@@ -163,7 +199,7 @@ milter_analyze_files(const char *conf_path, int argc, char **argv)
     sw_conf_free(conf);
     return rc;
 usage:
-    fprintf(stderr, "usage: spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] "
-                    "BOUNCE...\n");
+    fprintf(stderr, "usage: spillway-milter --analyze [-c FILE | --patterns FILE [--patterns "
+                    "OVERRIDES]...] [--rcpt ADDR] BOUNCE...\n");
     return 2;
 }

@@ -23,18 +23,21 @@ library(const struct ctl_library_args *a, struct sw_conf **c, struct sw_patterns
 {
     struct sw_buf err;
     const struct sw_patterns *p = NULL;
+    size_t i;
+    bool ok;
 
     *c = NULL;
     *own = NULL;
     sw_buf_init(&err, 65536);
-    if (a->patterns == NULL && (a->conf || access(a->default_conf, R_OK) == 0)) {
+    if (a->npatterns == 0 && (a->conf || access(a->default_conf, R_OK) == 0)) {
         if ((*c = sw_conf_load(a->conf ? a->conf : a->default_conf, &err)) != NULL)
             p = (*c)->patterns;
-    } else if ((*own = sw_patterns_new()) != NULL
-               && sw_patterns_load_file(*own, a->patterns ? a->patterns : a->default_patterns,
-                                        &err)
-               && sw_patterns_compile(*own, &err)) {
-        p = *own;
+    } else if ((*own = sw_patterns_new()) != NULL) {
+        ok = sw_patterns_load_file(*own, a->npatterns ? a->patterns[0] : a->default_patterns, &err);
+        for (i = 1; ok && i < a->npatterns; i++)
+            ok = sw_patterns_load_file(*own, a->patterns[i], &err);
+        if (ok && sw_patterns_compile(*own, &err))
+            p = *own;
     }
     if (p == NULL)
         (void) fprintf(stderr, "spillwayctl: %s\n", err.len ? sw_buf_str(&err) : "out of memory");

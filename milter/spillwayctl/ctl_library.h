@@ -3,10 +3,17 @@
 #define SW_CTL_LIBRARY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#define CTL_PATTERNS_MAX 8
 
 struct ctl_library_args {
-    const char *conf;     /* -c FILE, or NULL */
-    const char *patterns; /* --patterns FILE, or NULL */
+    const char *conf; /* -c FILE, or NULL */
+    /* --patterns FILE...: the library, then files of overrides read as an
+     * operator's patterns list (same names replace, enabled = false
+     * removes); none: -c or the default configuration */
+    const char *patterns[CTL_PATTERNS_MAX];
+    size_t npatterns;
     const char *default_conf;
     const char *default_patterns;
     bool json;

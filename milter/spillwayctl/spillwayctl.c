@@ -48,8 +48,8 @@ usage(int status)
         "  relay enable|disable|drain NAME     administrative state of a relay\n"
         "  history [--since DURATION]          recent decisions\n"
         "  reload                              re-read the configuration\n"
-        "  classify [--patterns FILE] TEXT     class, tier, pattern and cues of an SMTP reply (no daemon)\n"
-        "  patterns [--patterns FILE]          the pattern library in evaluation order (no daemon)\n"
+        "  classify [--patterns FILE...] TEXT  class, tier, pattern and cues of an SMTP reply (no daemon)\n"
+        "  patterns [--patterns FILE...]       the pattern library in evaluation order (no daemon)\n"
         "  dns-records [--mx HOST]             what the return-path domains need in DNS (no daemon)\n");
     exit(status);
 }
@@ -210,7 +210,8 @@ main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL, *reason = NULL,
-               *since = NULL, *patterns = NULL, *mx = NULL, *verb, *body;
+               *since = NULL, *patterns[CTL_PATTERNS_MAX], *mx = NULL, *verb, *body;
+    size_t npatterns = 0;
     struct sw_buf req, reply;
     bool json = false;
     char *path;
@@ -226,7 +227,11 @@ main(int argc, char **argv)
         case 'f': dur = optarg; break;
         case 'r': reason = optarg; break;
         case 'S': since = optarg; break;
-        case 'P': patterns = optarg; break;
+        case 'P':
+            if (npatterns == CTL_PATTERNS_MAX)
+                die(2, "at most %d --patterns files", CTL_PATTERNS_MAX);
+            patterns[npatterns++] = optarg;
+            break;
         case 'M': mx = optarg; break;
         case 'h': usage(0); break;
         default: usage(2);
@@ -237,7 +242,11 @@ main(int argc, char **argv)
     verb = argv[optind];
     i = optind + 1;
     if (strcmp(verb, "classify") == 0 || strcmp(verb, "patterns") == 0) {
-        struct ctl_library_args la = { conf, patterns, SW_DEFAULT_CONF, SW_DEFAULT_PATTERNS, json };
+        struct ctl_library_args la = { conf, { NULL }, 0, SW_DEFAULT_CONF, SW_DEFAULT_PATTERNS,
+                                       json };
+
+        for (la.npatterns = 0; la.npatterns < npatterns; la.npatterns++)
+            la.patterns[la.npatterns] = patterns[la.npatterns];
 
         if (argc - i != (verb[0] == 'c' ? 1 : 0))
             usage(2);
