@@ -141,12 +141,54 @@ reference(const struct fixture *fx, const char *text, size_t len)
     return fx->n;
 }
 
-/* same - two verdicts are equal */
+/* same - two verdicts are equal, cues included */
 static bool
 same(const struct sw_verdict *a, const struct sw_verdict *b)
 {
-    return a->cls == b->cls && a->name == b->name && a->provider == b->provider
-           && a->note == b->note;
+    size_t i;
+
+    if (a->cls != b->cls || a->tier != b->tier || a->name != b->name || a->provider != b->provider
+        || a->note != b->note || a->ncues != b->ncues)
+        return false;
+    for (i = 0; i < a->ncues; i++)
+        if (a->cue[i].name != b->cue[i].name || a->cue[i].off != b->cue[i].off
+            || a->cue[i].len != b->cue[i].len)
+            return false;
+    return true;
+}
+
+/* cues_ok - the cues are the winner and later patterns of its group (same
+ * class side and tier), each once, in evaluation order, inside the text;
+ * with a reference: every pattern of the group that matches is a cue,
+ * until SW_CUES_MAX (w: the winner's index) */
+static bool
+cues_ok(const struct fixture *fx, const struct sw_verdict *v, size_t w, const char *text,
+        size_t looked)
+{
+    size_t c = 1, j;
+    int rc;
+
+    if (v->name == NULL)
+        return v->ncues == 0;
+    if (v->ncues == 0 || v->ncues > SW_CUES_MAX || v->cue[0].name != v->name)
+        return false;
+    for (j = 0; j < v->ncues; j++)
+        if (v->cue[j].off > looked || v->cue[j].len > looked - v->cue[j].off)
+            return false;
+    for (j = w + 1; j < fx->n && c < SW_CUES_MAX; j++) {
+        if ((fx->cls[j] == SW_CLASS_OTHER) != (v->cls == SW_CLASS_OTHER)
+            || sw_patterns_tier(fx->lib, j) != v->tier)
+            break;
+        rc = pcre2_match(fx->code[j], (PCRE2_SPTR) text, looked, 0, 0, fx->md, fx->mc);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            continue;
+        if (rc < 0)
+            return true; /* the classifier gives up on this cue too: stop here */
+        if (c >= v->ncues || strcmp(v->cue[c].name, fx->name[j]) != 0)
+            return false;
+        c++;
+    }
+    return c == v->ncues;
 }
 
 /* one_pattern - a library of one pattern; NULL when it is refused */
@@ -265,6 +307,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (i == SIZE_MAX)
         return 0;
     if (i == fx->n ? v.name != NULL : v.name == NULL || strcmp(v.name, fx->name[i]) != 0)
+        abort();
+    if (!cues_ok(fx, &v, i, text, looked))
         abort();
     return 0;
 }

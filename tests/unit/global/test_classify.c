@@ -135,14 +135,51 @@ brute_force(const struct sw_patterns *p, const char *text, size_t len, unsigned 
     return found;
 }
 
-/* agrees - sw_classify and brute force name the same pattern (texts with
- * a Postfix "host ..." prefix are skipped: classify drops the prefix) */
+/*
+ * brute_cues - the cues by brute force: after the winner (index w in
+ * evaluation order), every later pattern of the same class and tier that
+ * matches, up to SW_CUES_MAX names in all; returns how many
+ */
+static size_t
+brute_cues(const struct sw_patterns *p, size_t w, const char *text, size_t len,
+           const char **names)
+{
+    const uint32_t opts = PCRE2_CASELESS | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP;
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    const char *name, *re;
+    unsigned cls, wcls;
+    size_t i, n = 0;
+    pcre2_code *code;
+    PCRE2_SIZE off;
+    int rc;
+
+    if (len > SW_CLASSIFY_MAX_TEXT)
+        len = SW_CLASSIFY_MAX_TEXT;
+    assert_true(sw_patterns_get(p, w, &names[n++], &wcls, NULL, NULL, NULL));
+    for (i = w + 1; n < SW_CUES_MAX && sw_patterns_get(p, i, &name, &cls, &re, NULL, NULL); i++) {
+        if ((cls == SW_CLASS_OTHER) != (wcls == SW_CLASS_OTHER)
+            || sw_patterns_tier(p, i) != sw_patterns_tier(p, w))
+            break;
+        code = pcre2_compile((PCRE2_SPTR) re, PCRE2_ZERO_TERMINATED, opts, &rc, &off, NULL);
+        if (pcre2_match(code, (PCRE2_SPTR) text, len, 0, 0, md, NULL) >= 0)
+            names[n++] = name;
+        pcre2_code_free(code);
+    }
+    pcre2_match_data_free(md);
+    return n;
+}
+
+/* agrees - sw_classify and brute force name the same pattern and the same
+ * cues, and each cue's offsets lie in the text (texts with a Postfix
+ * "host ..." prefix are skipped: classify drops the prefix) */
 static bool
 agrees(const struct sw_patterns *p, const char *text, size_t len)
 {
+    const char *names[SW_CUES_MAX], *name;
     struct sw_verdict v;
     const char *ref;
     unsigned cls;
+    size_t i, w, n;
 
     if (len >= 5 && memcmp(text, "host ", 5) == 0)
         return true;
@@ -153,6 +190,21 @@ agrees(const struct sw_patterns *p, const char *text, size_t len)
                     v.name ? v.name : "-", ref ? ref : "-", (int) (len > 200 ? 200 : len), text);
         return false;
     }
+    if (ref == NULL)
+        return v.ncues == 0;
+    for (w = 0; sw_patterns_get(p, w, &name, NULL, NULL, NULL, NULL) && strcmp(name, ref) != 0; w++)
+        ;
+    n = brute_cues(p, w, text, len, names);
+    if (n != v.ncues || v.tier != sw_patterns_tier(p, w)) {
+        print_error("cues disagree: classify %zu, sequential %zu: \"%.*s\"\n", v.ncues, n,
+                    (int) (len > 200 ? 200 : len), text);
+        return false;
+    }
+    for (i = 0; i < n; i++)
+        if (strcmp(names[i], v.cue[i].name) != 0 || v.cue[i].off + v.cue[i].len > len) {
+            print_error("cue %zu: classify %s, sequential %s\n", i, v.cue[i].name, names[i]);
+            return false;
+        }
     return true;
 }
 
@@ -417,7 +469,7 @@ static const struct reply_case {
     { "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied", T_REP, "postfix-rbl" },
     { "550 5.7.1 Mail from dynamic IP address 203.0.113.5 refused; use your ISP's relay", T_REP,
       NULL },
-    { "550 5.7.1 Unsolicited mail from your IP address has been blocked", T_REP, "ip-blocked" },
+    { "550 5.7.1 Unsolicited mail from your IP address has been blocked", T_REP, "ip-reputation" },
     { "550 5.7.1 Recipient domain does not accept mail from example.org (domain blocklisted)",
       T_OTH, "domain-listed" },
     /* A status code inside an IP address is not a status code. */
@@ -453,7 +505,7 @@ static const struct reply_case {
     { "554 5.7.1 Rejected: 192.0.2.7 is an open relay, see http://relays.example.org/", T_REP,
       "open-relay" },
     { "550 5.7.1 Connection from 203.0.113.5 refused: listed in our open relay database", T_REP,
-      "open-relay" },
+      "ip-lookup-url" },
     /* A permanent refusal before MAIL FROM: only the client is known.
      * Log shape and the shape sw_bounce_reason() gives a bounce. */
     { "host mx.example.org[192.0.2.80] refused to talk to me: 554 5.7.1 Go away", T_REP,
@@ -472,6 +524,50 @@ static const struct reply_case {
       "spf-dkim-dmarc" },
     { "refused to talk to me: 554 Too many connections from your host", T_THR,
       "too-many-connections" },
+
+    /* The general tier: wording no provider pattern knows.  Volume and
+     * rate, in English and in the large European and Asian providers'
+     * languages (UTF-8; the Latin-1 accent of "dépassée" too). */
+    { "450 4.7.1 Number of messages per hour exceeded for this sender", T_THR, "per-time-limit" },
+    { "452 4.5.3 Too many recipients in this session", T_THR, "too-many-recipients" },
+    { "450 Connects too frequent from 192.0.2.26, try again later", T_THR, "limit-exceeded" },
+    { "451 4.7.1 Your organisation's sending quota has been used up", T_THR, "too-many-messages" },
+    { "451 4.4.5 Mail system congestion, try again later", T_THR, "server-busy" },
+    { "421 Trop d'envois depuis votre serveur, r\xc3\xa9" "essayez plus tard", T_THR,
+      "limit-words-intl" },
+    { "550 Limite d'envoi d\xe9pass\xe9" "e pour ce compte", T_THR, "limit-words-intl" },
+    { "452 Zu viele Empf\xc3\xa4nger in dieser Sitzung", T_THR, "limit-words-intl" },
+    { "451 Sendelimit \xc3\xbc" "berschritten, bitte sp\xc3\xa4" "ter erneut versuchen", T_THR,
+      "limit-words-intl" },
+    { "421 Demasiadas conexiones desde su servidor", T_THR, "limit-words-intl" },
+    { "450 Troppi messaggi inviati in poco tempo", T_THR, "limit-words-intl" },
+    { "451 \xd0\xa1\xd0\xbb\xd0\xb8\xd1\x88\xd0\xba\xd0\xbe\xd0\xbc \xd0\xbc\xd0\xbd"
+      "\xd0\xbe\xd0\xb3\xd0\xbe \xd0\xbf\xd0\xb8\xd1\x81\xd0\xb5\xd0\xbc",
+      T_THR, "limit-words-ru" }, /* "Слишком много писем" */
+    { "451 \xe5\x8f\x91\xe9\x80\x81\xe9\xa2\x91\xe7\x8e\x87\xe8\xbf\x87\xe9\xab\x98",
+      T_THR, "limit-words-zh" }, /* "发送频率过高" */
+    { "550 \xe9\x80\x81\xe4\xbf\xa1\xe6\x95\xb0\xe3\x81\x8c\xe5\xa4\x9a\xe3\x81\x99"
+      "\xe3\x81\x8e\xe3\x81\xbe\xe3\x81\x99",
+      T_THR, "limit-words-ja" }, /* "送信数が多すぎます" */
+    /* ... the client IP or host. */
+    { "554 5.7.1 Rejected because Bad IP", T_REP, "bad-host" },
+    { "550 Please use the SMTP server of your ISP", T_REP, "use-isp-relay" },
+    { "450 4.7.1 <pc1>: Helo command rejected: need fully-qualified hostname", T_REP,
+      "helo-rejected" },
+    { "554 5.7.1 Mail from 192.0.2.44 rejected, see https://lists.example.net/query?ip=192.0.2.44",
+      T_REP, "ip-lookup-url" },
+    { "451 4.7.1 The mail server [192.0.2.4] has been temporarily rate limited due to IP "
+      "reputation",
+      T_REP, "ip-reputation" }, /* the reputation outranks the volume words */
+    /* ... and what looks like them but is not: exclusions win. */
+    { "452 4.2.2 The mailbox has too many messages on the server", T_OTH, NULL },
+    { "550 5.7.1 Message blocked using spam pattern", T_OTH, "content-rejected" },
+    { "552 Message length exceeds administrative limit", T_OTH, "message-size" },
+    { "550 5.4.6 Routing loop detected, hop count exceeded", T_OTH, "mail-loop" },
+    { "500 5.5.6 SASL response limit exceeded", T_OTH, "unauthenticated" },
+    { "550 User jdoe not listed in public Name & Address Book", T_OTH, "unknown-user" },
+    { "452 4.5.3 Recipients belong to multiple regions", T_OTH, NULL }, /* X.5.3 alone */
+    { "421 Quota exceeded, message not delivered", T_OTH, NULL },         /* whose quota? */
 };
 
 static void
@@ -718,6 +814,9 @@ static const struct error_case {
     { "patterns = (\n"
       "  { name = \"a\"; class = \"reputation\"; match = \"x\"; colour = \"red\"; }\n);\n",
       { "op.conf:2: patterns[0].colour: unknown key", NULL } },
+    { "patterns = (\n  { name = \"a\"; class = \"reputation\";\n    tier = \"generic\"; "
+      "match = \"x\"; }\n);\n",
+      { "op.conf:3: patterns[0].tier: \"generic\": must be \"provider\" or \"general\"", NULL } },
     { "patterns = (\n  { name = \"a\"; class = \"reputaton\"; match = \"x\"; }\n);\n",
       { "op.conf:2: patterns[0].class: \"reputaton\": must be \"reputation\", \"throttle\" or "
         "\"other\"",
@@ -745,6 +844,79 @@ static const struct error_case {
     { "patterns = { name = \"a\"; };\n", { "op.conf:1: patterns: must be a list", NULL } },
     { "other = 1;\n", { "patterns: missing (required)", NULL } },
 };
+
+/*
+ * Tiers: the four groups decide the order whatever the file order; a
+ * general exclusion still beats a provider's diverting code; the cues
+ * are the winner and the later matches of its group, with offsets.
+ */
+static void
+test_tiers(void **state)
+{
+    struct sw_patterns *p = sw_patterns_new();
+    struct sw_verdict v;
+    struct sw_buf err;
+    char names[512];
+    const char *text = "550 5.7.99 your IP is listed, too many messages (X99)";
+
+    (void) state;
+    sw_buf_init(&err, 8192);
+    assert_true(add_text(p,
+                         "patterns = (\n"
+                         "  { name = \"gen-listed\"; class = \"reputation\"; tier = \"general\";\n"
+                         "    match = \"\\\\bIP is listed\"; },\n"
+                         "  { name = \"gen-volume\"; class = \"throttle\"; tier = \"general\";\n"
+                         "    match = \"too many messages\"; },\n"
+                         "  { name = \"gen-spam\"; class = \"other\"; tier = \"general\";\n"
+                         "    match = \"\\\\bspam\\\\b\"; },\n"
+                         "  { name = \"prov-code\"; class = \"throttle\"; match = \"\\\\(X99\\\\)\"; },\n"
+                         "  { name = \"prov-other\"; class = \"other\"; tier = \"provider\";\n"
+                         "    match = \"\\\\(X98\\\\)\"; }\n"
+                         ");\n",
+                         "tiers.conf", &err));
+    assert_true(sw_patterns_compile(p, &err));
+    assert_string_equal(order_names(p, names, sizeof(names)),
+                        "prov-other gen-spam prov-code gen-listed gen-volume");
+    assert_int_equal(sw_patterns_tier(p, 0), SW_TIER_PROVIDER);
+    assert_int_equal(sw_patterns_tier(p, 2), SW_TIER_PROVIDER); /* the default */
+    assert_int_equal(sw_patterns_tier(p, 3), SW_TIER_GENERAL);
+    assert_int_equal(sw_patterns_tier(p, 99), SW_TIER_PROVIDER);
+    /* The provider's code decides before the general words; its group
+     * has nothing else that matches, so it is the only cue. */
+    CLASSIFY(p, text, &v);
+    assert_string_equal(v.name, "prov-code");
+    assert_int_equal(v.tier, SW_TIER_PROVIDER);
+    assert_int_equal(v.cls, SW_CLASS_THROTTLE);
+    assert_int_equal(v.ncues, 1);
+    assert_int_equal(v.cue[0].off, strlen(text) - 5);
+    assert_int_equal(v.cue[0].len, 5);
+    /* Without it: the general group, first match wins, both are cues
+     * (a reputation and a throttle word: the file order decides). */
+    CLASSIFY(p, "550 5.7.99 your IP is listed, too many messages", &v);
+    assert_string_equal(v.name, "gen-listed");
+    assert_int_equal(v.tier, SW_TIER_GENERAL);
+    assert_int_equal(v.ncues, 2);
+    assert_string_equal(v.cue[0].name, "gen-listed");
+    assert_int_equal(v.cue[0].off, 16);
+    assert_int_equal(v.cue[0].len, 12);
+    assert_string_equal(v.cue[1].name, "gen-volume");
+    assert_int_equal(v.cue[1].off, 30);
+    /* A general exclusion beats the provider's diverting code. */
+    CLASSIFY(p, "550 spam (X99)", &v);
+    assert_string_equal(v.name, "gen-spam");
+    assert_int_equal(v.cls, SW_CLASS_OTHER);
+    assert_int_equal(v.tier, SW_TIER_GENERAL);
+    /* Nothing: other, no cues. */
+    CLASSIFY(p, "250 ok", &v);
+    assert_null(v.name);
+    assert_int_equal(v.ncues, 0);
+    /* The offsets count the skipped Postfix prefix too. */
+    CLASSIFY(p, "host mx.example[192.0.2.1] said: 550 IP is listed", &v);
+    assert_string_equal(v.name, "gen-listed");
+    assert_int_equal(v.cue[0].off, 37);
+    sw_patterns_free(p);
+    sw_buf_free(&err);
+}
 
 static void
 test_errors(void **state)
@@ -912,7 +1084,7 @@ main(void)
         cmocka_unit_test(test_input_edges), cmocka_unit_test(test_class_words),
         cmocka_unit_test(test_overrides),   cmocka_unit_test(test_errors),
         cmocka_unit_test(test_load_file),   cmocka_unit_test(test_prefilter_syntax),
-        cmocka_unit_test(test_match_limit),
+        cmocka_unit_test(test_match_limit), cmocka_unit_test(test_tiers),
     };
 
     return cmocka_run_group_tests(tests, load_shipped, free_shipped);
