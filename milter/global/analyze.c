@@ -94,6 +94,21 @@ sw_analyze_to(const struct sw_conf *conf, const struct sw_tag_keys *keys, const 
 }
 
 
+/* sw_analysis_explain - classify the failed recipients again, with all
+ * the cues (the mail path keeps only the deciding pattern) */
+void
+sw_analysis_explain(const struct sw_conf *conf, struct sw_analysis *a)
+{
+    char reason[SW_BOUNCE_DIAG_MAX + 64];
+    size_t i, n;
+
+    for (i = 0; conf->patterns && i < a->n; i++)
+        if (a->f[i].failed) {
+            n = sw_bounce_reason(a->f[i].r, reason, sizeof(reason));
+            sw_classify_cues(conf->patterns, reason, n, &a->f[i].v);
+        }
+}
+
 /* sw_analysis_evrec - the record sent to spillway-routed */
 void
 sw_analysis_evrec(const struct sw_analysis *a, size_t i, time_t now, const char *client,

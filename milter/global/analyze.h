@@ -56,6 +56,9 @@ void sw_analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, cons
  * known, as sw_analyze). */
 void sw_analyze_to(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *msg,
                    size_t len, const char *rcpt, time_t now, struct sw_analysis *a);
+/* Every cue of each failed recipient's verdict, for an operator
+ * (--analyze); the same classes and patterns. */
+void sw_analysis_explain(const struct sw_conf *conf, struct sw_analysis *a);
 /* The evidence record of finding i (source dsn). */
 void sw_analysis_evrec(const struct sw_analysis *a, size_t i, time_t now, const char *client,
                        struct sw_evrec *r);

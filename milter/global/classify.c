@@ -1286,9 +1286,11 @@ find_literals(const struct sw_patterns *p, const unsigned char *t, size_t len, u
     }
 }
 
-/* sw_classify - the verdict on one reply */
-void
-sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw_verdict *v)
+/* classify - the verdict on one reply; with all_cues, the rest of the
+ * winner's group is tried for the cues too */
+static void
+classify(const struct sw_patterns *p, const char *text, size_t len, bool all_cues,
+         struct sw_verdict *v)
 {
     alignas(max_align_t) unsigned char mem[SW_CLASSIFY_ARENA];
     unsigned char folded[SW_CLASSIFY_MAX_TEXT];
@@ -1335,7 +1337,7 @@ sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw
         for (w = cand[i]; w; w &= w - 1) {
             br = &p->br[i * 64 + (size_t) __builtin_ctzll(w)];
             pt = &p->v[br->pattern];
-            if (win && (group(pt) != group(win) || v->ncues == SW_CUES_MAX))
+            if (win && (!all_cues || group(pt) != group(win) || v->ncues == SW_CUES_MAX))
                 goto done;
             if (win && v->cue[v->ncues - 1].name == pt->name)
                 continue;
@@ -1369,4 +1371,18 @@ done:
     /* Frees only what fell back to malloc; the rest is on our stack. */
     pcre2_match_data_free(md);
     pcre2_general_context_free(gc);
+}
+
+/* sw_classify - the verdict, with the winner as its only cue */
+void
+sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw_verdict *v)
+{
+    classify(p, text, len, false, v);
+}
+
+/* sw_classify_cues - the verdict and all its cues */
+void
+sw_classify_cues(const struct sw_patterns *p, const char *text, size_t len, struct sw_verdict *v)
+{
+    classify(p, text, len, true, v);
 }

@@ -32,9 +32,11 @@
  *    one.  The first pattern in that order that matches anywhere wins
  *    (not the leftmost match in the text), which is how a Postfix pcre
  *    table rendered from sw_patterns_get() in order also decides;
- *  - the cues of a verdict: the winning pattern and every later pattern
- *    of its group (same class and tier) that also matches, with where
- *    each matched, up to SW_CUES_MAX.  They say why, never change what.
+ *  - the cues of a verdict (sw_classify_cues()): the winning pattern and
+ *    every later pattern of its group (same class and tier) that also
+ *    matches, with where each matched, up to SW_CUES_MAX.  They say why,
+ *    never change what; finding them about doubles the cost of a call, so
+ *    the mail path (sw_classify()) keeps only the winner.
  *
  * Any PCRE2 syntax is accepted: each pattern is compiled on its own.  A
  * pattern that can match an empty string is refused (it would match every
@@ -74,7 +76,8 @@ struct sw_cue {
 
 /* A decision; the strings live as long as the patterns.  name, provider
  * and note are NULL when no pattern matched (the class is then other,
- * tier SW_TIER_GENERAL and ncues 0).  cue[0] is the winning pattern. */
+ * tier SW_TIER_GENERAL and ncues 0).  cue[0] is the winning pattern;
+ * sw_classify() fills only that one. */
 struct sw_verdict {
     unsigned cls;
     unsigned tier;
@@ -122,6 +125,9 @@ bool sw_patterns_compile(struct sw_patterns *p, struct sw_buf *err);
  * the work limit: SW_CLASS_OTHER with name NULL.  Thread-safe.
  */
 void sw_classify(const struct sw_patterns *p, const char *text, size_t len, struct sw_verdict *v);
+/* The same verdict, with every cue (for operators: classify, --analyze). */
+void sw_classify_cues(const struct sw_patterns *p, const char *text, size_t len,
+                      struct sw_verdict *v);
 
 size_t sw_patterns_count(const struct sw_patterns *p);
 /* The i-th pattern in evaluation order (the four groups above, each in

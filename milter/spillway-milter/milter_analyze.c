@@ -94,6 +94,7 @@ analyze(const struct sw_conf *conf, const struct sw_tag_keys *keys, const char *
         /* An mbox file may hold several bounces: each is read alone. */
         for (off = 0, nrec = 0; sw_mbox_next(msg, (size_t) len, &off, &start, &n);) {
             sw_analyze_to(conf, keys, msg + start, n, rcpt, time(NULL), a);
+            sw_analysis_explain(conf, a);
             for (j = 0; j < a->n; j++) {
                 sw_buf_reset(&out);
                 sw_analysis_json(a, j, files[i], &out);

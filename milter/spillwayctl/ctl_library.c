@@ -93,7 +93,7 @@ ctl_classify(const struct ctl_library_args *a, const char *text)
 
     if ((p = library(a, &c, &own)) == NULL)
         return 2;
-    sw_classify(p, text, strlen(text), &v);
+    sw_classify_cues(p, text, strlen(text), &v);
     sw_buf_init(&out, 8192);
     if (a->json) {
         sw_buf_printf(&out, "{\"class\":\"%s\",\"tier\":\"%s\",\"pattern\":", sw_class_name(v.cls),

@@ -184,6 +184,11 @@ agrees(const struct sw_patterns *p, const char *text, size_t len)
     if (len >= 5 && memcmp(text, "host ", 5) == 0)
         return true;
     sw_classify(p, text, len, &v);
+    if (v.ncues != (v.name ? 1u : 0u) || (v.name && v.cue[0].name != v.name)) {
+        print_error("sw_classify: %zu cues\n", v.ncues);
+        return false;
+    }
+    sw_classify_cues(p, text, len, &v);
     ref = brute_force(p, text, len, &cls);
     if ((ref == NULL) != (v.name == NULL) || (ref && strcmp(ref, v.name) != 0) || cls != v.cls) {
         print_error("prefilter disagrees: classify %s, sequential %s: \"%.*s\"\n",
@@ -893,6 +898,9 @@ test_tiers(void **state)
     /* Without it: the general group, first match wins, both are cues
      * (a reputation and a throttle word: the file order decides). */
     CLASSIFY(p, "550 5.7.99 your IP is listed, too many messages", &v);
+    assert_int_equal(v.ncues, 1); /* the mail path keeps the winner only */
+    sw_classify_cues(p, "550 5.7.99 your IP is listed, too many messages",
+                     strlen("550 5.7.99 your IP is listed, too many messages"), &v);
     assert_string_equal(v.name, "gen-listed");
     assert_int_equal(v.tier, SW_TIER_GENERAL);
     assert_int_equal(v.ncues, 2);
