@@ -10,7 +10,8 @@
  * diverting patterns of the provider tier, those of the general tier.
  * The first pattern in that order that matches anywhere in the text wins,
  * which is also what a Postfix pcre table rendered in that order decides.
- * The rest of the winner's group is then tried too, for the cues only.
+ * sw_classify_cues() then tries the rest of the winner's group too, for
+ * the cues only; the mail path (sw_classify()) stops at the winner.
  *
  * Cost.  Trying ~80 JIT expressions one after another costs a scan each;
  * one big alternation is worse, since PCRE2 tries every alternative at

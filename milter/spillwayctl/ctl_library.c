@@ -45,6 +45,14 @@ library(const struct ctl_library_args *a, struct sw_conf **c, struct sw_patterns
     return p;
 }
 
+/* cue_words - the words cue i matched, cut to fit snip */
+static const char *
+cue_words(const struct sw_verdict *v, size_t i, const char *text, char *snip, size_t size)
+{
+    (void) snprintf(snip, size, "%.*s", (int) v->cue[i].len, text + v->cue[i].off);
+    return snip;
+}
+
 /* cues_json - "cues":[{"pattern":..,"text":..},...] */
 static void
 cues_json(struct sw_buf *out, const struct sw_verdict *v, const char *text)
@@ -54,11 +62,10 @@ cues_json(struct sw_buf *out, const struct sw_verdict *v, const char *text)
 
     sw_buf_adds(out, ",\"cues\":[");
     for (i = 0; i < v->ncues; i++) {
-        (void) snprintf(snip, sizeof(snip), "%.*s", (int) v->cue[i].len, text + v->cue[i].off);
         sw_buf_adds(out, i ? ",{\"pattern\":" : "{\"pattern\":");
         sw_buf_add_json(out, v->cue[i].name);
         sw_buf_adds(out, ",\"text\":");
-        sw_buf_add_json(out, snip);
+        sw_buf_add_json(out, cue_words(v, i, text, snip, sizeof(snip)));
         sw_buf_addc(out, '}');
     }
     sw_buf_addc(out, ']');
@@ -73,9 +80,8 @@ cues_text(struct sw_buf *out, const struct sw_verdict *v, const char *text)
 
     sw_buf_adds(out, "cues:    ");
     for (i = 0; i < v->ncues; i++) {
-        (void) snprintf(snip, sizeof(snip), "%.*s", (int) v->cue[i].len, text + v->cue[i].off);
         sw_buf_printf(out, "%s %s \"", i ? "," : "", v->cue[i].name);
-        sw_buf_add_escaped(out, snip, 120);
+        sw_buf_add_escaped(out, cue_words(v, i, text, snip, sizeof(snip)), 120);
         sw_buf_addc(out, '"');
     }
     sw_buf_addc(out, '\n');
