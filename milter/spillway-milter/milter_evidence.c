@@ -43,9 +43,11 @@ send_record(const char *path, const struct sw_buf *b, int *err)
     return true;
 }
 
-/* log_one - what was seen and what was done with it */
+/* log_one - what was seen and what was done with it; tier: of the
+ * pattern that decided ("none" without one) */
 static void
-log_one(const struct sw_evrec *r, const char *via, const char *queue_id, const char *done)
+log_one(const struct sw_evrec *r, const char *tier, const char *via, const char *queue_id,
+        const char *done)
 {
     struct sw_buf b;
 
@@ -54,9 +56,11 @@ log_one(const struct sw_evrec *r, const char *via, const char *queue_id, const c
     sw_buf_add_escaped(&b, r->ev.rcpt, 256);
     sw_buf_adds(&b, " msgid=");
     sw_buf_add_escaped(&b, r->ev.id[0] ? r->ev.id : "none", 128);
-    sw_buf_printf(&b, " client=%s dsn=%s class=%s pattern=%s pool=%s tag=%s %s evidence=%s via=%s",
+    sw_buf_printf(&b,
+                  " client=%s dsn=%s class=%s pattern=%s tier=%s pool=%s tag=%s %s evidence=%s "
+                  "via=%s",
                   r->client[0] ? r->client : "unknown", r->ev.dsn[0] ? r->ev.dsn : "none",
-                  sw_class_name(r->ev.cls), r->ev.pattern[0] ? r->ev.pattern : "none",
+                  sw_class_name(r->ev.cls), r->ev.pattern[0] ? r->ev.pattern : "none", tier,
                   r->ev.pool[0] ? r->ev.pool : "none", r->tag,
                   r->ev.trusted ? "trusted" : "untrusted", done, via);
     sw_buf_adds(&b, " text=\"");
@@ -77,6 +81,7 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
     enum sw_guard_verdict v;
     time_t now = time(NULL);
     const char *via = a->tag != SW_TAG_VALID ? "none" : a->via_rp ? "return-path" : "header";
+    const char *tier;
     size_t i;
     int err;
 
@@ -85,9 +90,10 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
         if (!a->f[i].failed)
             continue;
         sw_analysis_evrec(a, i, now, client, &r);
+        tier = a->f[i].v.name ? sw_tier_name(a->f[i].v.tier) : "none";
         milter_stat_add(r.ev.trusted ? &sw_milter.stats.trusted : &sw_milter.stats.untrusted, 1);
         if (r.ev.domain[0] == '\0') {
-            log_one(&r, via, queue_id, "skipped(no-domain)");
+            log_one(&r, tier, via, queue_id, "skipped(no-domain)");
             continue;
         }
         /* Trusted and untrusted records are de-duplicated apart: a forged
@@ -103,13 +109,13 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
             sw_milter.stats.suppressed++;
         pthread_mutex_unlock(&sw_milter.lock);
         if (v != SW_GUARD_PASS) {
-            log_one(&r, via, queue_id, sw_guard_verdict_name(v));
+            log_one(&r, tier, via, queue_id, sw_guard_verdict_name(v));
             continue;
         }
         sw_buf_reset(&b);
         if (!sw_evrec_encode(&r, &b)) {
             milter_stat_add(&sw_milter.stats.failures, 1);
-            log_one(&r, via, queue_id, "dropped(too-long)");
+            log_one(&r, tier, via, queue_id, "dropped(too-long)");
             continue;
         }
         if (!send_record(g->conf->routed.evidence, &b, &err)) {
@@ -117,11 +123,11 @@ milter_evidence(const struct milter_gen *g, const struct sw_analysis *a, const c
             (void) snprintf(why, sizeof(why), "dropped(%s: %s)",
                             err == ENOENT || err == ECONNREFUSED ? "routed-down" : "send-failed",
                             strerror(err));
-            log_one(&r, via, queue_id, why);
+            log_one(&r, tier, via, queue_id, why);
             continue;
         }
         milter_stat_add(&sw_milter.stats.records, 1);
-        log_one(&r, via, queue_id, "sent");
+        log_one(&r, tier, via, queue_id, "sent");
     }
     sw_buf_free(&b);
 }
