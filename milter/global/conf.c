@@ -835,6 +835,30 @@ parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf
         cx->nerrors++;
 }
 
+/* include_hint - libconfig says only "cannot open include file": add
+ * which one, and where a relative name was looked for */
+static void
+include_hint(const config_t *cf, const char *name, struct sw_buf *err)
+{
+    const char *file = config_error_file(cf) ? config_error_file(cf) : name, *q, *e;
+    char line[1024];
+    int n = 0;
+    FILE *fp;
+
+    if (strstr(config_error_text(cf), "include file") == NULL || (fp = fopen(file, "r")) == NULL)
+        return;
+    while (fgets(line, sizeof(line), fp) != NULL && ++n < config_error_line(cf))
+        ;
+    (void) fclose(fp);
+    if (n != config_error_line(cf) || (q = strstr(line, "@include")) == NULL
+        || (q = strchr(q, '"')) == NULL || (e = strchr(q + 1, '"')) == NULL)
+        return;
+    sw_buf_printf(err, " %.*s", (int) (e - q + 1), q);
+    if (q[1] != '/')
+        sw_buf_printf(err, " (relative names are read from %s)",
+                      config_get_include_dir(cf) ? config_get_include_dir(cf) : ".");
+}
+
 /* load - shared by the file and string entry points */
 static struct sw_conf *
 load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
@@ -847,6 +871,7 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
         sw_buf_printf(err, "%s:%d: syntax: %s",
                       config_error_file(cf) ? config_error_file(cf) : name, config_error_line(cf),
                       config_error_text(cf));
+        include_hint(cf, name, err);
         return NULL;
     }
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(name)) == NULL) {
@@ -875,10 +900,15 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     return c;
 }
 
-/* sw_conf_load - read and validate a file */
+/* sw_conf_load - read and validate a file; a relative @include is
+ * resolved from the directory of path (libconfig 1.5 has one include
+ * directory for all the files it reads, not one per including file), so
+ * it works whatever the working directory (under systemd: /) */
 struct sw_conf *
 sw_conf_load(const char *path, struct sw_buf *err)
 {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
     struct sw_conf *c;
     config_t cf;
     FILE *fp;
@@ -891,6 +921,13 @@ sw_conf_load(const char *path, struct sw_buf *err)
         return NULL;
     }
     config_init(&cf);
+    if (slash == NULL)
+        (void) snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        (void) snprintf(dir, sizeof(dir), "/");
+    else
+        (void) snprintf(dir, sizeof(dir), "%.*s", (int) (slash - path), path);
+    config_set_include_dir(&cf, dir);
     ok = config_read(&cf, fp) == CONFIG_TRUE;
     (void) fclose(fp);
     c = load(&cf, ok, path, err);
