@@ -797,7 +797,7 @@ parse_residency(struct sw_cfctx *cx, const config_setting_t *root, struct sw_con
  * reads bounces, or when named; a config without rules or milter
  * (operator diversions only) may do without. */
 static void
-parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
+parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c, bool always)
 {
     config_setting_t *g = sw_cf_member(cx, root, "", "classify", CONFIG_TYPE_GROUP);
     config_setting_t *list = config_setting_get_member(root, "patterns");
@@ -808,7 +808,7 @@ parse_patterns(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf
         named = sw_cf_str(cx, g, "classify", "patterns", false, &c->patterns_file)
                 && c->patterns_file != NULL;
     }
-    if (!named && c->nrules == 0 && list == NULL
+    if (!always && !named && c->nrules == 0 && list == NULL
         && config_setting_get_member(root, "milter") == NULL)
         return; /* nothing classifies: no rules, no milter */
     if (c->patterns_file == NULL && (c->patterns_file = strdup(SW_DEF_PATTERNS)) == NULL) {
@@ -889,7 +889,7 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     parse_pools(&cx, root, c);
     parse_rules(&cx, root, c);
     parse_residency(&cx, root, c);
-    parse_patterns(&cx, root, c);
+    parse_patterns(&cx, root, c, false);
     apply_defaults(&cx, c);
     if (cx.nerrors > SW_CONF_MAX_ERRORS)
         sw_buf_printf(err, "\n%s: %d more errors not shown", name, cx.nerrors - SW_CONF_MAX_ERRORS);
@@ -900,17 +900,16 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     return c;
 }
 
-/* sw_conf_load - read and validate a file; a relative @include is
- * resolved from the directory of path (libconfig 1.5 has one include
- * directory for all the files it reads, not one per including file), so
- * it works whatever the working directory (under systemd: /) */
-struct sw_conf *
-sw_conf_load(const char *path, struct sw_buf *err)
+/* read_conf - parse a file into cf (config_init'ed here); a relative
+ * @include is resolved from the directory of path (libconfig 1.5 has one
+ * include directory for all the files it reads, not one per including
+ * file), so it works whatever the working directory (under systemd: /).
+ * -1: cannot open (err says why), else whether the syntax was good. */
+static int
+read_conf(const char *path, config_t *cf, struct sw_buf *err)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
-    struct sw_conf *c;
-    config_t cf;
     FILE *fp;
     bool ok;
 
@@ -918,21 +917,64 @@ sw_conf_load(const char *path, struct sw_buf *err)
      * syntax error at line 0, which would mislead the operator. */
     if ((fp = fopen(path, "r")) == NULL) {
         sw_buf_printf(err, "%s: %s", path, strerror(errno));
-        return NULL;
+        return -1;
     }
-    config_init(&cf);
+    config_init(cf);
     if (slash == NULL)
         (void) snprintf(dir, sizeof(dir), ".");
     else if (slash == path)
         (void) snprintf(dir, sizeof(dir), "/");
     else
         (void) snprintf(dir, sizeof(dir), "%.*s", (int) (slash - path), path);
-    config_set_include_dir(&cf, dir);
-    ok = config_read(&cf, fp) == CONFIG_TRUE;
+    config_set_include_dir(cf, dir);
+    ok = config_read(cf, fp) == CONFIG_TRUE;
     (void) fclose(fp);
+    return ok;
+}
+
+/* sw_conf_load - read and validate a file */
+struct sw_conf *
+sw_conf_load(const char *path, struct sw_buf *err)
+{
+    struct sw_conf *c;
+    config_t cf;
+    int ok;
+
+    if ((ok = read_conf(path, &cf, err)) < 0)
+        return NULL;
     c = load(&cf, ok, path, err);
     config_destroy(&cf);
     return c;
+}
+
+/* sw_conf_load_patterns - only the pattern library of a file: the file
+ * classify.patterns names (or the default) and the operator's patterns
+ * list, whatever else the file says or gets wrong */
+struct sw_patterns *
+sw_conf_load_patterns(const char *path, struct sw_buf *err)
+{
+    struct sw_cfctx cx = { path, err, 0 };
+    struct sw_patterns *p = NULL;
+    struct sw_conf *c;
+    config_t cf;
+    int ok;
+
+    if ((ok = read_conf(path, &cf, err)) < 0)
+        return NULL;
+    if (!ok) {
+        (void) load(&cf, false, path, err); /* the syntax error, named */
+    } else if ((c = calloc(1, sizeof(*c))) == NULL) {
+        sw_buf_adds(err, "out of memory");
+    } else {
+        parse_patterns(&cx, config_root_setting(&cf), c, true);
+        if (cx.nerrors == 0) {
+            p = c->patterns;
+            c->patterns = NULL;
+        }
+        sw_conf_free(c);
+    }
+    config_destroy(&cf);
+    return p;
 }
 
 /* sw_conf_load_string - the same from memory */

@@ -181,6 +181,10 @@ struct sw_conf {
 
 /* Load and validate; on failure NULL and one "file:line: key: problem" in err. */
 struct sw_conf *sw_conf_load(const char *path, struct sw_buf *err);
+/* Only the pattern library a file names (classify.patterns, default the
+ * shipped one) with its operator's patterns list, compiled; the rest of
+ * the file is not checked.  NULL with err set. */
+struct sw_patterns *sw_conf_load_patterns(const char *path, struct sw_buf *err);
 /* The same from a string (fuzzing, tests); name is used in messages. */
 struct sw_conf *sw_conf_load_string(const char *text, const char *name, struct sw_buf *err);
 void sw_conf_free(struct sw_conf *conf);

@@ -23,16 +23,31 @@ library(const struct ctl_library_args *a, struct sw_conf **c, struct sw_patterns
 {
     struct sw_buf err;
     const struct sw_patterns *p = NULL;
+    const char *conf;
     size_t i;
-    bool ok;
+    bool ok, lib_only = false;
 
     *c = NULL;
     *own = NULL;
     sw_buf_init(&err, 65536);
     if (a->npatterns == 0 && (a->conf || access(a->default_conf, R_OK) == 0)) {
-        if ((*c = sw_conf_load(a->conf ? a->conf : a->default_conf, &err)) != NULL)
+        conf = a->conf ? a->conf : a->default_conf;
+        if ((*c = sw_conf_load(conf, &err)) != NULL) {
             p = (*c)->patterns;
-    } else if ((*own = sw_patterns_new()) != NULL) {
+        } else {
+            /* A fresh install's configuration may not validate yet (a
+             * user not created, a relay not filled in): its pattern
+             * library still answers, and the operator is told why. */
+            (void) fprintf(stderr, "spillwayctl: %s does not validate (%.*s): its pattern library "
+                                   "alone is used\n",
+                           conf, (int) strcspn(sw_buf_str(&err), "\n"), sw_buf_str(&err));
+            sw_buf_reset(&err);
+            p = *own = sw_conf_load_patterns(conf, &err);
+        }
+    } else {
+        lib_only = true;
+    }
+    if (lib_only && (*own = sw_patterns_new()) != NULL) {
         ok = sw_patterns_load_file(*own, a->npatterns ? a->patterns[0] : a->default_patterns, &err);
         for (i = 1; ok && i < a->npatterns; i++)
             ok = sw_patterns_load_file(*own, a->patterns[i], &err);
