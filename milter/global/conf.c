@@ -464,6 +464,7 @@ parse_milter(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_conf_parse_rpath(cx, NULL, c);
         return;
     }
+    c->milter.present = true;
     sw_cf_check_keys(cx, g, "milter", milter_keys);
     if (sw_cf_str(cx, g, "milter", "socket", false, &c->milter.socket) && c->milter.socket
         && !valid_milter_socket(c->milter.socket))

@@ -132,6 +132,7 @@ struct sw_rpath_conf {
 };
 
 struct sw_milter_conf {
+    bool present;     /* the file has a milter { } group */
     char *socket;     /* libmilter form: unix:/path or inet:port@127.0.0.1 */
     char *tag_keys;   /* key file; NULL: no tagging, every bounce untrusted */
     long tag_max_age; /* seconds a tag counts after the mail was sent */

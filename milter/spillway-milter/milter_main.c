@@ -226,6 +226,22 @@ rp_describe(const struct sw_rpath_conf *rp, char *buf, size_t size)
     return buf;
 }
 
+/* keys_exposed - the key file can be read or written by any user: true
+ * with the reason in err (the file was loaded, so it exists) */
+static bool
+keys_exposed(const char *path, struct sw_buf *err)
+{
+    struct stat st;
+
+    if (path == NULL || stat(path, &st) != 0 || !(st.st_mode & (S_IROTH | S_IWOTH)))
+        return false;
+    sw_buf_printf(err,
+                  "milter.tag_keys: %s is readable by every user (mode %04o): anyone on this "
+                  "host could sign tags; chmod 0640 and chgrp it to milter.user's group",
+                  path, (unsigned) (st.st_mode & 07777));
+    return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -266,6 +282,16 @@ main(int argc, char **argv)
         sw_buf_free(&err);
         return 1;
     }
+    sw_buf_reset(&err);
+    if (check && keys_exposed(g->conf->milter.tag_keys, &err)) {
+        /* As OpenDKIM does: a secret others can read is refused. */
+        fprintf(stderr, "%s\n", sw_buf_str(&err));
+        sw_buf_free(&err);
+        milter_gen_put(g);
+        return 1;
+    }
+    if (keys_exposed(g->conf->milter.tag_keys, &err))
+        sw_warn("%s", sw_buf_str(&err));
     sw_buf_free(&err);
     if (check) {
         printf("%s: ok (%zu tag key%s)\n", sw_milter.conf_path, g->keys.n,

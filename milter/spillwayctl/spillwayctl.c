@@ -25,6 +25,7 @@
 #include "util/kv.h"
 #include "util/listen.h"
 
+#include "ctl_check.h"
 #include "ctl_library.h"
 
 #define SW_DEFAULT_CONTROL "/run/spillway/control.sock"
@@ -33,6 +34,7 @@
 #endif
 #define SW_DEFAULT_CONF     SW_SYSCONFDIR "/spillway/spillway.conf"
 #define SW_DEFAULT_PATTERNS SW_SYSCONFDIR "/spillway/patterns.conf"
+#define SW_POSTCONF         "/usr/sbin/postconf"
 
 /* usage - and exit */
 static void
@@ -50,7 +52,9 @@ usage(int status)
         "  reload                              re-read the configuration\n"
         "  classify [--patterns FILE...] TEXT  class, tier, pattern and cues of an SMTP reply (no daemon)\n"
         "  patterns [--patterns FILE...]       the pattern library in evaluation order (no daemon)\n"
-        "  dns-records [--mx HOST]             what the return-path domains need in DNS (no daemon)\n");
+        "  dns-records [--mx HOST]             what the return-path domains need in DNS (no daemon)\n"
+        "  check                               the configuration and the host, like postfix check (no daemon)\n"
+        "  genkey FILE                         a new tag key file, mode 0640 (no daemon)\n");
     exit(status);
 }
 
@@ -251,6 +255,16 @@ main(int argc, char **argv)
         if (argc - i != (verb[0] == 'c' ? 1 : 0))
             usage(2);
         return verb[0] == 'c' ? ctl_classify(&la, argv[i]) : ctl_patterns(&la);
+    }
+    if (strcmp(verb, "genkey") == 0) {
+        if (argc - i != 1)
+            usage(2);
+        return ctl_genkey(conf ? conf : SW_DEFAULT_CONF, argv[i]);
+    }
+    if (strcmp(verb, "check") == 0) {
+        if (argc != i)
+            usage(2);
+        return ctl_check(conf ? conf : SW_DEFAULT_CONF, SW_POSTCONF);
     }
     if (strcmp(verb, "dns-records") == 0) {
         if (argc != i)
