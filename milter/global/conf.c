@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
 #include "global/classify.h"
 #include "util/logsrc.h"
@@ -25,6 +26,7 @@
 #include "global/engine.h"
 #include "global/guard.h"
 #include "util/listen.h"
+#include "util/log.h"
 
 #define SW_NAME_MAX       64 /* relay, pool and rule names */
 
@@ -49,17 +51,22 @@
 #define SW_DEF_RATE       30            /* evidence records per minute per client */
 #define SW_DEF_METRICS_SCOPES 1000      /* per-scope series in the metrics */
 #define SW_DEF_CLIENTS_PER_USER 256     /* connections per user on each socketmap listener */
+/* An hour without a single mail log line: the MTA logs every connection,
+ * queue run and delivery, so even a quiet relay host writes something in
+ * an hour, while a night without mail on a small host stays below a
+ * warning if it is set longer (spillway.conf(5)). */
+#define SW_DEF_MAILLOG_SILENCE 3600
 
 static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
                                         "residency", "dnsbl",  "classify", "patterns", "dns",
-                                        NULL };
+                                        "log_facility", NULL };
 static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
     "render_format",  "postfix_config", "maillog",  "flush", "control_users",
     "control_groups", "history",        "metrics", "metrics_scopes", "clients_per_user",
     "maillog_trust",  "maillog_users",  "mta",     "mailertable_format", "makemap",
-    "sendmail_cf",    "flush_etrn",
+    "sendmail_cf",    "flush_etrn",     "maillog_silence",
     NULL
 };
 static const char *const milter_keys[] = { "socket", "tag_keys", "tag_max_age", "rate", "user",
@@ -326,6 +333,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
 
     r->metrics_scopes = SW_DEF_METRICS_SCOPES; /* sw_cf_int keeps it when absent */
     r->clients_per_user = SW_DEF_CLIENTS_PER_USER;
+    r->maillog_silence = SW_DEF_MAILLOG_SILENCE;
     if (g) {
         sw_cf_check_keys(cx, g, "routed", routed_keys);
         sw_cf_strv(cx, g, "routed", "socketmap", false, &r->socketmap);
@@ -341,6 +349,7 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
         sw_cf_str(cx, g, "routed", "maillog", false, &r->maillog);
         sw_cf_str(cx, g, "routed", "maillog_trust", false, &r->maillog_trust);
         sw_cf_strv(cx, g, "routed", "maillog_users", false, &r->maillog_users);
+        (void) sw_cf_duration(cx, g, "routed", "maillog_silence", &r->maillog_silence);
         sw_cf_strv(cx, g, "routed", "flush", false, &r->flush);
         sw_cf_str(cx, g, "routed", "flush_etrn", false, &r->flush_etrn);
         sw_cf_strv(cx, g, "routed", "control_users", false, &r->control_users);
@@ -365,6 +374,23 @@ parse_routed(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *
     for (i = 0; i < r->control_groups.n; i++)
         check_id(cx, config_setting_get_member(g, "control_groups"), "routed.control_groups",
                  r->control_groups.v[i], true);
+}
+
+/* parse_log_facility - log_facility: one for all programs (top level, so
+ * that the milter, spillway-routed and spillwayctl log where one rule of
+ * the syslog daemon finds them); mail when absent */
+static void
+parse_log_facility(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c)
+{
+    char *name = NULL;
+
+    c->log_facility = LOG_MAIL;
+    if (!sw_cf_str(cx, root, "", "log_facility", false, &name) || name == NULL)
+        return;
+    if (!sw_log_facility_parse(name, &c->log_facility))
+        sw_cf_error(cx, config_setting_get_member(root, "log_facility"), "log_facility",
+                    "\"%s\" is no facility: mail, daemon, user or local0 to local7", name);
+    free(name);
 }
 
 /* set_default - strdup a default when a key was absent */
@@ -882,6 +908,7 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     }
     root = config_root_setting(cf);
     sw_cf_check_keys(&cx, root, "", top_keys);
+    parse_log_facility(&cx, root, c);
     parse_routed(&cx, root, c);
     parse_milter(&cx, root, c);
     sw_conf_parse_dns(&cx, root, c);

@@ -119,6 +119,7 @@ struct sw_routed_conf {
     char *metrics; /* Prometheus endpoint, unix:/path or inet:ADDR:PORT; NULL: none */
     long metrics_scopes; /* per-scope series at most (1000); the rest are counted */
     long clients_per_user; /* connections one user (or address) may hold per listener */
+    long maillog_silence; /* seconds without a mail log line before it is "silent" */
 };
 
 /* milter.return_path { } (rpath.h) */
@@ -165,6 +166,7 @@ struct sw_patterns;
 struct sw_conf {
     char *path;
     char *patterns_file;          /* classify.patterns */
+    int log_facility;             /* log_facility (syslog.h), LOG_MAIL by default */
     struct sw_patterns *patterns; /* compiled: shipped file + operator overrides */
     struct sw_routed_conf routed;
     struct sw_milter_conf milter;

@@ -61,6 +61,11 @@ struct routed_stats {
     unsigned long saves_failed;     /* and that failed (each is retried) */
     unsigned long renders;          /* transport table renders that succeeded */
     unsigned long renders_failed;   /* and that failed (each is retried) */
+    unsigned long flushes;          /* routed.flush runs that succeeded */
+    unsigned long flushes_failed;   /* and that failed */
+    unsigned long source_failures[4]; /* the mail log became missing, unreadable, silent */
+    int source_state;      /* enum sw_srcstate of the mail log (routed_maillog.c) */
+    time_t source_quiet;   /* monotonic: its last line, or its start if none came */
     bool render_failing;            /* the last render failed */
     /* failed deliveries and bounces by source and class (routed_metrics.c) */
     unsigned long evidence_by[ROUTED_EV_SOURCES][ROUTED_EV_CLASSES];
@@ -68,6 +73,10 @@ struct routed_stats {
     size_t ndecisions;
     struct routed_named delivered[ROUTED_NAMED_MAX]; /* successes in the log, by relay */
     size_t ndelivered;
+    struct routed_named deferred[ROUTED_NAMED_MAX]; /* deferrals in the log, by relay */
+    size_t ndeferred;
+    struct routed_named bounced[ROUTED_NAMED_MAX]; /* bounces in the log, by relay */
+    size_t nbounced;
 };
 
 struct routed {
@@ -188,6 +197,8 @@ struct routed_metrics *routed_metrics_start(struct routed *rd, struct sw_buf *er
 void routed_metrics_stop(struct routed_metrics *m);
 void routed_count_evidence(struct routed *rd, const struct sw_evidence *ev);
 void routed_count_decision(struct routed *rd, const char *event);
+/* a mail log outcome through relay: sent 0, deferred 1, bounced 2 */
+void routed_count_outcome(struct routed *rd, const char *relay, int status);
 /* The whole exposition (tests and the endpoint). */
 bool routed_metrics_render(const struct routed *rd, struct sw_buf *out);
 

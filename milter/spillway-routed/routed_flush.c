@@ -102,6 +102,7 @@ run(struct routed *rd)
         return;
     if ((pid = fork()) < 0) {
         sw_warn("flush: fork: %s", strerror(errno));
+        rd->stats.flushes_failed++;
         return;
     }
     if (pid == 0) {
@@ -134,6 +135,7 @@ routed_flush_child_exited(struct routed *rd, pid_t pid, int status)
     if (pid != rd->flush_child)
         return false;
     rd->flush_child = 0;
+    ok ? rd->stats.flushes++ : rd->stats.flushes_failed++;
     if (!ok && rd->flush_child_quiet) {
         /* At boot the MTA starts after spillway-routed: the run 35 s
          * after start is the one that counts. */

@@ -49,6 +49,11 @@
 #define SW_MAILLOG_SWEEP_S   60
 #define SW_MAILLOG_WARN_S    60 /* one warning per cause per minute */
 #define SW_MAILLOG_MAX_USERS 32
+/* A bad source is said again every hour: often enough to be in every
+ * hourly log digest and to reach whoever reads the log after a night,
+ * rare enough (24 lines a day) not to bury other warnings; the state is
+ * in status and the metrics for whoever wants to alert at once. */
+#define SW_MAILLOG_REMIND_S 3600
 
 struct routed_maillog {
     struct routed *rd;
@@ -66,6 +71,8 @@ struct routed_maillog {
     unsigned long rotations; /* seen, to move the watch to a new file */
     time_t last_sweep;
     bool failing;
+    struct sw_srcwatch alive; /* ok, missing, unreadable, silent (util/logsrc.h) */
+    time_t last_look;         /* monotonic: the source is looked at once a second */
     struct sw_ratelimit warn_bad, warn_forged, warn_time;
 };
 
@@ -109,6 +116,7 @@ observe(struct routed *rd, const struct sw_outcome *op, time_t when)
     if ((relay = sw_attrib_relay_resolved(&p, o.relay_host, o.relay_addr, o.relay_port)) == NULL)
         return; /* not through a relay spillway knows */
     pool = sw_attrib_pool(rd->conf, relay);
+    routed_count_outcome(rd, relay->name, (int) o.status);
     memset(&ob, 0, sizeof(ob));
     ev->time = when; /* the line's own time (util/logtime.h) */
     ev->source = SW_EV_LOG;
@@ -187,6 +195,7 @@ on_line(const char *line, size_t len, void *arg)
     struct routed_maillog *ml = arg;
 
     ml->rd->stats.log_lines++;
+    sw_srcwatch_line(&ml->alive, sw_ratelimit_now());
     outcome_line(ml, line, len, 0);
 }
 
@@ -197,6 +206,7 @@ on_entry(const char *line, size_t len, time_t when, enum sw_writer_verdict write
     struct routed_maillog *ml = arg;
     struct sw_outcome o;
 
+    sw_srcwatch_line(&ml->alive, sw_ratelimit_now());
     if (writer == SW_WRITER_MTA) {
         ml->rd->stats.log_lines++;
         outcome_line(ml, line, len, when);
@@ -260,6 +270,74 @@ watch_file(struct routed_maillog *ml)
     ml->watch = inotify_add_watch(ml->notify_fd, ml->src.path, IN_MODIFY);
 }
 
+/* access_now - can the source be read?  Standard input and the system
+ * journal are only ever silent; a file or journal directory can also be
+ * missing or unreadable (a read error of the follower counts too). */
+static enum sw_srcstate
+access_now(const struct routed_maillog *ml)
+{
+    struct stat st;
+
+    if (ml->src.path[0] == '\0' || strcmp(ml->src.path, "-") == 0)
+        return SW_SRC_OK;
+    if (stat(ml->src.path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? SW_SRC_MISSING : SW_SRC_UNREADABLE;
+    if (access(ml->src.path, R_OK) != 0 || ml->failing)
+        return SW_SRC_UNREADABLE;
+    return SW_SRC_OK;
+}
+
+/* advice - what to do about a bad state */
+static const char *
+advice(enum sw_srcstate s)
+{
+    switch (s) {
+    case SW_SRC_MISSING: return "no delivery outcomes reach the engine: check routed.maillog";
+    case SW_SRC_UNREADABLE:
+        return "no delivery outcomes reach the engine: let spillway-routed's user read it";
+    case SW_SRC_SILENT:
+        return "no line for longer than routed.maillog_silence: is the MTA logging there?";
+    case SW_SRC_OK: break;
+    }
+    return "";
+}
+
+/* look - the source's state, logged once per change and reminded */
+static void
+look(struct routed_maillog *ml)
+{
+    struct routed *rd = ml->rd;
+    time_t now = sw_ratelimit_now();
+    enum sw_srcstate was = ml->alive.state;
+    enum sw_srcwatch_say say;
+    char age[32];
+
+    if (ml->alive.looked && now == ml->last_look)
+        return;
+    ml->last_look = now;
+    /* for the metrics (routed_metrics.c reads, never calls up here) */
+    rd->stats.source_quiet = now - sw_srcwatch_age(&ml->alive, now);
+    say = sw_srcwatch_check(&ml->alive, access_now(ml), now, rd->conf->routed.maillog_silence,
+                            SW_MAILLOG_REMIND_S);
+    rd->stats.source_state = (int) ml->alive.state;
+    if (say == SW_SRCWATCH_QUIET)
+        return;
+    if (ml->alive.lined)
+        (void) snprintf(age, sizeof(age), "%lds", (long) sw_srcwatch_age(&ml->alive, now));
+    else
+        (void) snprintf(age, sizeof(age), "none");
+    if (say == SW_SRCWATCH_CHANGED && ml->alive.state != SW_SRC_OK)
+        rd->stats.source_failures[ml->alive.state]++;
+    if (ml->alive.state == SW_SRC_OK)
+        sw_info("maillog: source=%s state=ok was=%s last_line_age=%s", rd->conf->routed.maillog,
+                sw_srcstate_name(was), age);
+    else
+        sw_warn("maillog: source=%s state=%s was=%s last_line_age=%s reminder=%s: %s",
+                rd->conf->routed.maillog, sw_srcstate_name(ml->alive.state),
+                sw_srcstate_name(say == SW_SRCWATCH_REMIND ? ml->alive.state : was), age,
+                say == SW_SRCWATCH_REMIND ? "yes" : "no", advice(ml->alive.state));
+}
+
 /* tick - budgets decay with time, not only with new lines; old engine
  * entries are swept */
 static void
@@ -268,6 +346,7 @@ tick(struct routed_maillog *ml)
     struct routed *rd = ml->rd;
     time_t now = time(NULL);
 
+    look(ml);
     rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
     if (now - ml->last_sweep >= SW_MAILLOG_SWEEP_S) {
         sw_engine_sweep(rd->engine, now, 2 * 86400);
@@ -381,6 +460,13 @@ routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out)
                       kind, forgeable ? "true" : "false", evidence ? "true" : "false",
                       rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad,
                       rd->stats.log_refused, rd->stats.log_untimely, rd->stats.log_unused);
+        if (ml) {
+            out->len--; /* the state inside the same object */
+            sw_buf_printf(out, ",\"state\":\"%s\",\"last_line_age\":%ld}",
+                          sw_srcstate_name(ml->alive.state),
+                          ml->alive.lined ? (long) sw_srcwatch_age(&ml->alive, sw_ratelimit_now())
+                                          : -1L);
+        }
         return;
     }
     if (ml == NULL) {
@@ -395,6 +481,13 @@ routed_maillog_status(const struct routed *rd, bool json, struct sw_buf *out)
                   "%lu untimely, %lu unused\n",
                   rd->stats.log_lines, rd->stats.log_outcomes, rd->stats.log_bad,
                   rd->stats.log_refused, rd->stats.log_untimely, rd->stats.log_unused);
+    if (ml->alive.lined)
+        sw_buf_printf(out, "  path=%s state=%s last_line_age=%lds\n",
+                      ml->src.path[0] ? ml->src.path : "journal", sw_srcstate_name(ml->alive.state),
+                      (long) sw_srcwatch_age(&ml->alive, sw_ratelimit_now()));
+    else
+        sw_buf_printf(out, "  path=%s state=%s last_line_age=none\n",
+                      ml->src.path[0] ? ml->src.path : "journal", sw_srcstate_name(ml->alive.state));
 }
 
 /* start_file - follow a file or standard input */
@@ -455,6 +548,7 @@ routed_maillog_start(struct routed *rd, const struct sw_conf *c, struct sw_buf *
     ml->notify_fd = -1;
     ml->watch = -1;
     ml->warn_bad = ml->warn_forged = ml->warn_time = rl;
+    sw_srcwatch_init(&ml->alive, sw_ratelimit_now());
     if (!sw_logsrc_parse(c->routed.maillog, &ml->src, err) || !resolve_users(ml, c, err))
         goto fail;
     ml->evidence = sw_logtrust_accepts(c, &ml->src);
@@ -494,6 +588,7 @@ routed_maillog_start(struct routed *rd, const struct sw_conf *c, struct sw_buf *
     sw_info("maillog: following source=%s kind=%s forgeable=%s evidence=%s", c->routed.maillog,
             sw_logsrc_kind_name(ml->src.kind), sw_logsrc_forgeable(&ml->src) ? "yes" : "no",
             ml->evidence ? "yes" : "no");
+    look(ml); /* a source missing at start is said at start */
     return ml;
 fail:
     routed_maillog_stop(ml);

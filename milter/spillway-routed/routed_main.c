@@ -75,7 +75,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
     switch (sig) {
     case SIGTERM:
     case SIGINT:
-        sw_info("stopping on signal %d", (int) sig);
+        sw_info("stopping: signal=%d", (int) sig);
         (void) event_base_loopbreak(rd->base);
         break;
     case SIGUSR1:
@@ -157,6 +157,11 @@ check_only(const char *path)
     (void) printf("%s\n", sw_buf_str(&err));
     if (sw_logtrust_warning(c))
         (void) fprintf(stderr, "warning: %s\n", sw_logtrust_warning(c));
+    if (c->nrules > 0 && c->routed.maillog == NULL)
+        (void) fprintf(stderr, "warning: %zu rules but no evidence source: without "
+                               "routed.maillog only bounces (spillway-milter) are evidence; "
+                               "set routed.maillog = \"journal\" or \"postlog:FILE\"\n",
+                       c->nrules);
     sw_buf_reset(&err);
     if (routed_tables_check(c, &err))
         (void) fprintf(stderr, "warning: %s\n", sw_buf_str(&err));
@@ -200,6 +205,7 @@ main(int argc, char **argv)
     sw_buf_init(&err, 65536);
     if ((rd.conf = sw_conf_load(path, &err)) == NULL)
         sw_fatal("%s", sw_buf_str(&err));
+    sw_log_set_facility(rd.conf->log_facility);
     if ((rd.admin = calloc(rd.conf->nrelays + 1, sizeof(*rd.admin))) == NULL
         || (rd.route = sw_route_new()) == NULL
         || (rd.history = sw_history_new((size_t) rd.conf->routed.history)) == NULL
@@ -239,8 +245,9 @@ main(int argc, char **argv)
     sw_logtrust_describe(rd.conf, &err);
     sw_buf_addc(&err, ' ');
     routed_tables_describe(rd.conf, &err);
-    sw_info("started: config=%s relays=%zu pools=%zu scopes=%zu %s", path, rd.conf->nrelays,
-            rd.conf->npools, sw_route_count(rd.route), sw_buf_str(&err));
+    sw_info("started: config=%s version=%s relays=%zu pools=%zu scopes=%zu %s", path,
+            PACKAGE_VERSION, rd.conf->nrelays, rd.conf->npools, sw_route_count(rd.route),
+            sw_buf_str(&err));
     sw_buf_reset(&err);
     if (routed_tables_check(rd.conf, &err))
         sw_warn("%s", sw_buf_str(&err));
@@ -278,7 +285,7 @@ main(int argc, char **argv)
     sw_conf_free(rd.conf);
     sw_buf_free(&err);
     (void) close(rd.lock_fd); /* the lock goes with it */
-    sw_info("stopped");
+    sw_info("stopped: config=%s", path);
     sw_log_close();
     return 0;
 }

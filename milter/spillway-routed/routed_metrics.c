@@ -29,6 +29,8 @@
 #include "global/health.h"
 #include "util/listen.h"
 #include "util/log.h"
+#include "util/logsrc.h"
+#include "util/maillog.h"
 #include "util/metrics.h"
 #include "util/ratelimit.h"
 #include "routed.h"
@@ -72,6 +74,29 @@ class_index(unsigned cls)
 }
 
 static const char *const class_names[ROUTED_EV_CLASSES] = { "other", "reputation", "throttle" };
+
+/* named_find - the count for name, 0 when it has none yet */
+static unsigned long
+named_find(const struct routed_named *t, size_t n, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return t[i].n;
+    return 0;
+}
+
+/* routed_count_outcome - deferrals and bounces by relay (deliveries are
+ * counted by routed_count_evidence) */
+void
+routed_count_outcome(struct routed *rd, const char *relay, int status)
+{
+    if (status == SW_OUTCOME_DEFERRED)
+        named_add(rd->stats.deferred, &rd->stats.ndeferred, relay);
+    else if (status == SW_OUTCOME_BOUNCED)
+        named_add(rd->stats.bounced, &rd->stats.nbounced, relay);
+}
 
 /* routed_count_evidence - a delivery outcome or a bounce, before the engine */
 void
@@ -131,6 +156,56 @@ other_lines(const struct routed_stats *st)
     return st->log_lines > counted ? st->log_lines - counted : 0;
 }
 
+/* put_by_relay - a counter by relay: every configured relay at 0 before
+ * its first event (a rate() needs the zero), then any other name seen */
+static bool
+put_by_relay(const struct routed *rd, struct sw_buf *b, const char *name, const char *help,
+             const struct routed_named *t, size_t n)
+{
+    const struct sw_conf *c = rd->conf;
+    bool ok = sw_metrics_family(b, name, SW_METRIC_COUNTER, help);
+    size_t i;
+
+    for (i = 0; ok && i < c->nrelays; i++)
+        ok = s1(b, name, "relay", c->relays[i].name,
+                (double) named_find(t, n, c->relays[i].name));
+    for (i = 0; ok && i < n; i++)
+        if (sw_conf_relay(c, t[i].name) == NULL) /* a relay since removed by a reload */
+            ok = s1(b, name, "relay", t[i].name, (double) t[i].n);
+    return ok;
+}
+
+/* put_source - the mail log source: its state, its silence, its failures */
+static bool
+put_source(const struct routed *rd, struct sw_buf *b)
+{
+    static const char *const states[] = { "ok", "missing", "unreadable", "silent" };
+    const struct routed_stats *st = &rd->stats;
+    enum sw_srcstate state = (enum sw_srcstate) st->source_state;
+    time_t now = sw_ratelimit_now();
+    long age = now > st->source_quiet ? (long) (now - st->source_quiet) : 0;
+    bool have = rd->conf->routed.maillog != NULL;
+    bool ok;
+    size_t i;
+
+    ok = FAM(b, "spillway_maillog_source_state", GAUGE,
+             "1 for the state of the mail log source (none: routed.maillog is not set).")
+         && s1(b, "spillway_maillog_source_state", "state", "none", have ? 0 : 1);
+    for (i = 0; ok && i < SW_SRC_STATES; i++)
+        ok = s1(b, "spillway_maillog_source_state", "state", states[i],
+                have && state == (enum sw_srcstate) i ? 1 : 0);
+    ok = ok && FAM(b, "spillway_maillog_last_line_seconds", GAUGE,
+                   "Seconds since the mail log's last line (since start if none came).");
+    if (have)
+        ok = ok && s0(b, "spillway_maillog_last_line_seconds", (double) age);
+    ok = ok && FAM(b, "spillway_maillog_source_failures_total", COUNTER,
+                   "Times the mail log source became missing, unreadable or silent.");
+    for (i = SW_SRC_MISSING; ok && i < SW_SRC_STATES; i++)
+        ok = s1(b, "spillway_maillog_source_failures_total", "state", states[i],
+                (double) st->source_failures[i]);
+    return ok;
+}
+
 /* put_process - what this daemon has done since it started */
 static bool
 put_process(const struct routed *rd, struct sw_buf *b)
@@ -183,11 +258,20 @@ put_process(const struct routed *rd, struct sw_buf *b)
         for (j = 0; ok && j < ROUTED_EV_CLASSES; j++)
             ok = s2(b, "spillway_evidence_total", "source", sw_ev_source_name((enum sw_ev_source) i),
                     "class", class_names[j], (double) st->evidence_by[i][j]);
-    ok = ok && FAM(b, "spillway_delivered_total", COUNTER,
-                   "Deliveries the mail log reports as sent, by spillway relay.");
-    for (i = 0; ok && i < st->ndelivered; i++)
-        ok = s1(b, "spillway_delivered_total", "relay", st->delivered[i].name,
-                (double) st->delivered[i].n);
+    ok = ok && put_by_relay(rd, b, "spillway_delivered_total",
+                            "Deliveries the mail log reports as sent, by spillway relay.",
+                            st->delivered, st->ndelivered);
+    ok = ok && put_by_relay(rd, b, "spillway_deferred_total",
+                            "Deliveries the mail log reports as deferred, by spillway relay.",
+                            st->deferred, st->ndeferred);
+    ok = ok && put_by_relay(rd, b, "spillway_bounced_total",
+                            "Deliveries the mail log reports as bounced, by spillway relay.",
+                            st->bounced, st->nbounced);
+    ok = ok && FAM(b, "spillway_flushes_total", COUNTER,
+                   "Queue flushes (routed.flush or flush_etrn) run, by result.")
+         && s1(b, "spillway_flushes_total", "result", "ok", (double) st->flushes)
+         && s1(b, "spillway_flushes_total", "result", "failed", (double) st->flushes_failed);
+    ok = ok && put_source(rd, b);
     ok = ok && FAM(b, "spillway_decisions_total", COUNTER, "Decisions logged, by event.");
     for (i = 0; ok && i < st->ndecisions; i++)
         ok = s1(b, "spillway_decisions_total", "event", st->decisions[i].name,

@@ -277,6 +277,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     free(rd->allowed_gids);
     rd->admin = admin;
     rd->conf = fresh;
+    sw_log_set_facility(fresh->log_facility);
     rd->allowed_uids = uids;
     rd->nallowed_uids = nu;
     rd->allowed_gids = gids;

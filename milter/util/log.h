@@ -3,6 +3,8 @@
 #define SW_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
 /*
  * Facility mail.  Levels mean: info for decisions, warning for recoverable
@@ -11,6 +13,13 @@
  */
 void sw_log_open(const char *ident, bool to_stderr, bool verbose);
 void sw_log_close(void);
+/* log_facility: "mail" (the default), "daemon", "user", "local0".."local7";
+ * false for another name. */
+bool sw_log_facility_parse(const char *name, int *facility);
+void sw_log_set_facility(int facility);
+/* when as "2026-12-03T17:15:00+01:00" (size at least 26; the stderr copy's
+ * stamp and the one status prints). */
+void sw_log_stamp(time_t when, char *out, size_t size);
 void sw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

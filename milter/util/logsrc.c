@@ -172,3 +172,81 @@ sw_writer_verdict_name(enum sw_writer_verdict v)
     }
     return "?";
 }
+
+/* sw_srcstate_name - the word of a source state */
+const char *
+sw_srcstate_name(enum sw_srcstate s)
+{
+    switch (s) {
+    case SW_SRC_OK: return "ok";
+    case SW_SRC_MISSING: return "missing";
+    case SW_SRC_UNREADABLE: return "unreadable";
+    case SW_SRC_SILENT: return "silent";
+    }
+    return "?";
+}
+
+/* sw_srcwatch_init - start watching at now */
+void
+sw_srcwatch_init(struct sw_srcwatch *w, time_t now)
+{
+    memset(w, 0, sizeof(*w));
+    w->state = w->pending = SW_SRC_OK;
+    w->started = w->reachable = w->pending_since = w->reported = now;
+}
+
+/* sw_srcwatch_line - a line came */
+void
+sw_srcwatch_line(struct sw_srcwatch *w, time_t now)
+{
+    w->lined = true;
+    w->last_line = now;
+}
+
+/* sw_srcwatch_age - seconds without a line */
+time_t
+sw_srcwatch_age(const struct sw_srcwatch *w, time_t now)
+{
+    time_t from = w->lined ? w->last_line : w->started;
+
+    return now > from ? now - from : 0;
+}
+
+/* sw_srcwatch_check - the state now, and whether to log it */
+enum sw_srcwatch_say
+sw_srcwatch_check(struct sw_srcwatch *w, enum sw_srcstate access, time_t now, time_t silence,
+                  time_t remind)
+{
+    enum sw_srcstate found = access;
+    bool first = !w->looked;
+    time_t quiet_from;
+
+    w->looked = true;
+    /* A file that appears again has had no chance to be written yet:
+     * silence counts from then, or from the last line if later. */
+    if (access == SW_SRC_OK && (w->pending == SW_SRC_MISSING || w->pending == SW_SRC_UNREADABLE))
+        w->reachable = now;
+    quiet_from = w->lined && w->last_line > w->reachable ? w->last_line : w->reachable;
+    if (found == SW_SRC_OK && silence > 0 && now - quiet_from > silence)
+        found = SW_SRC_SILENT;
+    if (found != w->pending) {
+        w->pending = found;
+        w->pending_since = now;
+    }
+    if (found != w->state) {
+        /* Silence was measured already, and a source that works again
+         * is news at once; missing or unreadable must last the grace. */
+        if (!first && w->state == SW_SRC_OK
+            && (found == SW_SRC_MISSING || found == SW_SRC_UNREADABLE)
+            && now - w->pending_since < SW_SRCWATCH_GRACE_S)
+            return SW_SRCWATCH_QUIET;
+        w->state = found;
+        w->reported = now;
+        return SW_SRCWATCH_CHANGED;
+    }
+    if (w->state != SW_SRC_OK && remind > 0 && now - w->reported >= remind) {
+        w->reported = now;
+        return SW_SRCWATCH_REMIND;
+    }
+    return SW_SRCWATCH_QUIET;
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "util/buf.h"
 
@@ -80,5 +81,54 @@ enum sw_writer_verdict sw_logsrc_journal_writer(const struct sw_journal_writer *
 
 /* "mta", "uid", "program" */
 const char *sw_writer_verdict_name(enum sw_writer_verdict v);
+
+/*
+ * Is the source alive?  A source that is missing, that cannot be read, or
+ * that has written no line for longer than a threshold gives no evidence,
+ * and without evidence nothing is ever diverted: the daemon must say so.
+ * struct sw_srcwatch is the pure state machine behind that warning, its
+ * status line and its metrics; the caller looks at the source (stat,
+ * read errors) and passes what it found and the time (CLOCK_MONOTONIC
+ * seconds).  It answers when to log: once per change of state, then a
+ * reminder at most every remind seconds while the state is bad.  A source
+ * that goes missing or unreadable after it was fine is reported only when
+ * that lasted SW_SRCWATCH_GRACE_S (a rotation by rename leaves the path
+ * missing until the writer reopens it); the first look reports at once,
+ * so the warning comes at start.  One owner per struct, no locks.
+ */
+enum sw_srcstate { SW_SRC_OK, SW_SRC_MISSING, SW_SRC_UNREADABLE, SW_SRC_SILENT };
+#define SW_SRC_STATES       (SW_SRC_SILENT + 1)
+#define SW_SRCWATCH_GRACE_S 10
+
+struct sw_srcwatch {
+    enum sw_srcstate state;   /* as last reported */
+    enum sw_srcstate pending; /* what the last look found */
+    bool looked;              /* sw_srcwatch_check ran once */
+    time_t pending_since;     /* when pending began */
+    time_t started;           /* when watching began */
+    time_t reachable;         /* when the source was last found again (silence counts from here) */
+    bool lined;               /* a line came */
+    time_t last_line;         /* when the last one came */
+    time_t reported;          /* when the state was last logged */
+};
+
+enum sw_srcwatch_say {
+    SW_SRCWATCH_QUIET,   /* nothing to log */
+    SW_SRCWATCH_CHANGED, /* the state changed: log it (warning, or info for ok) */
+    SW_SRCWATCH_REMIND   /* still bad: log it again */
+};
+
+void sw_srcwatch_init(struct sw_srcwatch *w, time_t now);
+/* A line (or journal entry) came. */
+void sw_srcwatch_line(struct sw_srcwatch *w, time_t now);
+/* access: what a look at the source found (SW_SRC_OK, _MISSING or
+ * _UNREADABLE); silence: seconds without a line after which an accessible
+ * source is silent (0: never); remind: seconds between reminders. */
+enum sw_srcwatch_say sw_srcwatch_check(struct sw_srcwatch *w, enum sw_srcstate access,
+                                       time_t now, time_t silence, time_t remind);
+/* Seconds since the last line, or since watching began if none came. */
+time_t sw_srcwatch_age(const struct sw_srcwatch *w, time_t now);
+/* "ok", "missing", "unreadable", "silent" */
+const char *sw_srcstate_name(enum sw_srcstate s);
 
 #endif

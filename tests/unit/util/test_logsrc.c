@@ -154,6 +154,78 @@ test_writer(void **state)
     }
 }
 
+/* The source watch: one story per table, each step a line or a look at a
+ * time (silence 60 s, reminders every 300 s), with what must be logged. */
+#define M SW_SRC_MISSING
+#define U SW_SRC_UNREADABLE
+#define O SW_SRC_OK
+#define S SW_SRC_SILENT
+#define Q SW_SRCWATCH_QUIET
+#define C SW_SRCWATCH_CHANGED
+#define R SW_SRCWATCH_REMIND
+static const struct watch_step {
+    int story;
+    bool line;               /* a line came (else: a look) */
+    time_t t;
+    enum sw_srcstate access; /* what the look found */
+    enum sw_srcwatch_say say;
+    enum sw_srcstate state;
+} watch_steps[] = {
+    /* missing at start: warned at once, reminded every 300 s, not more */
+    { 1, false, 0, M, C, M },   { 1, false, 1, M, Q, M },     { 1, false, 299, M, Q, M },
+    { 1, false, 300, M, R, M }, { 1, false, 301, M, Q, M },   { 1, false, 600, M, R, M },
+    /* created and written: ok, said once; silent after 60 s without a line */
+    { 1, false, 610, O, C, O }, { 1, true, 611, O, Q, O },    { 1, false, 612, O, Q, O },
+    { 1, false, 671, O, Q, O }, { 1, false, 672, O, C, S },   { 1, false, 700, O, Q, S },
+    { 1, false, 972, O, R, S }, { 1, true, 973, O, Q, S },    { 1, false, 973, O, C, O },
+    /* ok at start, no line: silent counts from the start */
+    { 2, false, 0, O, Q, O },   { 2, false, 60, O, Q, O },    { 2, false, 61, O, C, S },
+    /* a rotation: missing for less than the grace is no news */
+    { 3, true, 0, O, Q, O },    { 3, false, 1, O, Q, O },     { 3, false, 2, M, Q, O },
+    { 3, false, 5, M, Q, O },   { 3, false, 6, O, Q, O },     { 3, false, 7, M, Q, O },
+    { 3, false, 16, M, Q, O },  { 3, false, 17, M, C, M },
+    /* unreadable after being fine, then missing: each change logged */
+    { 4, true, 0, O, Q, O },    { 4, false, 0, O, Q, O },     { 4, false, 1, U, Q, O },
+     { 4, false, 11, U, C, U },
+    { 4, false, 12, M, C, M },  { 4, false, 13, U, C, U },
+};
+#undef M
+#undef U
+#undef O
+#undef S
+#undef Q
+#undef C
+#undef R
+
+static void
+test_watch(void **state)
+{
+    struct sw_srcwatch w;
+    const struct watch_step *c;
+    enum sw_srcwatch_say say;
+    int story = 0;
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < sizeof(watch_steps) / sizeof(watch_steps[0]); i++) {
+        c = &watch_steps[i];
+        if (c->story != story) {
+            story = c->story;
+            sw_srcwatch_init(&w, c->t);
+        }
+        if (c->line) {
+            sw_srcwatch_line(&w, c->t);
+            continue;
+        }
+        say = sw_srcwatch_check(&w, c->access, c->t, 60, 300);
+        if (say != c->say || w.state != c->state)
+            fail_msg("step %zu (story %d, t=%ld): said %d state %s, want %d state %s", i,
+                     c->story, (long) c->t, (int) say, sw_srcstate_name(w.state), (int) c->say,
+                     sw_srcstate_name(c->state));
+    }
+    assert_int_equal(sw_srcwatch_age(&w, 20), 20);
+}
+
 int
 main(void)
 {
@@ -161,6 +233,7 @@ main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_watch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
