@@ -104,4 +104,15 @@ kill -TERM "$routed_pid"
 until_ok 5 bash -c "! kill -0 $routed_pid" || fail "spillway-routed ignored SIGTERM"
 routed_pid=
 grep -q "stopping: signal=15" "$dir/routed.log" || fail "no key=value stop line"
+
+# 4. -n: rules without any evidence source are worth a warning.
+cat >"$dir/rules.conf" <<CONF
+relays = ( { name = "primary"; nexthop = "[127.0.0.1]:2525"; role = "primary"; },
+           { name = "alt"; nexthop = "[127.0.0.2]:2525"; role = "alternate"; } );
+rules = ( { name = "rep"; classes = [ "reputation" ]; scope = "destination"; } );
+classify: { patterns = "$SW_PATTERNS"; };
+routed: { render_format = "none"; };
+CONF
+"$ROUTED" -n -c "$dir/rules.conf" >/dev/null 2>"$dir/n.err" || fail "-n refused the rules config"
+grep -q "warning: 1 rules but no evidence source" "$dir/n.err" || fail "-n does not warn of rules without a source"
 echo "PASS: maillog-source"
