@@ -29,17 +29,18 @@ static char listening[4096]; /* milter.socket at start: a reload does not move i
 static void
 usage(int status)
 {
-    (void) fprintf(status ? stderr : stdout,
-                   "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
-                   "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n"
-                   "       spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]\n"
-                   "       spillway-milter --help | --version\n"
-                   "  -c FILE  configuration (default " SW_DEF_CONF ")\n"
-                   "  -n       check the configuration and exit (0: valid, 1: not)\n"
-                   "  -e       log to stderr as well as to syslog\n"
-                   "  -v       verbose (debug) logging\n"
-                   "Exit status: 0 done, 1 failed (a configuration or start-up error), 2 usage;\n"
-                   "--restore exits with sysexits(3) codes for the MTA.\n");
+    (void) fprintf(
+        status ? stderr : stdout,
+        "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
+        "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n"
+        "       spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]\n"
+        "       spillway-milter --help | --version\n"
+        "  -c FILE  configuration (default " SW_DEF_CONF ")\n"
+        "  -n       check the configuration and exit (0: valid, 1: not)\n"
+        "  -e       log to stderr as well as to syslog\n"
+        "  -v       verbose (debug) logging\n"
+        "Exit status: 0 done, 1 failed (a configuration or start-up error), 2 usage;\n"
+        "--restore exits with sysexits(3) codes for the MTA.\n");
     exit(status);
 }
 

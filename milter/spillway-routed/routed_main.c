@@ -192,9 +192,7 @@ main(int argc, char **argv)
         case 'e': to_stderr = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(0); break;
-        case 'V':
-            (void) printf("spillway-routed %s\n", PACKAGE_VERSION);
-            return 0;
+        case 'V': (void) printf("spillway-routed %s\n", PACKAGE_VERSION); return 0;
         default: usage(2);
         }
     }

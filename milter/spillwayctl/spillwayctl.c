@@ -118,8 +118,9 @@ check_duration(const char *opt, const char *value)
     long seconds;
 
     if (value && !sw_duration_parse_unit(value, &seconds))
-        die(2, "%s %s: a number with its unit (s, m, h, d, w), for example 30m, 2h, 1d, 1h30m; "
-               "at most 366d",
+        die(2,
+            "%s %s: a number with its unit (s, m, h, d, w), for example 30m, 2h, 1d, 1h30m; "
+            "at most 366d",
             opt, value);
 }
 
@@ -305,9 +306,7 @@ main(int argc, char **argv)
             break;
         case 'M': mx = optarg; break;
         case 'h': usage(0); break;
-        case 'V':
-            (void) printf("spillwayctl %s\n", PACKAGE_VERSION);
-            return 0;
+        case 'V': (void) printf("spillwayctl %s\n", PACKAGE_VERSION); return 0;
         default: usage(2);
         }
     }

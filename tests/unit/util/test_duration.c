@@ -90,8 +90,8 @@ check_table(bool (*parse)(const char *, long *), const char *name, const struct 
         v = -12345;
         ok = parse(c->in, &v);
         if (ok != c->ok || (ok && v != c->seconds)) {
-            print_error("%s(\"%s\"): %s %ld, expected %s %ld\n", name, c->in,
-                        ok ? "ok" : "refused", v, c->ok ? "ok" : "refused", c->seconds);
+            print_error("%s(\"%s\"): %s %ld, expected %s %ld\n", name, c->in, ok ? "ok" : "refused",
+                        v, c->ok ? "ok" : "refused", c->seconds);
             failed++;
         } else if (!ok && v != -12345) {
             print_error("%s(\"%s\"): refused but wrote %ld\n", name, c->in, v);
