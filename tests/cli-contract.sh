@@ -154,6 +154,15 @@ ctl_cases=(
     "2|classify"
     "2|patterns extra"
     "2|dns-records extra"
+    # an option the verb would ignore
+    "2|status --for 2h"
+    "2|release example.com --for 2h"
+    "2|explain a@example.com --pool m365"
+    "2|history --reason r"
+    "2|status --since 1h"
+    "2|reload --to alt"
+    "2|status --mx mx.example"
+    "2|status --patterns /dev/null"
     # well formed: the daemon cannot be reached
     "3|status"
     "3|explain someone@example.com"

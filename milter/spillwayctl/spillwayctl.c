@@ -262,6 +262,22 @@ dns_records(const char *conf_path, const char *mx, bool json)
     return rc;
 }
 
+/* only_for - an option the verb would ignore is a usage error: an
+ * operator who typed it meant something by it */
+static void
+only_for(const char *verb, const char *opt, bool given, const char *verbs)
+{
+    const char *p;
+    size_t n = strlen(verb);
+
+    if (!given)
+        return;
+    for (p = verbs; (p = strstr(p, verb)) != NULL; p += n)
+        if ((p == verbs || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return;
+    die(2, "%s: not an option of %s (only of: %s)", opt, verb, verbs);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,6 +332,11 @@ main(int argc, char **argv)
     i = optind + 1;
     check_duration("--for", dur);
     check_duration("--since", since);
+    only_for(verb, "--pool", pool != NULL, "divert release");
+    only_for(verb, "--to, --for and --reason", to || dur || reason, "divert");
+    only_for(verb, "--since", since != NULL, "history");
+    only_for(verb, "--patterns", npatterns > 0, "classify patterns");
+    only_for(verb, "--mx", mx != NULL, "dns-records");
     if (strcmp(verb, "classify") == 0 || strcmp(verb, "patterns") == 0) {
         struct ctl_library_args la = { conf, { NULL }, 0, SW_DEFAULT_CONF, SW_DEFAULT_PATTERNS,
                                        json };
