@@ -115,8 +115,8 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len, struct sw
             req->to = NULL;
         if ((v = need(req, "for", err)) == NULL)
             return false;
-        if (!sw_duration_parse(v, &req->duration)) {
-            sw_buf_adds(err, "bad duration for --for (examples: 30m, 2h, 1d)");
+        if (!sw_duration_parse_unit(v, &req->duration)) {
+            sw_buf_adds(err, SW_CTL_DURATION_HELP("--for"));
             return false;
         }
         return (req->reason = need(req, "reason", err)) != NULL;
@@ -138,8 +138,9 @@ sw_ctl_parse(struct sw_ctl_request *req, const char *line, size_t len, struct sw
         }
         return (req->relay = need(req, "name", err)) != NULL;
     case SW_CTL_HISTORY:
-        if ((v = sw_kv_get(&req->kv, "since")) != NULL && !sw_duration_parse(v, &req->duration)) {
-            sw_buf_adds(err, "bad duration for --since (examples: 30m, 2h, 1d)");
+        if ((v = sw_kv_get(&req->kv, "since")) != NULL
+            && !sw_duration_parse_unit(v, &req->duration)) {
+            sw_buf_adds(err, SW_CTL_DURATION_HELP("--since"));
             return false;
         }
         return true;

@@ -20,6 +20,13 @@
 #define SW_CTL_MAX_REQUEST 4096 /* bytes of one request line */
 #define SW_CTL_MAX_REPLY   (64u * 1024u * 1024u)
 
+/* Durations on the control socket name their unit (util/duration.h:
+ * sw_duration_parse_unit) and are at most SW_DURATION_MAX (366d); the
+ * client says the same before it asks. */
+#define SW_CTL_DURATION_HELP(opt)                                        \
+    "bad duration for " opt ": a number with its unit (s, m, h, d, w), " \
+    "for example 30m, 2h, 1d, 1h30m; at most 366d"
+
 enum sw_ctl_verb {
     SW_CTL_STATUS,
     SW_CTL_EXPLAIN,

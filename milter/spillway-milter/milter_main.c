@@ -3,6 +3,7 @@
 
 #define _FFR_MDS_NEGOTIATE 1
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
@@ -24,13 +25,23 @@
 
 static char listening[4096]; /* milter.socket at start: a reload does not move it */
 
+/* usage - and exit: --help on stdout (0), a usage error on stderr (2) */
 static void
-usage(void)
+usage(int status)
 {
-    fprintf(stderr, "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
-                    "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n"
-                    "       spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]\n");
-    exit(2);
+    (void) fprintf(
+        status ? stderr : stdout,
+        "usage: spillway-milter [-c FILE] [-n] [-e] [-v]\n"
+        "       spillway-milter --analyze [-c FILE | --patterns FILE] [--rcpt ADDR] BOUNCE...\n"
+        "       spillway-milter --restore [-c FILE] SENDER RECIPIENT [-- COMMAND ARG...]\n"
+        "       spillway-milter --help | --version\n"
+        "  -c FILE  configuration (default " SW_DEF_CONF ")\n"
+        "  -n       check the configuration and exit (0: valid, 1: not)\n"
+        "  -e       log to stderr as well as to syslog\n"
+        "  -v       verbose (debug) logging\n"
+        "Exit status: 0 done, 1 failed (a configuration or start-up error), 2 usage;\n"
+        "--restore exits with sysexits(3) codes for the MTA.\n");
+    exit(status);
 }
 
 /* reload - SIGUSR1: a new generation, or the old one stays */
@@ -245,6 +256,11 @@ keys_exposed(const char *path, struct sw_buf *err)
 int
 main(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
     bool check = false, to_stderr = false, verbose = false;
     const struct passwd *pw;
     struct milter_gen *g;
@@ -262,16 +278,18 @@ main(int argc, char **argv)
         return milter_analyze_files(NULL, argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "--restore") == 0)
         return milter_restore(SW_DEF_CONF, argc - 1, argv + 1);
-    while ((ch = getopt(argc, argv, "c:nevh")) != -1)
+    while ((ch = getopt_long(argc, argv, "c:nevh", opts, NULL)) != -1)
         switch (ch) {
         case 'c': sw_milter.conf_path = optarg; break;
         case 'n': check = true; break;
         case 'e': to_stderr = true; break;
         case 'v': verbose = true; break;
-        default: usage();
+        case 'h': usage(0); break;
+        case 'V': printf("spillway-milter %s\n", PACKAGE_VERSION); return 0;
+        default: usage(2);
         }
     if (optind != argc)
-        usage();
+        usage(2);
     sw_log_open("spillway-milter", to_stderr || check, verbose);
     sw_buf_init(&err, 16384);
     if ((g = milter_gen_load(sw_milter.conf_path, &err)) == NULL) {

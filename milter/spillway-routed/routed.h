@@ -280,8 +280,9 @@ struct sw_ctl_request;
 void routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
                  struct sw_buf *out);
 
-/* routed_reload.c: apply a new config file; false with the errors in err. */
-bool routed_reload(struct routed *rd, long uid, struct sw_buf *err);
+/* routed_reload.c: apply a new config file; false with the errors in err;
+ * the warnings of a reload taken, one a line, in warn (may be NULL). */
+bool routed_reload(struct routed *rd, long uid, struct sw_buf *err, struct sw_buf *warn);
 /* The control users and groups as uids and gids (at start and reload). */
 bool routed_access(const struct sw_conf *c, uid_t **uids, size_t *nu, gid_t **gids, size_t *ng,
                    struct sw_buf *err);

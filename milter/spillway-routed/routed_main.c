@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +32,18 @@
 #endif
 #define SW_DEFAULT_CONF SW_SYSCONFDIR "/spillway/spillway.conf"
 
-/* usage - and exit */
+/* usage - and exit: --help on stdout (0), a usage error on stderr (2) */
 static void
 usage(int status)
 {
     (void) fprintf(status ? stderr : stdout,
                    "usage: spillway-routed [-c FILE] [-n] [-e] [-v]\n"
+                   "       spillway-routed --help | --version\n"
                    "  -c FILE  configuration (default " SW_DEFAULT_CONF ")\n"
-                   "  -n       check the configuration and exit (0: valid)\n"
+                   "  -n       check the configuration and exit (0: valid, 1: not)\n"
                    "  -e       log to stderr as well as to syslog\n"
-                   "  -v       verbose (debug) logging\n");
+                   "  -v       verbose (debug) logging\n"
+                   "Exit status: 0 done, 1 failed (a configuration or start-up error), 2 usage.\n");
     exit(status);
 }
 
@@ -81,7 +84,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
     case SIGUSR1:
     case SIGHUP:
         sw_buf_init(&err, 8192);
-        (void) routed_reload(rd, (long) getuid(), &err);
+        (void) routed_reload(rd, (long) getuid(), &err, NULL);
         sw_buf_free(&err);
         break;
     case SIGCHLD: reap(rd); break;
@@ -174,6 +177,11 @@ int
 main(int argc, char **argv)
 {
     static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGCHLD };
+    static const struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
     struct event *sigev[sizeof(sigs) / sizeof(sigs[0])] = { NULL };
     const char *path = SW_DEFAULT_CONF;
     struct routed rd;
@@ -182,13 +190,14 @@ main(int argc, char **argv)
     size_t i;
     int ch;
 
-    while ((ch = getopt(argc, argv, "c:nevh")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:nevh", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': path = optarg; break;
         case 'n': check = true; break;
         case 'e': to_stderr = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(0); break;
+        case 'V': (void) printf("spillway-routed %s\n", PACKAGE_VERSION); return 0;
         default: usage(2);
         }
     }

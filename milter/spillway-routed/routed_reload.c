@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "global/conf.h"
+#include "global/logtrust.h"
 #include "global/rpath.h"
 #include "util/log.h"
 #include "util/userid.h"
@@ -140,10 +141,20 @@ log_refused(const struct routed *rd, long uid, const char *why)
     sw_buf_free(&q);
 }
 
+/* reload_warn - a warning of a reload that was taken: logged, and one
+ * line of warn for the operator who asked (spillwayctl reload) */
+static void
+reload_warn(struct sw_buf *warn, const char *msg)
+{
+    sw_warn("reload: %s", msg);
+    if (warn)
+        sw_buf_printf(warn, "%s\n", msg);
+}
+
 /* keep_running_paths - listeners and files stay bound to the paths they
  * were opened with: a reload says so when they changed, and keeps them */
 static void
-keep_running_paths(struct sw_conf *old, struct sw_conf *fresh)
+keep_running_paths(struct sw_conf *old, struct sw_conf *fresh, struct sw_buf *warn)
 {
     size_t i;
 
@@ -151,15 +162,17 @@ keep_running_paths(struct sw_conf *old, struct sw_conf *fresh)
         || strcmp(old->routed.control, fresh->routed.control) != 0
         || strcmp(old->routed.state, fresh->routed.state) != 0
         || strcmp(old->routed.render_dir, fresh->routed.render_dir) != 0)
-        sw_warn("reload: listener, state and render_dir changes take effect at the next "
-                "restart");
+        reload_warn(warn, "listener, state and render_dir changes take effect at the next "
+                          "restart");
     else
         for (i = 0; i < fresh->routed.socketmap.n; i++)
-            if (strcmp(old->routed.socketmap.v[i], fresh->routed.socketmap.v[i]) != 0)
-                sw_warn("reload: socketmap listener changes take effect at the next restart");
+            if (strcmp(old->routed.socketmap.v[i], fresh->routed.socketmap.v[i]) != 0) {
+                reload_warn(warn, "socketmap listener changes take effect at the next restart");
+                break;
+            }
     if ((old->routed.metrics == NULL) != (fresh->routed.metrics == NULL)
         || (old->routed.metrics && strcmp(old->routed.metrics, fresh->routed.metrics) != 0))
-        sw_warn("reload: metrics listener changes take effect at the next restart");
+        reload_warn(warn, "metrics listener changes take effect at the next restart");
     /* Keep the running paths: the listeners and files are bound to them. */
     for (i = 0; i < fresh->routed.socketmap.n && i < old->routed.socketmap.n; i++) {
         char *t = fresh->routed.socketmap.v[i];
@@ -216,10 +229,13 @@ refuse(struct routed *rd, long uid, struct sw_conf *fresh, enum sw_relay_admin *
     return false;
 }
 
-/* routed_reload - build a new generation and swap it in */
+/* routed_reload - build a new generation and swap it in; the warnings
+ * of a reload taken (what -n would warn about, changes that wait for a
+ * restart) go to the log and, one per line, to warn (may be NULL) */
 bool
-routed_reload(struct routed *rd, long uid, struct sw_buf *err)
+routed_reload(struct routed *rd, long uid, struct sw_buf *err, struct sw_buf *warn)
 {
+    struct sw_buf tables;
     struct sw_conf *fresh = sw_conf_load(rd->conf_path, err), *old = rd->conf;
     struct routed_evidence *evidence = NULL;
     enum sw_relay_admin *admin;
@@ -263,7 +279,7 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
                    : fresh->relays[i].enabled ? SW_ADMIN_ENABLED
                                               : SW_ADMIN_DISABLED;
     }
-    keep_running_paths(old, fresh);
+    keep_running_paths(old, fresh, warn);
     if (restart_maillog) {
         routed_maillog_stop(rd->maillog);
         rd->maillog = maillog;
@@ -290,6 +306,13 @@ routed_reload(struct routed *rd, long uid, struct sw_buf *err)
     sw_info("reload: config=%s uid=%ld result=ok relays=%zu pools=%zu rules=%zu", rd->conf_path,
             uid, fresh->nrelays, fresh->npools, fresh->nrules);
     routed_log_relays(fresh);
+    /* The mail-log follower logs its own source's warning. */
+    if (warn && sw_logtrust_warning(fresh))
+        sw_buf_printf(warn, "%s\n", sw_logtrust_warning(fresh));
+    sw_buf_init(&tables, 8192);
+    if (routed_tables_check(fresh, &tables))
+        reload_warn(warn, sw_buf_str(&tables));
+    sw_buf_free(&tables);
     routed_revalidate(rd, time(NULL), "reload", true);
     routed_render_filters(rd);
     routed_changed(rd);

@@ -471,6 +471,27 @@ verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, str
     }
 }
 
+/* primary_refused - the primary relay is not disabled: with it disabled
+ * the scopes on the primary route would have nowhere to go.  Moving its
+ * mail is a diversion of the pool it serves, which expires. */
+static void
+primary_refused(const struct sw_conf *c, const struct sw_relay *r, struct sw_buf *out)
+{
+    const char *pool = NULL; /* the first pool it serves */
+    size_t i, j;
+
+    for (i = 0; i < c->npools && pool == NULL; i++)
+        for (j = 0; j < c->pools[i].relays.n; j++)
+            if (strcmp(c->pools[i].relays.v[j], r->name) == 0) {
+                pool = c->pools[i].name;
+                break;
+            }
+    sw_buf_printf(out,
+                  "error: relay %s is the primary: to move its mail use `spillwayctl divert "
+                  "--pool %s --for DURATION --reason TEXT`\n",
+                  r->name, pool ? pool : "NAME");
+}
+
 /* verb_relay - enable, disable or drain a relay */
 static void
 verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
@@ -482,6 +503,10 @@ verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struc
 
     if (r == NULL) {
         sw_buf_printf(out, "error: unknown relay \"%s\"\n", req->relay);
+        return;
+    }
+    if (r->role == SW_ROLE_PRIMARY && req->admin == SW_ADMIN_DISABLED) {
+        primary_refused(rd->conf, r, out);
         return;
     }
     idx = (size_t) (r - rd->conf->relays);
@@ -500,8 +525,59 @@ verb_relay(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struc
     if (!durable(rd, out))
         return;
     sw_buf_adds(out, "ok\n");
-    sw_decision_format(&d, out);
+    if (req->json)
+        sw_decision_json(&d, out);
+    else
+        sw_decision_format(&d, out);
     sw_buf_addc(out, '\n');
+}
+
+/* verb_reload - re-read the configuration; the warnings of a reload taken
+ * are passed on, one "warning:" line each (or a JSON list) */
+static void
+verb_reload(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
+{
+    struct sw_buf err, warn;
+    const char *p, *nl;
+    bool first = true;
+
+    sw_buf_init(&err, 8192);
+    sw_buf_init(&warn, 8192);
+    if (!routed_reload(rd, (long) uid, &err, &warn)) {
+        sw_buf_printf(out, "error: reload refused, the running configuration stays: %s\n",
+                      sw_buf_str(&err));
+        goto done;
+    }
+    sw_buf_adds(out, "ok\n");
+    if (req->json) {
+        sw_buf_adds(out, "{\"reloaded\":");
+        sw_buf_add_json(out, rd->conf->path);
+        sw_buf_adds(out, ",\"warnings\":[");
+    } else {
+        sw_buf_printf(out, "reloaded %s\n", rd->conf->path);
+    }
+    for (p = sw_buf_str(&warn); *p; p = nl + 1) {
+        struct sw_buf line;
+
+        if ((nl = strchr(p, '\n')) == NULL)
+            break;
+        sw_buf_init(&line, 8192);
+        (void) sw_buf_add(&line, p, (size_t) (nl - p));
+        if (req->json) {
+            if (!first)
+                sw_buf_addc(out, ',');
+            sw_buf_add_json(out, sw_buf_str(&line));
+        } else {
+            sw_buf_printf(out, "warning: %s\n", sw_buf_str(&line));
+        }
+        sw_buf_free(&line);
+        first = false;
+    }
+    if (req->json)
+        sw_buf_adds(out, "]}\n");
+done:
+    sw_buf_free(&err);
+    sw_buf_free(&warn);
 }
 
 /* verb_history - recent decisions, oldest first */
@@ -539,8 +615,6 @@ verb_history(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
 void
 routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, struct sw_buf *out)
 {
-    struct sw_buf err;
-
     switch (req->verb) {
     case SW_CTL_STATUS:
         sw_buf_adds(out, "ok\n");
@@ -557,17 +631,7 @@ routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, stru
         sw_buf_adds(out, "ok\n");
         verb_history(rd, req, out);
         break;
-    case SW_CTL_RELOAD:
-        sw_buf_init(&err, 8192);
-        if (routed_reload(rd, (long) uid, &err))
-            sw_buf_printf(out, "ok\nreloaded %s\n", rd->conf->path);
-        else
-            sw_buf_printf(out,
-                          "error: reload refused, the running configuration stays: "
-                          "%s\n",
-                          sw_buf_str(&err));
-        sw_buf_free(&err);
-        break;
+    case SW_CTL_RELOAD: verb_reload(rd, req, uid, out); break;
     }
     if (out->overflow) {
         sw_buf_reset(out);

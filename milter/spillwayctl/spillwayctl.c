@@ -3,8 +3,11 @@
 /*
  * Builds one control request (ctl.h) from the command line, sends it to
  * spillway-routed's control socket and prints the reply.  Exit status:
- * 0 done, 1 refused by the daemon (unknown relay, no permission, ...),
- * 2 usage, 3 the daemon cannot be reached.
+ * 0 done, 1 refused by the daemon (unknown relay, no permission, ...) or
+ * failed (a configuration that cannot be read), 2 usage, 3 the daemon
+ * cannot be reached.  Under --json every answer is one JSON document on
+ * stdout, an error too ({"error": "...", "status": N}), with the same
+ * exit status.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/duration.h"
 #include "global/rpath_dns.h"
 #include "global/conf.h"
 #include "global/ctl.h"
@@ -36,13 +40,32 @@
 #define SW_DEFAULT_PATTERNS SW_SYSCONFDIR "/spillway/patterns.conf"
 #define SW_POSTCONF         "/usr/sbin/postconf"
 
-/* usage - and exit */
+static bool json_errors; /* --json: errors as JSON objects on stdout */
+
+/* json_error - {"error": MSG, "status": N} on stdout */
+static void
+json_error(int status, const char *msg)
+{
+    struct sw_buf out;
+
+    sw_buf_init(&out, 65536);
+    sw_buf_adds(&out, "{\"error\":");
+    sw_buf_add_json(&out, msg);
+    sw_buf_printf(&out, ",\"status\":%d}\n", status);
+    (void) fputs(sw_buf_str(&out), stdout);
+    sw_buf_free(&out);
+}
+
+/* usage - and exit: --help on stdout (0), else on stderr (2) */
 static void
 usage(int status)
 {
+    if (status && json_errors)
+        json_error(status, "usage error (spillwayctl --help shows the usage)");
     (void) fprintf(
         status ? stderr : stdout,
         "usage: spillwayctl [-s SOCKET | -c FILE] [--json] VERB [ARGS]\n"
+        "       spillwayctl --help | --version\n"
         "  status                              scopes, relays and pools at a glance\n"
         "  explain ADDRESS                     the route for an address, and why\n"
         "  divert DOMAIN|--pool NAME [--to RELAY] --for DURATION --reason TEXT\n"
@@ -54,21 +77,55 @@ usage(int status)
         "  patterns [--patterns FILE...]       the pattern library in evaluation order (no daemon)\n"
         "  dns-records [--mx HOST]             what the return-path domains need in DNS (no daemon)\n"
         "  check                               the configuration and the host, like postfix check (no daemon)\n"
-        "  genkey FILE                         a new tag key file, mode 0640 (no daemon)\n");
+        "  genkey FILE                         a new tag key file, mode 0640 (no daemon)\n"
+        "DURATION is a number with its unit (s, m, h, d, w): 30m, 2h, 1d, 1h30m; at most 366d.\n"
+        "Exit status: 0 done, 1 refused or failed, 2 usage, 3 spillway-routed cannot be reached.\n");
     exit(status);
 }
 
-/* die - one-line error and an exit status */
+/* die - one error and an exit status: a line on stderr, or a JSON
+ * object on stdout under --json */
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
 {
+    struct sw_buf msg;
     va_list ap;
 
-    (void) fputs("spillwayctl: ", stderr);
+    sw_buf_init(&msg, 65536);
     va_start(ap, fmt);
-    (void) vfprintf(stderr, fmt, ap);
+    (void) sw_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    (void) fputc('\n', stderr);
+    if (json_errors)
+        json_error(status, sw_buf_str(&msg));
+    else
+        (void) fprintf(stderr, "spillwayctl: %s\n", sw_buf_str(&msg));
+    sw_buf_free(&msg);
     exit(status);
+}
+
+/* wants_json - is --json (or -j) among the options?  Known before getopt
+ * runs, so that its own usage errors are JSON too. */
+static bool
+wants_json(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+            return true;
+    return false;
+}
+
+/* check_duration - a duration option as the daemon will take it */
+static void
+check_duration(const char *opt, const char *value)
+{
+    long seconds;
+
+    if (value && !sw_duration_parse_unit(value, &seconds))
+        die(2,
+            "%s %s: a number with its unit (s, m, h, d, w), for example 30m, 2h, 1d, 1h30m; "
+            "at most 366d",
+            opt, value);
 }
 
 /* control_path - -s, else routed.control of -c, else the default */
@@ -85,7 +142,7 @@ control_path(const char *sock, const char *conf_path)
         return strdup(SW_DEFAULT_CONTROL);
     sw_buf_init(&err, 65536);
     if ((c = sw_conf_load(conf_path, &err)) == NULL)
-        die(2, "%s", sw_buf_str(&err));
+        die(1, "%s", sw_buf_str(&err));
     p = strdup(c->routed.control);
     sw_conf_free(c);
     sw_buf_free(&err);
@@ -172,7 +229,7 @@ fqdn(char *out, size_t size)
 
 /* dns_records - the return-path domains' MX and SPF records, from the config */
 static int
-dns_records(const char *conf_path, const char *mx)
+dns_records(const char *conf_path, const char *mx, bool json)
 {
     struct sw_conf *c;
     struct sw_buf err, out;
@@ -181,19 +238,48 @@ dns_records(const char *conf_path, const char *mx)
 
     sw_buf_init(&err, 65536);
     if ((c = sw_conf_load(conf_path ? conf_path : SW_DEFAULT_CONF, &err)) == NULL)
-        die(2, "%s", sw_buf_str(&err));
+        die(1, "%s", sw_buf_str(&err));
     if (mx == NULL) {
         fqdn(host, sizeof(host));
         mx = host;
     }
     sw_buf_init(&out, 16384);
     sw_rpath_dns(c, mx, &out);
-    (void) fputs(sw_buf_str(&out), stdout);
     rc = sw_rpath_on(&c->milter.rp) ? 0 : 1; /* 1: nothing to publish */
+    if (json) {
+        /* The zone-file text as it is, for a program to paste */
+        sw_buf_init(&err, 65536 + 2 * out.len);
+        sw_buf_adds(&err, "{\"mx\":");
+        sw_buf_add_json(&err, mx);
+        sw_buf_adds(&err, ",\"zone\":");
+        sw_buf_add_json(&err, sw_buf_str(&out));
+        if (rc)
+            sw_buf_adds(&err, ",\"error\":\"no milter.return_path is configured\",\"status\":1");
+        sw_buf_adds(&err, "}\n");
+        (void) fputs(sw_buf_str(&err), stdout);
+    } else {
+        (void) fputs(sw_buf_str(&out), stdout);
+    }
     sw_buf_free(&out);
     sw_buf_free(&err);
     sw_conf_free(c);
     return rc;
+}
+
+/* only_for - an option the verb would ignore is a usage error: an
+ * operator who typed it meant something by it */
+static void
+only_for(const char *verb, const char *opt, bool given, const char *verbs)
+{
+    const char *p;
+    size_t n = strlen(verb);
+
+    if (!given)
+        return;
+    for (p = verbs; (p = strstr(p, verb)) != NULL; p += n)
+        if ((p == verbs || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return;
+    die(2, "%s: not an option of %s (only of: %s)", opt, verb, verbs);
 }
 
 int
@@ -211,6 +297,7 @@ main(int argc, char **argv)
         { "patterns", required_argument, NULL, 'P' },
         { "mx", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL, *conf = NULL, *pool = NULL, *to = NULL, *dur = NULL, *reason = NULL,
@@ -221,6 +308,7 @@ main(int argc, char **argv)
     char *path;
     int ch, i, status;
 
+    json_errors = wants_json(argc, argv);
     while ((ch = getopt_long(argc, argv, "s:c:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 's': sock = optarg; break;
@@ -238,6 +326,7 @@ main(int argc, char **argv)
             break;
         case 'M': mx = optarg; break;
         case 'h': usage(0); break;
+        case 'V': (void) printf("spillwayctl %s\n", PACKAGE_VERSION); return 0;
         default: usage(2);
         }
     }
@@ -245,6 +334,13 @@ main(int argc, char **argv)
         usage(2);
     verb = argv[optind];
     i = optind + 1;
+    check_duration("--for", dur);
+    check_duration("--since", since);
+    only_for(verb, "--pool", pool != NULL, "divert release");
+    only_for(verb, "--to, --for and --reason", to || dur || reason, "divert");
+    only_for(verb, "--since", since != NULL, "history");
+    only_for(verb, "--patterns", npatterns > 0, "classify patterns");
+    only_for(verb, "--mx", mx != NULL, "dns-records");
     if (strcmp(verb, "classify") == 0 || strcmp(verb, "patterns") == 0) {
         struct ctl_library_args la = { conf, { NULL }, 0, SW_DEFAULT_CONF, SW_DEFAULT_PATTERNS,
                                        json };
@@ -254,7 +350,12 @@ main(int argc, char **argv)
 
         if (argc - i != (verb[0] == 'c' ? 1 : 0))
             usage(2);
-        return verb[0] == 'c' ? ctl_classify(&la, argv[i]) : ctl_patterns(&la);
+        status = verb[0] == 'c' ? ctl_classify(&la, argv[i]) : ctl_patterns(&la);
+        /* ctl_library.c says why on stderr; under --json stdout still
+         * gets one JSON document */
+        if (status && json)
+            json_error(status, "the pattern library could not be read (the reason is on stderr)");
+        return status;
     }
     if (strcmp(verb, "genkey") == 0) {
         if (argc - i != 1)
@@ -269,7 +370,7 @@ main(int argc, char **argv)
     if (strcmp(verb, "dns-records") == 0) {
         if (argc != i)
             usage(2);
-        return dns_records(conf, mx);
+        return dns_records(conf, mx, json);
     }
     sw_buf_init(&req, SW_CTL_MAX_REQUEST);
     sw_buf_init(&reply, SW_CTL_MAX_REPLY);
@@ -298,6 +399,9 @@ main(int argc, char **argv)
     } else if (strcmp(verb, "relay") == 0) {
         if (argc - i < 2)
             usage(2);
+        if (strcmp(argv[i], "enable") != 0 && strcmp(argv[i], "disable") != 0
+            && strcmp(argv[i], "drain") != 0)
+            die(2, "relay %s: the action is enable, disable or drain", argv[i]);
         sw_kv_add(&req, "action", argv[i++]);
         sw_kv_add(&req, "name", argv[i++]);
     } else if (strcmp(verb, "history") == 0) {
@@ -321,13 +425,19 @@ main(int argc, char **argv)
         (void) fputs(body + 1, stdout);
         status = 0;
     } else if (strncmp(sw_buf_str(&reply), "error: ", 7) == 0) {
-        (void) fprintf(stderr, "spillwayctl: %s", sw_buf_str(&reply) + 7);
-        if (reply.data[reply.len - 1] != '\n')
-            (void) fputc('\n', stderr);
+        struct sw_buf msg; /* the error line, without its newline */
+
+        sw_buf_init(&msg, SW_CTL_MAX_REPLY);
+        (void) sw_buf_add(&msg, reply.data + 7, strcspn(sw_buf_str(&reply) + 7, "\n"));
         status = 1;
+        if (json)
+            json_error(status, sw_buf_str(&msg));
+        else
+            (void) fprintf(stderr, "spillwayctl: %s\n", sw_buf_str(&msg));
+        sw_buf_free(&msg);
     } else {
-        (void) fprintf(stderr, "spillwayctl: unexpected reply from spillway-routed\n");
-        status = 3;
+        sw_buf_free(&reply);
+        die(3, "unexpected reply from spillway-routed");
     }
     sw_buf_free(&reply);
     return status;

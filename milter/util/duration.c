@@ -21,9 +21,10 @@ unit_seconds(char c)
     }
 }
 
-/* sw_duration_parse - one or more NUMBER[UNIT] groups, no sign, no space */
-bool
-sw_duration_parse(const char *s, long *seconds)
+/* parse - one or more NUMBER[UNIT] groups, no sign, no space; a bare
+ * number is seconds unless every group must name its unit */
+static bool
+parse(const char *s, bool need_unit, long *seconds)
 {
     long total = 0, v, unit;
     char *end;
@@ -37,7 +38,7 @@ sw_duration_parse(const char *s, long *seconds)
         v = strtol(s, &end, 10);
         if (errno || v < 0 || v > SW_DURATION_MAX)
             return false;
-        if (*end == '\0')
+        if (*end == '\0' && !need_unit)
             unit = 1;
         else if ((unit = unit_seconds(*end)) == 0)
             return false;
@@ -52,6 +53,22 @@ sw_duration_parse(const char *s, long *seconds)
         return false;
     *seconds = total;
     return true;
+}
+
+/* sw_duration_parse - "90" is 90 seconds (configuration files) */
+bool
+sw_duration_parse(const char *s, long *seconds)
+{
+    return parse(s, false, seconds);
+}
+
+/* sw_duration_parse_unit - every group names its unit: on a command line
+ * "--for 30" is more likely 30 minutes meant than 30 seconds, so it is
+ * refused rather than guessed */
+bool
+sw_duration_parse_unit(const char *s, long *seconds)
+{
+    return parse(s, true, seconds);
 }
 
 /* sw_duration_format - largest units first, at most two groups */

@@ -76,7 +76,7 @@ expect_eq "residency" "$(status_of swctl divert a.gov.uk --to alt-eu --for 1h --
 grep -q 'outside the jurisdictions allowed' "$E2E_DIR/err" || fail "residency message"
 expect_eq "no eligible alternate" "$(status_of swctl divert a.gov.uk --for 1h --reason r)" 1
 expect_eq "divert without --for" "$(status_of swctl divert y.example --reason r)" 2
-expect_eq "bad duration" "$(status_of swctl divert y.example --for soon --reason r)" 1
+expect_eq "bad duration (client side)" "$(status_of swctl divert y.example --for soon --reason r)" 2
 expect_eq "release of a primary scope" "$(status_of swctl release never.example)" 1
 expect_eq "unknown pool" "$(status_of swctl divert --pool nope --for 1h --reason r)" 1
 expect_eq "relay drain" "$(status_of swctl relay drain alt-eu)" 0

@@ -380,13 +380,13 @@ checks=$((checks + 1))
 run directory "$tmp"
 status 1
 run bad-option --frobnicate recovery.maillog
-status 1
+status 2
 run bad-since --since yesterday recovery.maillog
-status 1
+status 2
 run bad-relay --relay nonsense recovery.maillog
-status 1
+status 2
 run bad-scope --scope 'a b' recovery.maillog
-status 1
+status 2
 run help -h
 status 0
 has 'usage: spillway-report [options] [LOGFILE...]'

@@ -55,31 +55,74 @@ static const struct parse_case {
     { "1000000000000000000d", false, 0 },
 };
 
-static void
-test_parse_table(void **state)
+/* The command line's parser: the same, but every group names its unit. */
+static const struct parse_case unit_cases[] = {
+    { "90s", true, 90 },
+    { "30m", true, 1800 },
+    { "1h30m", true, 5400 },
+    { "366d", true, SW_DURATION_MAX },
+    { "52w2d", true, SW_DURATION_MAX },
+    { "30", false, 0 },
+    { "1", false, 0 },
+    { "1h30", false, 0 },
+    { "31622400", false, 0 },
+    { "0m", false, 0 },
+    { "367d", false, 0 },
+    { "366d1s", false, 0 },
+    { "", false, 0 },
+    { "m", false, 0 },
+    { "5x", false, 0 },
+};
+
+/* check_table - every case of one parser; the number of failures */
+static int
+check_table(bool (*parse)(const char *, long *), const char *name, const struct parse_case *cases,
+            size_t n)
 {
     size_t i;
     long v;
     bool ok;
     int failed = 0;
 
-    (void) state;
-    assert_false(sw_duration_parse(NULL, &v));
-    for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
-        const struct parse_case *c = &parse_cases[i];
+    for (i = 0; i < n; i++) {
+        const struct parse_case *c = &cases[i];
 
         v = -12345;
-        ok = sw_duration_parse(c->in, &v);
+        ok = parse(c->in, &v);
         if (ok != c->ok || (ok && v != c->seconds)) {
-            print_error("sw_duration_parse(\"%s\"): %s %ld, expected %s %ld\n", c->in,
-                        ok ? "ok" : "refused", v, c->ok ? "ok" : "refused", c->seconds);
+            print_error("%s(\"%s\"): %s %ld, expected %s %ld\n", name, c->in, ok ? "ok" : "refused",
+                        v, c->ok ? "ok" : "refused", c->seconds);
             failed++;
         } else if (!ok && v != -12345) {
-            print_error("sw_duration_parse(\"%s\"): refused but wrote %ld\n", c->in, v);
+            print_error("%s(\"%s\"): refused but wrote %ld\n", name, c->in, v);
             failed++;
         }
     }
-    assert_int_equal(failed, 0);
+    return failed;
+}
+
+static void
+test_parse_unit_table(void **state)
+{
+    long v;
+
+    (void) state;
+    assert_false(sw_duration_parse_unit(NULL, &v));
+    assert_int_equal(check_table(sw_duration_parse_unit, "sw_duration_parse_unit", unit_cases,
+                                 sizeof(unit_cases) / sizeof(unit_cases[0])),
+                     0);
+}
+
+static void
+test_parse_table(void **state)
+{
+    long v;
+
+    (void) state;
+    assert_false(sw_duration_parse(NULL, &v));
+    assert_int_equal(check_table(sw_duration_parse, "sw_duration_parse", parse_cases,
+                                 sizeof(parse_cases) / sizeof(parse_cases[0])),
+                     0);
 }
 
 static const struct format_case {
@@ -173,6 +216,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_parse_unit_table),
         cmocka_unit_test(test_format_table),
         cmocka_unit_test(test_format_small_buffer),
         cmocka_unit_test(test_format_parses_back),
