@@ -166,7 +166,7 @@ EOF
 
 # check_package MTA : steps 1 to 4 for the package of that MTA
 check_package() {
-    local mta=$1 pkg=spillway profile= want
+    local mta=$1 pkg=spillway profile='' want
     want=$files_postfix
     if [[ $mta == sendmail ]]; then
         pkg=spillway-sendmail profile=pkg.spillway.sendmail
