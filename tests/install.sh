@@ -359,7 +359,7 @@ R=$T/root
 trap 'rm -rf "$T"' EXIT
 
 sbindir=$(mkvar sbindir) sysconfdir=$(mkvar sysconfdir) mandir=$(mkvar mandir)
-docdir=$(mkvar docdir) unitdir=$(mkvar systemdsystemunitdir)
+docdir=$(mkvar docdir) unitdir=$(mkvar systemdsystemunitdir) datadir=$(mkvar datadir)
 sysusersdir=$(mkvar sysusersdir) tmpfilesdir=$(mkvar tmpfilesdir)
 for v in sbindir sysconfdir mandir docdir unitdir sysusersdir tmpfilesdir; do
     [[ ${!v} == /* ]] || fail "$v is '${!v}' (configured --with-...=no?)"
@@ -380,6 +380,7 @@ else
     [[ ! -e $R$tmpfilesdir/spillway.conf ]] || fail "a Sendmail build installed a tmpfiles.d file"
 fi
 for f in "${files[@]}" "$sysconfdir"/spillway/spillway.conf "$sysconfdir"/spillway/patterns.conf \
+    "$datadir"/bash-completion/completions/spillwayctl \
     "$docdir"/examples/postfix-main.cf "$docdir"/examples/postfix-master.cf \
     "$docdir"/examples/spillway.conf "$docdir"/examples/patterns.conf "$docdir"/examples/sendmail.mc; do
     [[ -f $R$f ]] || fail "not installed: $f"
@@ -392,14 +393,18 @@ for m in man8/spillway-routed.8 man8/spillway-milter.8 man8/spillwayctl.8 man5/s
 done
 cmp -s "$SRC/conf/spillway.sysusers" "$R$sysusersdir/spillway.conf" || fail "sysusers.d file differs"
 # The example of the build's MTA: Postfix's is conf/spillway.conf;
-# Sendmail's is made from it by conf/spillway-sendmail.sed.
+# Sendmail's is made from it by conf/spillway-sendmail.sed.  Installed, it
+# names the files of $sysconfdir/spillway (the pattern library, the keys).
+etc_edit() { sed "s|/etc/spillway/|$sysconfdir/spillway/|g" "$@"; }
 if [[ $mta == postfix ]]; then
     cmp -s "$SRC/conf/spillway.tmpfiles" "$R$tmpfilesdir/spillway.conf" || fail "tmpfiles.d file differs"
-    cmp -s "$SRC/conf/spillway.conf" "$R$sysconfdir/spillway/spillway.conf" || fail "example configuration differs"
+    etc_edit "$SRC/conf/spillway.conf" | cmp -s - "$R$sysconfdir/spillway/spillway.conf" || fail "example configuration differs"
 else
-    sed -f "$SRC/conf/spillway-sendmail.sed" "$SRC/conf/spillway.conf" | cmp -s - "$R$sysconfdir/spillway/spillway.conf" ||
+    sed -f "$SRC/conf/spillway-sendmail.sed" "$SRC/conf/spillway.conf" | etc_edit | cmp -s - "$R$sysconfdir/spillway/spillway.conf" ||
         fail "example configuration is not conf/spillway.conf edited by conf/spillway-sendmail.sed"
 fi
+grep -qx "classify: { patterns = \"$sysconfdir/spillway/patterns.conf\"; };" "$R$sysconfdir/spillway/spillway.conf" ||
+    fail "the installed example does not name the installed pattern library $sysconfdir/spillway/patterns.conf"
 cmp -s "$R$sysconfdir/spillway/spillway.conf" "$R$docdir/examples/spillway.conf" ||
     fail "the example in $docdir/examples is not the one in $sysconfdir/spillway"
 for u in routed milter; do
@@ -425,6 +430,31 @@ make -C "$BUILD" uninstall DESTDIR="$R" >"$T/uninstall.log" 2>&1 || fail "make u
 rm -f "$R$sysconfdir/spillway/spillway.conf"
 make -C "$BUILD" install DESTDIR="$R" >"$T/install3.log" 2>&1 || fail "make install (after uninstall)"
 ok "make install keeps an administrator's configuration; make uninstall removes only the unchanged one"
+
+# ------------------------------------------------------------ 1b. a private prefix
+# "make install prefix=P" (DESTDIR keeps it off this machine) writes only
+# under P, units, sysusers.d, tmpfiles.d and bash completion included,
+# unless the build was configured with other directories for them; the
+# example configuration names P's pattern library.
+P=/opt/sw-private-prefix
+if grep -qE -- '--with-(systemdsystemunitdir|sysusersdir|tmpfilesdir)=/' "$BUILD/config.log"; then
+    echo "note: configured with explicit unit, sysusers or tmpfiles directories: prefix containment not checked"
+else
+    make -C "$BUILD" install prefix="$P" DESTDIR="$T/prefix" >"$T/install-prefix.log" 2>&1 ||
+        { tail -20 "$T/install-prefix.log"; fail "make install prefix=$P"; }
+    outside=$(cd "$T/prefix" && find . ! -type d ! -path ".$P/*")
+    [[ -z $outside ]] || fail "make install prefix=$P wrote outside it: $outside"
+    n=$(find "$T/prefix$P" ! -type d | wc -l)
+    for f in lib/systemd/system/spillway-routed.service lib/sysusers.d/spillway.conf \
+        share/bash-completion/completions/spillwayctl etc/spillway/spillway.conf; do
+        [[ -f $T/prefix$P/$f ]] || fail "make install prefix=$P: no $P/$f"
+    done
+    grep -qx "classify: { patterns = \"$P/etc/spillway/patterns.conf\"; };" "$T/prefix$P/etc/spillway/spillway.conf" ||
+        fail "the example installed under $P does not name $P/etc/spillway/patterns.conf: $(grep 'patterns =' "$T/prefix$P/etc/spillway/spillway.conf")"
+    [[ -f $T/prefix$P/etc/spillway/patterns.conf ]] || fail "no $P/etc/spillway/patterns.conf"
+    rm -rf "$T/prefix"
+    ok "make install prefix=$P: all $n files under it; the example names $P/etc/spillway/patterns.conf"
+fi
 
 # ------------------------------------------------------------ 2. the shipped files agree
 conf=$R$sysconfdir/spillway/spillway.conf
