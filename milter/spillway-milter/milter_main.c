@@ -301,6 +301,9 @@ main(int argc, char **argv)
         return 1;
     }
     sw_buf_reset(&err);
+    /* Before any thread logs; a reload keeps it (libmilter's threads log
+     * while syslog would be reopened): a new facility needs a restart. */
+    sw_log_set_facility(g->conf->log_facility);
     if (check && keys_exposed(g->conf->milter.tag_keys, &err)) {
         /* As OpenDKIM does: a secret others can read is refused. */
         fprintf(stderr, "%s\n", sw_buf_str(&err));

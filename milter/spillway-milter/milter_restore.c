@@ -88,6 +88,7 @@ judge(const char *conf_path, const char *rcpt, char *to, size_t size)
         return EX_TEMPFAIL;
     }
     sw_buf_free(&err);
+    sw_log_set_facility(g->conf->log_facility);
     sw_rpath_check(&g->conf->milter.rp, &g->keys, rcpt, time(NULL), &chk);
     milter_gen_put(g);
     if (chk.state == SW_RPATH_NOT_OURS || chk.state == SW_RPATH_EXEMPT)
