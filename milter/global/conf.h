@@ -190,6 +190,9 @@ struct sw_conf *sw_conf_load(const char *path, struct sw_buf *err);
 struct sw_patterns *sw_conf_load_patterns(const char *path, struct sw_buf *err);
 /* The same from a string (fuzzing, tests); name is used in messages. */
 struct sw_conf *sw_conf_load_string(const char *text, const char *name, struct sw_buf *err);
+/* The effective configuration, every default written out, as a
+ * spillway.conf that loads to the same values (conf_dump.c). */
+void sw_conf_dump(const struct sw_conf *conf, struct sw_buf *out);
 void sw_conf_free(struct sw_conf *conf);
 
 const struct sw_relay *sw_conf_relay(const struct sw_conf *conf, const char *name);

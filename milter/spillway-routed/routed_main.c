@@ -37,10 +37,11 @@ static void
 usage(int status)
 {
     (void) fprintf(status ? stderr : stdout,
-                   "usage: spillway-routed [-c FILE] [-n] [-e] [-v]\n"
+                   "usage: spillway-routed [-c FILE] [-n | -p] [-e] [-v]\n"
                    "       spillway-routed --help | --version\n"
                    "  -c FILE  configuration (default " SW_DEFAULT_CONF ")\n"
                    "  -n       check the configuration and exit (0: valid, 1: not)\n"
+                   "  -p       print the effective configuration, defaults included, and exit\n"
                    "  -e       log to stderr as well as to syslog\n"
                    "  -v       verbose (debug) logging\n"
                    "Exit status: 0 done, 1 failed (a configuration or start-up error), 2 usage.\n");
@@ -137,6 +138,27 @@ take_lock(struct routed *rd)
     sw_buf_free(&err);
 }
 
+/* print_conf - -p: the effective configuration, like postconf */
+static int
+print_conf(const char *path)
+{
+    struct sw_buf err;
+    struct sw_conf *c;
+
+    sw_buf_init(&err, 1 << 20);
+    if ((c = sw_conf_load(path, &err)) == NULL) {
+        (void) fprintf(stderr, "%s\n", sw_buf_str(&err));
+        sw_buf_free(&err);
+        return 1;
+    }
+    sw_buf_reset(&err);
+    sw_conf_dump(c, &err);
+    (void) fputs(sw_buf_str(&err), stdout);
+    sw_conf_free(c);
+    sw_buf_free(&err);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* check_only - -n: validate and report */
 static int
 check_only(const char *path)
@@ -186,14 +208,15 @@ main(int argc, char **argv)
     const char *path = SW_DEFAULT_CONF;
     struct routed rd;
     struct sw_buf err;
-    bool check = false, to_stderr = false, verbose = false;
+    bool check = false, print = false, to_stderr = false, verbose = false;
     size_t i;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "c:nevh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:npevh", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': path = optarg; break;
         case 'n': check = true; break;
+        case 'p': print = true; break;
         case 'e': to_stderr = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(0); break;
@@ -205,6 +228,8 @@ main(int argc, char **argv)
         usage(2);
     if (check)
         return check_only(path);
+    if (print)
+        return print_conf(path);
 
     sw_log_open("spillway-routed", to_stderr, verbose);
     (void) signal(SIGPIPE, SIG_IGN);

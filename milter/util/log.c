@@ -50,6 +50,18 @@ sw_log_facility_parse(const char *name, int *facility)
     return false;
 }
 
+/* sw_log_facility_name - the name of a facility ("mail" when unknown) */
+const char *
+sw_log_facility_name(int facility)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+        if (facilities[i].facility == facility)
+            return facilities[i].name;
+    return "mail";
+}
+
 /* sw_log_set_facility - log there from now on (reopens syslog) */
 void
 sw_log_set_facility(int facility)
