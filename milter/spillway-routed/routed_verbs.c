@@ -237,6 +237,94 @@ evidence_text(const struct sw_scope *s, struct sw_buf *out)
     }
 }
 
+/* evidence_json - the same as a JSON array */
+static void
+evidence_json(const struct sw_scope *s, struct sw_buf *out)
+{
+    const struct sw_evidence *e;
+    size_t i;
+
+    sw_buf_adds(out, "[");
+    for (i = 0; s && i < s->nev; i++) {
+        e = &s->ev[i];
+        sw_buf_printf(out, "%s{\"time\":%lld,\"source\":\"%s\",\"trusted\":%s,\"class\":\"%s\",",
+                      i ? "," : "", (long long) e->time, sw_ev_source_name(e->source),
+                      e->trusted ? "true" : "false",
+                      e->cls == SW_CLASS_REPUTATION ? "reputation"
+                      : e->cls == SW_CLASS_THROTTLE ? "throttle"
+                                                    : "other");
+        sw_buf_adds(out, "\"relay\":");
+        sw_buf_add_json(out, e->relay);
+        sw_buf_adds(out, ",\"pool\":");
+        sw_buf_add_json(out, e->pool);
+        sw_buf_adds(out, ",\"rcpt\":");
+        sw_buf_add_json(out, e->rcpt);
+        sw_buf_adds(out, ",\"id\":");
+        sw_buf_add_json(out, e->id);
+        sw_buf_adds(out, ",\"dsn\":");
+        sw_buf_add_json(out, e->dsn);
+        sw_buf_adds(out, ",\"pattern\":");
+        sw_buf_add_json(out, e->pattern);
+        sw_buf_adds(out, ",\"text\":");
+        sw_buf_add_json(out, e->text);
+        sw_buf_addc(out, '}');
+    }
+    sw_buf_adds(out, "]");
+}
+
+/*
+ * counting - each rule's count for the scope it would act on: the
+ * evidence that has not (or has) reached a threshold, "2 of 3 events in
+ * 10m".  JSON: an array of {rule, scope, events, needs, window,
+ * successes, ratio, needs_ratio}.
+ */
+static void
+counting(struct routed *rd, const char *domain, const struct sw_pool *pool, bool json,
+         struct sw_buf *out)
+{
+    const struct sw_conf *c = rd->conf;
+    const struct sw_rule *r;
+    char key[SW_SCOPE_KEY_MAX + 1], win[32];
+    long events, successes;
+    time_t now = time(NULL);
+    size_t i, n = 0;
+
+    if (json)
+        sw_buf_adds(out, ",\"counting\":[");
+    for (i = 0; i < c->nrules; i++) {
+        r = &c->rules[i];
+        if (r->scope == SW_SCOPE_POOL ? pool == NULL
+                                      || !sw_scope_key(SW_SCOPE_POOL, pool->name, key, sizeof(key))
+                                      : !sw_scope_key(SW_SCOPE_DESTINATION, domain, key, sizeof(key)))
+            continue;
+        sw_engine_window(rd->engine, key, now, r->window, r->classes, &events, &successes);
+        sw_duration_format(r->window, win, sizeof(win));
+        if (json) {
+            sw_buf_printf(out, "%s{\"rule\":", n++ ? "," : "");
+            sw_buf_add_json(out, r->name);
+            sw_buf_adds(out, ",\"scope\":");
+            sw_buf_add_json(out, key);
+            sw_buf_printf(out,
+                          ",\"events\":%ld,\"needs\":%ld,\"window\":%ld,\"successes\":%ld,"
+                          "\"ratio\":%.3f,\"needs_ratio\":%.3f}",
+                          events, r->events, r->window, successes,
+                          events + successes ? (double) events / (double) (events + successes) : 0.0,
+                          r->ratio);
+        } else {
+            sw_buf_printf(out, "counting: rule %s, %s: %ld of %ld events in %s", r->name, key,
+                          events, r->events, win);
+            if (r->ratio > 0)
+                sw_buf_printf(out, ", %ld successes (ratio %.2f of %.2f needed)", successes,
+                              events + successes ? (double) events / (double) (events + successes)
+                                                 : 0.0,
+                              r->ratio);
+            sw_buf_addc(out, '\n');
+        }
+    }
+    if (json)
+        sw_buf_addc(out, ']');
+}
+
 /* The MTAs routed.mta wires, with the map each one asks. */
 static const struct {
     unsigned bit;
@@ -317,6 +405,9 @@ explain_json(struct routed *rd, const struct sw_policy *p, const struct explaine
         scope_json(a->scope, out);
     else
         sw_buf_adds(out, "null");
+    sw_buf_adds(out, ",\"evidence\":");
+    evidence_json(a->scope, out);
+    counting(rd, e->domain, a->pool, true, out);
     sw_buf_adds(out, "}\n");
 }
 
@@ -350,6 +441,7 @@ explain_text(struct routed *rd, const struct sw_policy *p, const struct explaine
             sw_buf_printf(out, " pool:%s", a->pool->name);
         sw_buf_addc(out, '\n');
     }
+    counting(rd, e->domain, a->pool, false, out);
     routed_health_explain(rd, a, out);
     if (a->why[0])
         sw_buf_printf(out, "note:     %s\n", a->why);
