@@ -29,3 +29,4 @@ s|^    #maillog_users = \["postfix", "root"\];        # whose lines count (defau
     # RuntimeDirectory (spillway-milter 0750), root's sendmail connects.\
     socket = "unix:/run/spillway-milter/milter.sock";
 s|^    group = "postfix";       # the socket's group, so Postfix can connect$|    group = "spillway-milter";   # the socket's group (root's sendmail connects)|
+/^    # Run after a switch so deferred mail takes the new route at once$/,/^    flush = \["\/usr\/sbin\/postqueue", "-f"\];$/d
