@@ -43,7 +43,8 @@ routed: { socketmap = [ "unix:$dir/socketmap" ];
           render_format = "none"; maillog = "syslog:$dir/mail.log"; maillog_trust = "forgeable"; };
 relays = ( { name = "m365"; nexthop = "[127.0.0.1]:2525"; role = "primary"; },
            { name = "alt"; nexthop = "[127.0.0.2]:2525"; priority = 10; } );
-rules = ( { name = "rep"; classes = [ "reputation" ]; threshold = { events = 3; window = "10m"; }; } );
+rules = ( { name = "rep"; classes = [ "reputation" ]; threshold = { events = 3; window = "10m"; };
+            hold = "3s"; recover = { share = 0.5; successes = 1000; }; } );
 classify: { patterns = "$PATTERNS"; };
 CONF
 "$ROUTED" -c "$dir/spillway.conf" -e >"$dir/routed.log" 2>&1 </dev/null &
@@ -78,4 +79,27 @@ ev = d["evidence"]
 assert [e["id"] for e in ev] == ["A1", "A2", "A3"], ev
 assert all(e["pattern"] == "m365-banned-ip" and e["class"] == "reputation" for e in ev), ev
 assert d["scope"]["state"] == "diverted", d["scope"]' || fail "the JSON lacks the evidence or the rule"
+
+# After the hold the scope probes: Postfix's answer for an address is a
+# draw, and explain's route must be that answer, address by address.
+probing() { explain --json | grep -q '"state":"probing"'; }
+until_ok 20 probing || { explain; fail "the scope did not start probing"; }
+for i in $(seq 1 40); do
+    "$CTL" -c "$dir/spillway.conf" --json explain "p$i@big.example"
+    echo
+done >"$dir/draws.json"
+python3 - "$dir/draws.json" <<'PY' || fail "explain's route is not the answer Postfix gets"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) == 40
+sides = set()
+for d in rows:
+    pf = [l for l in d["lookups"] if l["mta"] == "postfix"][0]["answer"]
+    to_primary = pf.startswith("NOTFOUND")
+    assert d["probe_draw"] == ("primary" if to_primary else "alternate"), (d["address"], d["probe_draw"], pf)
+    assert d["route"] == ("primary" if to_primary else "alternate"), (d["address"], d["route"], pf)
+    assert (d["relay"] == "") == to_primary, d
+    sides.add(to_primary)
+assert sides == {True, False}, "a share of 0.5 drew one side only for 40 addresses"
+PY
 echo "explain-counting: ok"

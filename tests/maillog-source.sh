@@ -81,6 +81,8 @@ metric_is 'spillway_maillog_source_state{state="missing"} 1' || fail "metric sta
 metric_is 'spillway_maillog_source_failures_total{state="missing"} 1' || fail "failure counter"
 metric_is 'spillway_deferred_total{relay="alt"} 0' || fail "no zero series for deferrals"
 metric_is 'spillway_flushes_total{result="failed"} 0' || fail "no flush counter"
+metric_is 'spillway_decisions_total{event="divert"} 0' || fail "no zero series for decisions"
+metric_is 'spillway_decisions_total{event="return"} 0' || fail "no zero series for returns"
 # timestamps with a zone: 2026-12-03T17:15:00+00:00
 head -n 1 "$dir/routed.log" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2} ' ||
     fail "the stderr timestamp has no zone: $(head -n 1 "$dir/routed.log")"

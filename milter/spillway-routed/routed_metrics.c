@@ -110,6 +110,25 @@ routed_count_evidence(struct routed *rd, const struct sw_evidence *ev)
         rd->stats.evidence_by[ev->source][class_index(ev->cls)]++;
 }
 
+/* The events a decision line may carry (global/route.c, global/engine.c,
+ * routed_decide.c, routed_verbs.c). */
+static const char *const decision_events[] = {
+    "divert", "hold", "probe", "return", "expire", "pin", "release", "reroute", "stay", "relay",
+    NULL,
+};
+
+/* known_event - one of decision_events */
+static bool
+known_event(const char *name)
+{
+    size_t i;
+
+    for (i = 0; decision_events[i]; i++)
+        if (strcmp(decision_events[i], name) == 0)
+            return true;
+    return false;
+}
+
 /* routed_count_decision - one logged decision */
 void
 routed_count_decision(struct routed *rd, const char *event)
@@ -273,9 +292,15 @@ put_process(const struct routed *rd, struct sw_buf *b)
          && s1(b, "spillway_flushes_total", "result", "failed", (double) st->flushes_failed);
     ok = ok && put_source(rd, b);
     ok = ok && FAM(b, "spillway_decisions_total", COUNTER, "Decisions logged, by event.");
+    /* Every event there is, from 0 (a rate() needs the zero); then any
+     * other name counted (none today). */
+    for (i = 0; ok && decision_events[i]; i++)
+        ok = s1(b, "spillway_decisions_total", "event", decision_events[i],
+                (double) named_find(st->decisions, st->ndecisions, decision_events[i]));
     for (i = 0; ok && i < st->ndecisions; i++)
-        ok = s1(b, "spillway_decisions_total", "event", st->decisions[i].name,
-                (double) st->decisions[i].n);
+        if (!known_event(st->decisions[i].name))
+            ok = s1(b, "spillway_decisions_total", "event", st->decisions[i].name,
+                    (double) st->decisions[i].n);
     return ok;
 }
 

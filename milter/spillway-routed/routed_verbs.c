@@ -370,12 +370,15 @@ explain_lookups(struct routed *rd, const struct sw_policy *p, const char *addres
     sw_buf_free(&reply);
 }
 
-/* One explain request, its answer and the route in the MTA's notation. */
+/* One explain request, its answer and the route in the MTA's notation.
+ * drawn_primary: the scope is probing and this address is in the share
+ * Postfix's lookup sends to the primary (the same draw as the socketmap). */
 struct explained {
     const struct sw_ctl_request *req;
     const char *domain;
     struct sw_answer a;
     const char *route;
+    bool drawn_primary;
 };
 
 /* explain_json - the answer as one JSON object */
@@ -392,11 +395,15 @@ explain_json(struct routed *rd, const struct sw_policy *p, const struct explaine
     sw_buf_adds(out, ",\"pool\":");
     sw_buf_add_json(out, a->pool ? a->pool->name : "");
     sw_buf_adds(out, ",\"route\":");
-    sw_buf_add_json(out, a->relay && !a->partial ? "alternate" : "primary");
+    sw_buf_add_json(out, a->relay && !a->partial && !e->drawn_primary ? "alternate" : "primary");
     sw_buf_adds(out, ",\"relay\":");
-    sw_buf_add_json(out, a->relay ? a->relay->name : "");
+    sw_buf_add_json(out, a->relay && !e->drawn_primary ? a->relay->name : "");
     sw_buf_adds(out, ",\"transport\":");
-    sw_buf_add_json(out, a->relay ? e->route : "");
+    sw_buf_add_json(out, a->relay && !e->drawn_primary ? e->route : "");
+    sw_buf_printf(out, ",\"probe_draw\":%s",
+                  a->scope && a->scope->state == SW_STATE_PROBING
+                      ? (e->drawn_primary ? "\"primary\"" : "\"alternate\"")
+                      : "null");
     explain_lookups(rd, p, e->req->address, true, out);
     sw_buf_adds(out, ",\"note\":");
     sw_buf_add_json(out, a->why);
@@ -421,7 +428,12 @@ explain_text(struct routed *rd, const struct sw_policy *p, const struct explaine
 
     sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", e->req->address, e->domain,
                   a->pool ? a->pool->name : "(none)");
-    if (a->relay && a->partial)
+    if (e->drawn_primary)
+        sw_buf_printf(out,
+                      "route:    primary: NOTFOUND (probing: this address is in the share of "
+                      "addresses sent back to the primary; the others go to relay %s)\n",
+                      a->relay->name);
+    else if (a->relay && a->partial)
         sw_buf_printf(out, "route:    primary relay %s, by its up addresses: OK %s\n",
                       a->relay->name, e->route);
     else if (a->relay)
@@ -453,7 +465,7 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
 {
     struct sw_policy p = routed_policy(rd);
     char domain[SW_DOMAIN_MAX + 1];
-    struct explained e = { req, domain, { 0 }, "" };
+    struct explained e = { req, domain, { 0 }, "", false };
     struct sw_buf route;
     size_t len = strlen(req->address);
 
@@ -471,6 +483,19 @@ verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
     else if (e.a.relay)
         sw_answer_mailertable(&p, e.a.relay, domain, &route);
     e.route = sw_buf_str(&route);
+    /* While probing, Postfix's answer for this address is a draw (the
+     * same hash the socketmap applies): say which side it fell on. */
+    if (e.a.relay && e.a.scope && e.a.scope->state == SW_STATE_PROBING
+        && (rd->conf->routed.mta & SW_WIRED_POSTFIX)) {
+        struct sw_buf keys, reply;
+
+        sw_buf_init(&keys, 4096);
+        sw_buf_init(&reply, 1024);
+        (void) sw_sockmap_walk(&p, rd->route, false, req->address, &keys, &reply);
+        e.drawn_primary = strncmp(sw_buf_str(&reply), "NOTFOUND", 8) == 0;
+        sw_buf_free(&keys);
+        sw_buf_free(&reply);
+    }
     if (req->json)
         explain_json(rd, &p, &e, out);
     else
