@@ -47,7 +47,7 @@ rules = ( { name = "rep"; classes = [ "reputation" ]; threshold = { events = 3; 
             hold = "3s"; recover = { share = 0.5; successes = 1000; }; } );
 classify: { patterns = "$PATTERNS"; };
 CONF
-"$ROUTED" -c "$dir/spillway.conf" -e >"$dir/routed.log" 2>&1 </dev/null &
+"$ROUTED" -c "$dir/spillway.conf" -e -v >"$dir/routed.log" 2>&1 </dev/null &
 routed_pid=$!
 until_ok 10 "$CTL" -c "$dir/spillway.conf" status || fail "spillway-routed did not answer"
 
@@ -56,9 +56,23 @@ refusal() { # $1: queue id
         "$(LC_ALL=C date '+%b %e %H:%M:%S')" "$1" "$1" >>"$dir/mail.log"
 }
 explain() { "$CTL" -c "$dir/spillway.conf" "$@" explain u@big.example; }
+unparsable() { # $1: program; a delivery line with a status nobody knows
+    printf '%s mta %s[4243]: B%s: to=<x@big.example>, relay=127.0.0.1[127.0.0.1]:2525, delay=1, delays=0/0/0/1, dsn=4.0.0, status=sideways (what)\n' \
+        "$(LC_ALL=C date '+%b %e %H:%M:%S')" "$1" "$RANDOM" >>"$dir/mail.log"
+}
 counted() { explain | grep -qF "counting: rule rep, destination:big.example: $1 of 3 events in 10m"; }
 
 counted 0 || { explain; fail "no count before any evidence"; }
+
+# -v: each kind of unparsable line is shown once, in full.
+unparsable postfix/smtp
+unparsable postfix/smtp
+unparsable postfix/lmtp
+until_ok 10 bash -c "(( \$(grep -c 'debug: maillog: unparsable kind=' '$dir/routed.log') >= 2 ))" ||
+    fail "-v did not show the unparsable lines"
+sleep 0.5
+[[ $(grep -c 'unparsable kind=postfix/smtp first=yes' "$dir/routed.log") == 1 ]] || fail "postfix/smtp was not shown exactly once"
+[[ $(grep -c 'unparsable kind=postfix/lmtp first=yes' "$dir/routed.log") == 1 ]] || fail "postfix/lmtp was not shown once"
 refusal A1
 refusal A2
 until_ok 10 counted 2 || { explain; fail "explain does not show 2 of 3 events"; }

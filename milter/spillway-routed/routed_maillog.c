@@ -49,6 +49,7 @@
 #define SW_MAILLOG_SWEEP_S   60
 #define SW_MAILLOG_WARN_S    60 /* one warning per cause per minute */
 #define SW_MAILLOG_MAX_USERS 32
+#define SW_MAILLOG_KINDS     32 /* unparsable line kinds remembered for -v */
 /* A bad source is said again every hour: often enough to be in every
  * hourly log digest and to reach whoever reads the log after a night,
  * rare enough (24 lines a day) not to bury other warnings; the state is
@@ -74,6 +75,8 @@ struct routed_maillog {
     struct sw_srcwatch alive; /* ok, missing, unreadable, silent (util/logsrc.h) */
     time_t last_look;         /* monotonic: the source is looked at once a second */
     struct sw_ratelimit warn_bad, warn_forged, warn_time;
+    char bad_kinds[SW_MAILLOG_KINDS][48]; /* -v: unparsable kinds already shown */
+    size_t nbad_kinds;
 };
 
 /* counts - are this source's lines evidence now?  A postlog file only
@@ -96,6 +99,53 @@ warn_limited(struct sw_ratelimit *rl, const char *what, const char *line, size_t
     sw_buf_init(&q, 512);
     (void) sw_buf_add_escaped(&q, line, len < 200 ? len : 200);
     sw_warn("maillog: %s count=%lu line=\"%s\"", what, held + 1, sw_buf_str(&q));
+    sw_buf_free(&q);
+}
+
+/* line_kind - the program that wrote a syslog-style line ("postfix/smtp"
+ * of "... mta postfix/smtp[123]: ..."), or "other" */
+static void
+line_kind(const char *line, size_t len, char *out, size_t size)
+{
+    const char *end = line + len, *colon, *open, *start;
+
+    (void) snprintf(out, size, "other");
+    for (colon = line; (colon = memchr(colon, ':', (size_t) (end - colon))) != NULL; colon++) {
+        if (colon == line || colon[-1] != ']' || colon + 1 >= end || colon[1] != ' ')
+            continue;
+        for (open = colon - 1; open > line && *open != '[' && *open != ' '; open--)
+            ;
+        if (*open != '[')
+            return;
+        for (start = open; start > line && start[-1] != ' '; start--)
+            ;
+        if (open > start)
+            (void) snprintf(out, size, "%.*s", (int) (open - start), start);
+        return;
+    }
+}
+
+/* debug_bad - -v: the first unparsable line of each kind, in full */
+static void
+debug_bad(struct routed_maillog *ml, const char *line, size_t len)
+{
+    char kind[48];
+    struct sw_buf q;
+    size_t i;
+
+    if (!sw_log_verbose())
+        return;
+    line_kind(line, len, kind, sizeof(kind));
+    for (i = 0; i < ml->nbad_kinds; i++)
+        if (strcmp(ml->bad_kinds[i], kind) == 0)
+            return;
+    if (ml->nbad_kinds < SW_MAILLOG_KINDS)
+        (void) snprintf(ml->bad_kinds[ml->nbad_kinds++], sizeof(ml->bad_kinds[0]), "%s", kind);
+    sw_buf_init(&q, 2048);
+    (void) sw_buf_add_escaped(&q, line, len < 1000 ? len : 1000);
+    sw_debug("maillog: unparsable kind=%s first=yes line=\"%s\" (later lines of this kind are "
+             "only counted)",
+             kind, sw_buf_str(&q));
     sw_buf_free(&q);
 }
 
@@ -161,6 +211,7 @@ outcome_line(struct routed_maillog *ml, const char *line, size_t len, time_t whe
     case SW_MAILLOG_IGNORED: return;
     case SW_MAILLOG_BAD:
         rd->stats.log_bad++;
+        debug_bad(ml, line, len);
         warn_limited(&ml->warn_bad, "unparsable", line, len);
         return;
     case SW_MAILLOG_OUTCOME: break;

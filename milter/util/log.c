@@ -50,6 +50,13 @@ sw_log_facility_parse(const char *name, int *facility)
     return false;
 }
 
+/* sw_log_verbose - -v was given: debug lines are logged */
+bool
+sw_log_verbose(void)
+{
+    return log_verbose;
+}
+
 /* sw_log_facility_name - the name of a facility ("mail" when unknown) */
 const char *
 sw_log_facility_name(int facility)

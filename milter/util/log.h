@@ -18,6 +18,7 @@ void sw_log_close(void);
 bool sw_log_facility_parse(const char *name, int *facility);
 void sw_log_set_facility(int facility);
 const char *sw_log_facility_name(int facility);
+bool sw_log_verbose(void);
 /* when as "2026-12-03T17:15:00+01:00" (size at least 26; the stderr copy's
  * stamp and the one status prints). */
 void sw_log_stamp(time_t when, char *out, size_t size);
