@@ -201,7 +201,7 @@ start() {
         grep -q "restored $1 scopes" "$BENCH_DIR/routed.log" ||
             { cat "$BENCH_DIR/routed.log" >&2; bench_die "the state file was not restored"; }
     fi
-    grep -q "metrics: listening on inet:127.0.0.1:$PORT" "$BENCH_DIR/routed.log" ||
+    grep -q "metrics: listening endpoint=inet:127.0.0.1:$PORT" "$BENCH_DIR/routed.log" ||
         { cat "$BENCH_DIR/routed.log" >&2; bench_die "no 'metrics: listening' line"; }
     # the first resolution of the relays' addresses (a tick after the start)
     # renders the table again: let it pass

@@ -343,14 +343,13 @@ main(int argc, char **argv)
     drop_privileges(pw);
     (void) signal(SIGPIPE, SIG_IGN);
     /* Logged before the reload thread exists: a reload may free g. */
-    sw_info("started: socket %s, %zu tag key%s, evidence to %s, tags mail from %zu network%s%s"
-            "%s%s",
-            g->conf->milter.socket, g->keys.n, g->keys.n == 1 ? "" : "s", g->conf->routed.evidence,
-            g->conf->milter.out_networks.n, g->conf->milter.out_networks.n == 1 ? "" : "s",
-            g->conf->milter.out_auth ? " and authenticated senders" : "",
-            sw_rpath_on(&g->conf->milter.rp) ? ", return path " : "",
+    sw_info("started: config=%s version=%s socket=%s keys=%zu evidence=%s networks=%zu "
+            "authenticated=%s return_path=\"%s\"",
+            sw_milter.conf_path, PACKAGE_VERSION, g->conf->milter.socket, g->keys.n,
+            g->conf->routed.evidence, g->conf->milter.out_networks.n,
+            g->conf->milter.out_auth ? "yes" : "no",
             sw_rpath_on(&g->conf->milter.rp) ? rp_describe(&g->conf->milter.rp, rp, sizeof(rp))
-                                             : "");
+                                             : "off");
     if (pthread_create(&tid, NULL, signal_thread, &set) != 0)
         sw_fatal("pthread_create: %s", strerror(errno));
     rc = smfi_main();

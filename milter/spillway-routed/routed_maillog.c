@@ -426,7 +426,7 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     if (sw_follow_poll(ml->follow, SW_MAILLOG_MAX_BURST, on_line, ml, &err) < 0) {
         if (sw_follow_fd(ml->follow) < 0 && event_get_fd(ml->ev) >= 0) {
             /* Standard input ended: nothing more will come. */
-            sw_info("maillog: %s: end of input", ml->src.path);
+            sw_info("maillog: end path=%s", ml->src.path);
             (void) event_del(ml->ev);
             sw_buf_free(&err);
             return;
@@ -435,7 +435,7 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
             sw_warn("maillog: %s: %s (retrying)", ml->src.path, sw_buf_str(&err));
         ml->failing = true;
     } else if (ml->failing) {
-        sw_info("maillog: %s: reading again", ml->src.path);
+        sw_info("maillog: reading path=%s again=yes", ml->src.path);
         ml->failing = false;
     }
     sw_buf_free(&err);

@@ -602,7 +602,7 @@ routed_metrics_start(struct routed *rd, struct sw_buf *err)
     }
     the_metrics = m;
     evconnlistener_set_error_cb(m->listener, accept_error_cb);
-    sw_info("metrics: listening on %s", rd->conf->routed.metrics);
+    sw_info("metrics: listening endpoint=%s", rd->conf->routed.metrics);
     if (!ep.is_unix && strcmp(ep.host, "127.0.0.1") != 0 && strcmp(ep.host, "::1") != 0
         && strncmp(ep.host, "127.", 4) != 0)
         sw_warn("metrics: %s is not a loopback address: whoever reaches it reads the "

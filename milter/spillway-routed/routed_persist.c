@@ -94,7 +94,7 @@ routed_state_save_durable(struct routed *rd, struct sw_buf *why)
                  path, sw_buf_str(&reason));
         break;
     case SW_BACKOFF_RECOVERED:
-        sw_info("state: saved %s again after %lu failed attempts", path, failures);
+        sw_info("state: saved path=%s again_after_failures=%lu", path, failures);
         break;
     case SW_BACKOFF_SAME:
         if (!ok)
@@ -259,7 +259,7 @@ routed_state_load(struct routed *rd)
     sw_buf_init(&aside, 4096);
     if ((text = read_file(path, &len, &err)) == NULL) {
         if (err == ENOENT) {
-            sw_info("state: %s does not exist yet: every scope starts primary", path);
+            sw_info("state: missing path=%s scopes=0 (every scope starts primary)", path);
         } else {
             sw_warn("state: cannot read %s (%s): every scope starts primary", path, strerror(err));
             if (set_aside(path, &aside))
@@ -281,8 +281,8 @@ routed_state_load(struct routed *rd)
     } else {
         sw_route_free(rd->route);
         rd->route = fresh;
-        sw_info("state: restored %zu scopes from %s (%zu relay states, %zu bad lines)",
-                sw_route_count(fresh), path, n.relays, n.bad);
+        sw_info("state: restored path=%s scopes=%zu relay_states=%zu bad_lines=%zu", path,
+                sw_route_count(fresh), n.relays, n.bad);
         if (n.bad > SW_STATE_BAD_LOGGED)
             sw_warn("state: %s: %zu more bad lines not logged", path, n.bad - SW_STATE_BAD_LOGGED);
     }

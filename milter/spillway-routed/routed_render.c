@@ -107,7 +107,7 @@ outcome(struct routed_render *rr, bool ok, const char *why)
                  why);
         break;
     case SW_BACKOFF_RECOVERED:
-        sw_info("render: %s is current again after %lu failed attempts", dir, failures);
+        sw_info("render: current table=%s again_after_failures=%lu", dir, failures);
         break;
     case SW_BACKOFF_SAME:
         if (!ok)

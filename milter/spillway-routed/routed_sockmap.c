@@ -312,7 +312,7 @@ routed_sockmap_start(struct routed *rd, struct sw_buf *err)
             sw_buf_adds(err, "cannot add the listener to the event loop");
             goto fail;
         }
-        sw_info("socketmap: listening on %s", specs->v[i]);
+        sw_info("socketmap: listening endpoint=%s", specs->v[i]);
     }
     return sm;
 fail:

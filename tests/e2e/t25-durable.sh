@@ -119,7 +119,7 @@ expect_eq "save failure still logged once" "$(sw_log_count 'error: state: cannot
 (($(metric 'spillway_state_saves_total{result="failed"}') >= 2)) || fail "failed saves not counted (retried)"
 expect_eq "state save failing" "$(metric spillway_state_save_failing)" 1
 make_rw "$SW_DIR"
-wait_for "(( \$(sw_log_count 'state: saved .* again after [0-9]+ failed attempts') == 1 ))" 20 ||
+wait_for "(( \$(sw_log_count 'state: saved path=.* again_after_failures=[0-9]+') == 1 ))" 20 ||
     fail "the save was not retried"
 expect_eq "state save recovered" "$(metric spillway_state_save_failing)" 0
 sw_kill9
@@ -160,7 +160,7 @@ expect_eq "render failure logged once" "$(sw_log_count 'error: render: cannot up
 (($(metric 'spillway_renders_total{result="failed"}') >= 2)) || fail "render not retried"
 expect_eq "render failing" "$(metric spillway_render_failing)" 1
 make_rw "$SW_DIR/render"
-wait_for "(( \$(sw_log_count 'render: .*/transport is current again after [0-9]+ failed attempts') == 1 ))" 20 ||
+wait_for "(( \$(sw_log_count 'render: current table=.*/transport again_after_failures=[0-9]+') == 1 ))" 20 ||
     fail "render not retried once writable"
 sw_wait_table_has ren.example || fail "the table lacks ren.example after the retry"
 expect_eq "render recovered" "$(metric spillway_render_failing)" 0

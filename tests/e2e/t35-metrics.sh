@@ -44,7 +44,7 @@ sw_config_auto "$RULE" \
 sed -i "s|^routed: {|routed: {\n    metrics = \"inet:127.0.0.1:$PORT_METRICS\"; metrics_scopes = 2;|" "$SW_CONF"
 "$SW_ROUTED" -n -c "$SW_CONF" >/dev/null || fail "config with metrics does not validate"
 sw_start
-grep -q "metrics: listening on inet:127.0.0.1:$PORT_METRICS" "$E2E_DIR/logs/routed.log" ||
+grep -q "metrics: listening endpoint=inet:127.0.0.1:$PORT_METRICS" "$E2E_DIR/logs/routed.log" ||
     fail "no 'metrics: listening' line"
 pf_start
 
