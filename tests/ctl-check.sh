@@ -76,6 +76,16 @@ grep -q "^error: routed.maillog: $t/maillog does not exist" "$t/out" || fail "th
 grep -q '^error: residency: the rule at line 7 allows no relay' "$t/out" || { cat "$t/out"; fail "the residency rule is not an error"; }
 grep -q '^3 error(s), 0 warning(s)$' "$t/out" || { cat "$t/out"; fail "the summary is wrong"; }
 
+# A journal source: journald's files and the group the unit reads them with.
+sed 's|maillog = "postlog:[^"]*"|maillog = "journal"|' "$t/spillway.conf" >"$t/journal.conf"
+./spillwayctl -c "$t/journal.conf" check >"$t/out" 2>&1 || true
+if [ -n "$(find /run/log/journal /var/log/journal -mindepth 1 -maxdepth 1 2>/dev/null | head -1)" ]; then
+    if getent group adm >/dev/null; then want='^ok: routed.maillog: journal: files present'; else want='^error: routed.maillog: journal: no group adm'; fi
+else
+    want='^error: routed.maillog: journal: no journal files'
+fi
+grep -q "$want" "$t/out" || { cat "$t/out"; fail "the journal finding is not: $want"; }
+
 # spillway-milter -n refuses the readable key (as OpenDKIM does).
 ./spillway-milter -n -c "$t/spillway.conf" >/dev/null 2>"$t/err" && fail "milter -n accepted a key every user can read"
 grep -q "milter.tag_keys: $t/tag.keys is readable by every user" "$t/err" || { cat "$t/err"; fail "milter -n does not say why"; }

@@ -142,6 +142,24 @@ sw_envcheck_maillog(const char *path, const struct stat *st, bool readable, time
                (long) (now - st->st_mtime));
 }
 
+/* sw_envcheck_journal - a journal source: journald keeps files, and the
+ * group the unit gives spillway-routed (adm) exists to read them */
+void
+sw_envcheck_journal(bool have_files, bool have_adm, struct sw_envrep *r)
+{
+    if (!have_files)
+        sw_env_add(r, SW_SEV_ERROR, "routed.maillog",
+                   "journal: no journal files under /run/log/journal or /var/log/journal: is "
+                   "systemd-journald running?");
+    else if (!have_adm)
+        sw_env_add(r, SW_SEV_ERROR, "routed.maillog",
+                   "journal: no group adm: spillway-routed's unit reads the journal with "
+                   "SupplementaryGroups=adm; create it or give the unit a group that may read");
+    else
+        sw_env_add(r, SW_SEV_OK, "routed.maillog",
+                   "journal: files present, read with group adm (the unit's SupplementaryGroups)");
+}
+
 /* has_type - a map type among postconf -m's lines */
 static bool
 has_type(const char *types, const char *t)

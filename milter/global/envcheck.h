@@ -43,6 +43,9 @@ void sw_envcheck_path(const char *what, const char *path, const struct stat *st,
 void sw_envcheck_maillog(const char *path, const struct stat *st, bool readable, time_t now,
                          struct sw_envrep *r);
 
+/* A journal source: journald's files exist, the group adm exists. */
+void sw_envcheck_journal(bool have_files, bool have_adm, struct sw_envrep *r);
+
 /* Postfix's parameters as `postconf -h` prints them, in this order. */
 #define SW_PF_TRANSPORT_MAPS 0
 #define SW_PF_SMTPD_MILTERS  1

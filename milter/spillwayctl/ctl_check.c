@@ -10,7 +10,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +134,22 @@ paths(const struct sw_conf *c, struct sw_envrep *r)
         path_check("milter.tag_keys", c->milter.tag_keys, false, true, r);
 }
 
+/* dir_has_entries - a directory with something in it */
+static bool
+dir_has_entries(const char *path)
+{
+    struct dirent *de;
+    bool any = false;
+    DIR *d;
+
+    if ((d = opendir(path)) == NULL)
+        return false;
+    while (!any && (de = readdir(d)) != NULL)
+        any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    (void) closedir(d);
+    return any;
+}
+
 /* maillog - a file source is there, readable and written lately */
 static void
 maillog(const struct sw_conf *c, struct sw_envrep *r)
@@ -142,8 +160,9 @@ maillog(const struct sw_conf *c, struct sw_envrep *r)
     if (m == NULL)
         return;
     if ((colon = strchr(m, ':')) == NULL) {
-        sw_env_add(r, SW_SEV_OK, "routed.maillog", "%s (read through sd-journal; not checked here)",
-                   m);
+        sw_envcheck_journal(dir_has_entries("/run/log/journal")
+                                || dir_has_entries("/var/log/journal"),
+                            getgrnam("adm") != NULL, r);
         return;
     }
     sw_envcheck_maillog(colon + 1, stat(colon + 1, &st) == 0 ? &st : NULL,
