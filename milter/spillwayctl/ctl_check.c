@@ -36,9 +36,9 @@ static bool
 run(char *const argv[], struct sw_buf *out)
 {
     char chunk[4096];
-    int fd[2], status;
+    int fd[2], status = 0;
     ssize_t n;
-    pid_t pid;
+    pid_t pid, w;
 
     if (access(argv[0], X_OK) != 0 || pipe(fd) != 0)
         return false;
@@ -59,9 +59,9 @@ run(char *const argv[], struct sw_buf *out)
         if (n > 0 && out->len + (size_t) n <= CHECK_OUTPUT_MAX)
             (void) sw_buf_add(out, chunk, (size_t) n);
     (void) close(fd[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* path_check - stat it and judge */
