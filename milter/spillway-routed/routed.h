@@ -275,8 +275,17 @@ void routed_sockmap_stop(struct routed_sockmap *sm);
 struct routed_control *routed_control_start(struct routed *rd, struct sw_buf *err);
 void routed_control_stop(struct routed_control *ctl);
 
-/* routed_verbs.c: one control request, reply into out. */
+/* routed_reply.c: pieces of the replies several verbs write. */
 struct sw_ctl_request;
+const char *routed_stamp(time_t t, char *buf, size_t size); /* ISO 8601 UTC, "-" for 0 */
+void routed_reply_error(struct sw_buf *out, const char *msg); /* the reply becomes one error */
+void routed_scope_text(const struct sw_scope *s, time_t now, struct sw_buf *out);
+void routed_scope_json(const struct sw_scope *s, struct sw_buf *out);
+
+/* routed_explain.c: the explain verb (its body; the caller wrote "ok"). */
+void routed_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *out);
+
+/* routed_verbs.c: one control request, reply into out. */
 void routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid,
                  struct sw_buf *out);
 

@@ -29,25 +29,6 @@
 #include "util/log.h"
 #include "routed.h"
 
-/* stamp - ISO 8601 UTC */
-static const char *
-stamp(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-
-    if (t == 0 || gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        (void) snprintf(buf, size, "-");
-    return buf;
-}
-
-/* error - replace the reply with one error line */
-static void
-error(struct sw_buf *out, const char *msg)
-{
-    sw_buf_reset(out);
-    sw_buf_printf(out, "error: %s\n", msg);
-}
-
 /* durable - save the change now; false (with the reply an error that
  * says why) when it could not be saved.  The change stays in effect and
  * the save is retried (routed_persist.c). */
@@ -65,51 +46,11 @@ durable(struct routed *rd, struct sw_buf *out)
                       "not saved: %s: the change is in effect but would be lost if "
                       "spillway-routed stopped now; the save is retried",
                       sw_buf_str(&why));
-        error(out, sw_buf_str(&msg));
+        routed_reply_error(out, sw_buf_str(&msg));
         sw_buf_free(&msg);
     }
     sw_buf_free(&why);
     return ok;
-}
-
-/* scope_text - one scope, for status and explain */
-static void
-scope_text(const struct sw_scope *s, time_t now, struct sw_buf *out)
-{
-    char t1[32], dur[32];
-
-    sw_buf_printf(out, "  %-40s %-8s -> %-12s since %s", s->key, sw_state_name(s->state), s->relay,
-                  stamp(s->since, t1, sizeof(t1)));
-    if (s->until) {
-        sw_duration_format((long) (s->until - now), dur, sizeof(dur));
-        sw_buf_printf(out, " for %s", s->until > now ? dur : "0s");
-    }
-    if (s->uid != SW_UID_NONE)
-        sw_buf_printf(out, " uid=%ld", s->uid);
-    if (s->rule)
-        sw_buf_printf(out, " rule=%s", s->rule);
-    if (s->reason && *s->reason) {
-        sw_buf_adds(out, " reason=\"");
-        sw_buf_add_escaped(out, s->reason, SW_REASON_MAX);
-        sw_buf_addc(out, '"');
-    }
-    sw_buf_addc(out, '\n');
-}
-
-/* scope_json - one scope as a JSON object */
-static void
-scope_json(const struct sw_scope *s, struct sw_buf *out)
-{
-    sw_buf_adds(out, "{\"scope\":");
-    sw_buf_add_json(out, s->key);
-    sw_buf_printf(out, ",\"state\":\"%s\",\"relay\":", sw_state_name(s->state));
-    sw_buf_add_json(out, s->relay);
-    sw_buf_printf(out, ",\"since\":%lld,\"until\":%lld,\"uid\":%ld,\"rule\":", (long long) s->since,
-                  (long long) s->until, s->uid);
-    sw_buf_add_json(out, s->rule ? s->rule : "");
-    sw_buf_adds(out, ",\"reason\":");
-    sw_buf_add_json(out, s->reason ? s->reason : "");
-    sw_buf_addc(out, '}');
 }
 
 /* verb_status - everything at a glance */
@@ -124,7 +65,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
     char dur[32];
 
     if ((v = sw_route_sorted(rd->route, &n)) == NULL) {
-        error(out, "out of memory");
+        routed_reply_error(out, "out of memory");
         return;
     }
     if (req->json) {
@@ -169,7 +110,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         for (i = 0; i < n; i++) {
             if (i)
                 sw_buf_addc(out, ',');
-            scope_json(v[i], out);
+            routed_scope_json(v[i], out);
         }
         sw_buf_adds(out, "]}\n");
     } else {
@@ -203,304 +144,9 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         }
         sw_buf_printf(out, "\nscopes off the primary route: %zu\n", n);
         for (i = 0; i < n; i++)
-            scope_text(v[i], now, out);
+            routed_scope_text(v[i], now, out);
     }
     free(v);
-}
-
-/* evidence_text - what led to an automatic diversion */
-static void
-evidence_text(const struct sw_scope *s, struct sw_buf *out)
-{
-    const struct sw_evidence *e;
-    char t[32];
-    size_t i;
-
-    if (s->nev)
-        sw_buf_printf(out, "evidence (first %zu):\n", s->nev);
-    for (i = 0; i < s->nev; i++) {
-        e = &s->ev[i];
-        if (e->source == SW_EV_DSN) /* a bounce names a pool, not a relay */
-            sw_buf_printf(out, "  %s dsn pool=%s %s rcpt=<", stamp(e->time, t, sizeof(t)),
-                          e->pool[0] ? e->pool : "-", e->trusted ? "trusted" : "untrusted");
-        else
-            sw_buf_printf(out, "  %s %s relay=%s rcpt=<", stamp(e->time, t, sizeof(t)),
-                          sw_ev_source_name(e->source), e->relay);
-        sw_buf_add_escaped(out, e->rcpt, 256);
-        sw_buf_printf(out, "> id=%s dsn=%s class=%s pattern=%s text=\"", e->id, e->dsn,
-                      e->cls == SW_CLASS_REPUTATION ? "reputation"
-                      : e->cls == SW_CLASS_THROTTLE ? "throttle"
-                                                    : "other",
-                      e->pattern[0] ? e->pattern : "-");
-        sw_buf_add_escaped(out, e->text, SW_EV_TEXT_MAX);
-        sw_buf_adds(out, "\"\n");
-    }
-}
-
-/* evidence_json - the same as a JSON array */
-static void
-evidence_json(const struct sw_scope *s, struct sw_buf *out)
-{
-    const struct sw_evidence *e;
-    size_t i;
-
-    sw_buf_adds(out, "[");
-    for (i = 0; s && i < s->nev; i++) {
-        e = &s->ev[i];
-        sw_buf_printf(out, "%s{\"time\":%lld,\"source\":\"%s\",\"trusted\":%s,\"class\":\"%s\",",
-                      i ? "," : "", (long long) e->time, sw_ev_source_name(e->source),
-                      e->trusted ? "true" : "false",
-                      e->cls == SW_CLASS_REPUTATION ? "reputation"
-                      : e->cls == SW_CLASS_THROTTLE ? "throttle"
-                                                    : "other");
-        sw_buf_adds(out, "\"relay\":");
-        sw_buf_add_json(out, e->relay);
-        sw_buf_adds(out, ",\"pool\":");
-        sw_buf_add_json(out, e->pool);
-        sw_buf_adds(out, ",\"rcpt\":");
-        sw_buf_add_json(out, e->rcpt);
-        sw_buf_adds(out, ",\"id\":");
-        sw_buf_add_json(out, e->id);
-        sw_buf_adds(out, ",\"dsn\":");
-        sw_buf_add_json(out, e->dsn);
-        sw_buf_adds(out, ",\"pattern\":");
-        sw_buf_add_json(out, e->pattern);
-        sw_buf_adds(out, ",\"text\":");
-        sw_buf_add_json(out, e->text);
-        sw_buf_addc(out, '}');
-    }
-    sw_buf_adds(out, "]");
-}
-
-/*
- * counting - each rule's count for the scope it would act on: the
- * evidence that has not (or has) reached a threshold, "2 of 3 events in
- * 10m".  JSON: an array of {rule, scope, events, needs, window,
- * successes, ratio, needs_ratio}.
- */
-static void
-counting(struct routed *rd, const char *domain, const struct sw_pool *pool, bool json,
-         struct sw_buf *out)
-{
-    const struct sw_conf *c = rd->conf;
-    const struct sw_rule *r;
-    char key[SW_SCOPE_KEY_MAX + 1], win[32];
-    long events, successes;
-    time_t now = time(NULL);
-    size_t i, n = 0;
-
-    if (json)
-        sw_buf_adds(out, ",\"counting\":[");
-    for (i = 0; i < c->nrules; i++) {
-        r = &c->rules[i];
-        if (r->scope == SW_SCOPE_POOL ? pool == NULL
-                                      || !sw_scope_key(SW_SCOPE_POOL, pool->name, key, sizeof(key))
-                                      : !sw_scope_key(SW_SCOPE_DESTINATION, domain, key, sizeof(key)))
-            continue;
-        sw_engine_window(rd->engine, key, now, r->window, r->classes, &events, &successes);
-        sw_duration_format(r->window, win, sizeof(win));
-        if (json) {
-            sw_buf_printf(out, "%s{\"rule\":", n++ ? "," : "");
-            sw_buf_add_json(out, r->name);
-            sw_buf_adds(out, ",\"scope\":");
-            sw_buf_add_json(out, key);
-            sw_buf_printf(out,
-                          ",\"events\":%ld,\"needs\":%ld,\"window\":%ld,\"successes\":%ld,"
-                          "\"ratio\":%.3f,\"needs_ratio\":%.3f}",
-                          events, r->events, r->window, successes,
-                          events + successes ? (double) events / (double) (events + successes) : 0.0,
-                          r->ratio);
-        } else {
-            sw_buf_printf(out, "counting: rule %s, %s: %ld of %ld events in %s", r->name, key,
-                          events, r->events, win);
-            if (r->ratio > 0)
-                sw_buf_printf(out, ", %ld successes (ratio %.2f of %.2f needed)", successes,
-                              events + successes ? (double) events / (double) (events + successes)
-                                                 : 0.0,
-                              r->ratio);
-            sw_buf_addc(out, '\n');
-        }
-    }
-    if (json)
-        sw_buf_addc(out, ']');
-}
-
-/* The MTAs routed.mta wires, with the map each one asks. */
-static const struct {
-    unsigned bit;
-    const char *mta, *map;
-    bool mailertable;
-} wired_maps[] = {
-    { SW_WIRED_POSTFIX, "postfix", "transport", false },
-    { SW_WIRED_SENDMAIL, "sendmail", "mailertable", true },
-};
-#define WIRED_MAPS (sizeof(wired_maps) / sizeof(wired_maps[0]))
-
-/* explain_lookups - what each wired MTA's lookup gets, through the
- * socketmap's own code: text lines, or a JSON array */
-static void
-explain_lookups(struct routed *rd, const struct sw_policy *p, const char *address, bool json,
-                struct sw_buf *out)
-{
-    struct sw_buf keys, reply;
-    size_t i, n = 0;
-
-    sw_buf_init(&keys, 4096);
-    sw_buf_init(&reply, 1024);
-    if (json)
-        sw_buf_adds(out, ",\"lookups\":[");
-    for (i = 0; i < WIRED_MAPS; i++) {
-        if (!(rd->conf->routed.mta & wired_maps[i].bit))
-            continue;
-        (void) sw_sockmap_walk(p, rd->route, wired_maps[i].mailertable, address, &keys, &reply);
-        if (json) {
-            sw_buf_printf(out, "%s{\"mta\":\"%s\",\"map\":\"%s\",\"keys\":[%s],\"answer\":",
-                          n++ ? "," : "", wired_maps[i].mta, wired_maps[i].map,
-                          sw_buf_str(&keys));
-            sw_buf_add_json(out, sw_buf_str(&reply));
-            sw_buf_addc(out, '}');
-        } else {
-            sw_buf_printf(out, "lookup:   %s asks %s %s: %s\n", wired_maps[i].mta,
-                          wired_maps[i].map, sw_buf_str(&keys), sw_buf_str(&reply));
-        }
-    }
-    if (json)
-        sw_buf_addc(out, ']');
-    sw_buf_free(&keys);
-    sw_buf_free(&reply);
-}
-
-/* One explain request, its answer and the route in the MTA's notation.
- * drawn_primary: the scope is probing and this address is in the share
- * Postfix's lookup sends to the primary (the same draw as the socketmap). */
-struct explained {
-    const struct sw_ctl_request *req;
-    const char *domain;
-    struct sw_answer a;
-    const char *route;
-    bool drawn_primary;
-};
-
-/* explain_json - the answer as one JSON object */
-static void
-explain_json(struct routed *rd, const struct sw_policy *p, const struct explained *e,
-             struct sw_buf *out)
-{
-    const struct sw_answer *a = &e->a;
-
-    sw_buf_adds(out, "{\"address\":");
-    sw_buf_add_json(out, e->req->address);
-    sw_buf_adds(out, ",\"domain\":");
-    sw_buf_add_json(out, e->domain);
-    sw_buf_adds(out, ",\"pool\":");
-    sw_buf_add_json(out, a->pool ? a->pool->name : "");
-    sw_buf_adds(out, ",\"route\":");
-    sw_buf_add_json(out, a->relay && !a->partial && !e->drawn_primary ? "alternate" : "primary");
-    sw_buf_adds(out, ",\"relay\":");
-    sw_buf_add_json(out, a->relay && !e->drawn_primary ? a->relay->name : "");
-    sw_buf_adds(out, ",\"transport\":");
-    sw_buf_add_json(out, a->relay && !e->drawn_primary ? e->route : "");
-    sw_buf_printf(out, ",\"probe_draw\":%s",
-                  a->scope && a->scope->state == SW_STATE_PROBING
-                      ? (e->drawn_primary ? "\"primary\"" : "\"alternate\"")
-                      : "null");
-    explain_lookups(rd, p, e->req->address, true, out);
-    sw_buf_adds(out, ",\"note\":");
-    sw_buf_add_json(out, a->why);
-    sw_buf_adds(out, ",\"scope\":");
-    if (a->scope)
-        scope_json(a->scope, out);
-    else
-        sw_buf_adds(out, "null");
-    sw_buf_adds(out, ",\"evidence\":");
-    evidence_json(a->scope, out);
-    counting(rd, e->domain, a->pool, true, out);
-    sw_buf_adds(out, "}\n");
-}
-
-/* explain_text - the answer for a reader */
-static void
-explain_text(struct routed *rd, const struct sw_policy *p, const struct explained *e,
-             struct sw_buf *out)
-{
-    const struct sw_answer *a = &e->a;
-    const char *d;
-
-    sw_buf_printf(out, "address:  %s\ndomain:   %s\npool:     %s\n", e->req->address, e->domain,
-                  a->pool ? a->pool->name : "(none)");
-    if (e->drawn_primary)
-        sw_buf_printf(out,
-                      "route:    primary: NOTFOUND (probing: this address is in the share of "
-                      "addresses sent back to the primary; the others go to relay %s)\n",
-                      a->relay->name);
-    else if (a->relay && a->partial)
-        sw_buf_printf(out, "route:    primary relay %s, by its up addresses: OK %s\n",
-                      a->relay->name, e->route);
-    else if (a->relay)
-        sw_buf_printf(out, "route:    relay %s: OK %s\n", a->relay->name, e->route);
-    else
-        sw_buf_adds(out, "route:    primary: NOTFOUND (the MTA's own configuration applies)\n");
-    explain_lookups(rd, p, e->req->address, false, out);
-    if (a->scope) {
-        sw_buf_adds(out, "because:\n");
-        scope_text(a->scope, time(NULL), out);
-        evidence_text(a->scope, out);
-    } else {
-        sw_buf_adds(out, "because:  no scope is off the primary route for");
-        for (d = e->domain; d; d = sw_addr_parent(d))
-            sw_buf_printf(out, " destination:%s", d);
-        if (a->pool)
-            sw_buf_printf(out, " pool:%s", a->pool->name);
-        sw_buf_addc(out, '\n');
-    }
-    counting(rd, e->domain, a->pool, false, out);
-    routed_health_explain(rd, a, out);
-    if (a->why[0])
-        sw_buf_printf(out, "note:     %s\n", a->why);
-}
-
-/* verb_explain - the route for one address, and why */
-static void
-verb_explain(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *out)
-{
-    struct sw_policy p = routed_policy(rd);
-    char domain[SW_DOMAIN_MAX + 1];
-    struct explained e = { req, domain, { 0 }, "", false };
-    struct sw_buf route;
-    size_t len = strlen(req->address);
-
-    if (sw_addr_transport_key(req->address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN
-        && sw_addr_mailertable_key(req->address, len, domain, sizeof(domain)) != SW_KEY_DOMAIN) {
-        error(out, "not an address or domain with a routable domain part");
-        return;
-    }
-    sw_answer_domain(&p, rd->route, domain, &e.a);
-    sw_buf_init(&route, 1024);
-    /* The decision in the notation of the first MTA wired: Postfix's
-     * transport, else Sendmail's mailertable. */
-    if (e.a.relay && (rd->conf->routed.mta & SW_WIRED_POSTFIX))
-        sw_answer_transport(&p, e.a.relay, domain, &route);
-    else if (e.a.relay)
-        sw_answer_mailertable(&p, e.a.relay, domain, &route);
-    e.route = sw_buf_str(&route);
-    /* While probing, Postfix's answer for this address is a draw (the
-     * same hash the socketmap applies): say which side it fell on. */
-    if (e.a.relay && e.a.scope && e.a.scope->state == SW_STATE_PROBING
-        && (rd->conf->routed.mta & SW_WIRED_POSTFIX)) {
-        struct sw_buf keys, reply;
-
-        sw_buf_init(&keys, 4096);
-        sw_buf_init(&reply, 1024);
-        (void) sw_sockmap_walk(&p, rd->route, false, req->address, &keys, &reply);
-        e.drawn_primary = strncmp(sw_buf_str(&reply), "NOTFOUND", 8) == 0;
-        sw_buf_free(&keys);
-        sw_buf_free(&reply);
-    }
-    if (req->json)
-        explain_json(rd, &p, &e, out);
-    else
-        explain_text(rd, &p, &e, out);
-    sw_buf_free(&route);
 }
 
 /* verb_divert - an operator's pin */
@@ -556,7 +202,7 @@ verb_divert(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, stru
     sw_buf_free(&why);
     return;
 refuse:
-    error(out, sw_buf_str(&why));
+    routed_reply_error(out, sw_buf_str(&why));
     sw_buf_free(&why);
 }
 
@@ -584,7 +230,7 @@ verb_release(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, str
         sw_buf_printf(out, "error: %s:%s is not diverted\n", sw_scope_kind_name(req->kind),
                       req->name);
         return;
-    default: error(out, "cannot release (bad scope)");
+    default: routed_reply_error(out, "cannot release (bad scope)");
     }
 }
 
@@ -718,7 +364,7 @@ verb_history(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf 
                 sw_buf_addc(out, ',');
             sw_decision_json(d, out);
         } else {
-            sw_buf_printf(out, "%s ", stamp(d->time, t, sizeof(t)));
+            sw_buf_printf(out, "%s ", routed_stamp(d->time, t, sizeof(t)));
             sw_decision_format(d, out);
             sw_buf_addc(out, '\n');
         }
@@ -739,7 +385,7 @@ routed_verb(struct routed *rd, const struct sw_ctl_request *req, uid_t uid, stru
         break;
     case SW_CTL_EXPLAIN:
         sw_buf_adds(out, "ok\n");
-        verb_explain(rd, req, out);
+        routed_explain(rd, req, out);
         break;
     case SW_CTL_DIVERT: verb_divert(rd, req, uid, out); break;
     case SW_CTL_RELEASE: verb_release(rd, req, uid, out); break;
