@@ -1,4 +1,4 @@
-/* ctl_check.h - spillwayctl check (no daemon) */
+/* ctl_check.h - spillwayctl check and genkey (no daemon; ctl_check.c, ctl_genkey.c) */
 #ifndef SW_CTL_CHECK_H
 #define SW_CTL_CHECK_H
 
