@@ -12,6 +12,7 @@ SW_DEPS=(
     swaks python3 util-linux clang libclang-rt-14-dev miltertest libsisimai-perl openssl
     libmail-deliverystatus-bounceparser-perl
     python3-dnslib m4 systemd libsystemd-dev systemd-journal-remote
+    redis-server redis-sentinel libhiredis-dev
     dpkg-dev debhelper dh-autoreconf fakeroot lintian git
 )
 
