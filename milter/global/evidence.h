@@ -35,5 +35,7 @@ struct sw_evidence {
 };
 
 const char *sw_ev_source_name(enum sw_ev_source s);
+/* Inverse of sw_ev_source_name; false for any other word. */
+bool sw_ev_source_parse(const char *s, enum sw_ev_source *src);
 
 #endif

@@ -104,21 +104,6 @@ number(const char *s, long min, long max, long *out)
     return true;
 }
 
-static bool
-source_parse(const char *s, enum sw_ev_source *src)
-{
-    static const enum sw_ev_source all[] = { SW_EV_LOG, SW_EV_DSN, SW_EV_PROBE, SW_EV_DNSBL,
-                                             SW_EV_OPERATOR };
-    size_t i;
-
-    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        if (strcmp(s, sw_ev_source_name(all[i])) == 0) {
-            *src = all[i];
-            return true;
-        }
-    return false;
-}
-
 #define OPT(key, dst)                                                     \
     do {                                                                  \
         const char *v_ = sw_kv_get(&kv, key);                             \
@@ -153,7 +138,7 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
         *why = "unsupported record version";
         return false;
     }
-    if ((v = sw_kv_get(&kv, "source")) == NULL || !source_parse(v, &r->ev.source)) {
+    if ((v = sw_kv_get(&kv, "source")) == NULL || !sw_ev_source_parse(v, &r->ev.source)) {
         *why = "missing or unknown source";
         return false;
     }
