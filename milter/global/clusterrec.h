@@ -87,7 +87,9 @@ struct sw_crec {
 /* A node name: [A-Za-z0-9._-]{1,64}. */
 bool sw_crec_node_valid(const char *s);
 const char *sw_crec_type_name(enum sw_crec_type t);
-/* Encode and sign with keys->key[0]; false if it does not fit or no key. */
+/* Encode and sign with keys->key[0], appended to out (no newline); false
+ * if it does not fit, there is no key, or a field is out of the bounds
+ * sw_crec_decode() enforces (out is then as it was). */
 bool sw_crec_encode(const struct sw_crec *r, const struct sw_tag_keys *keys, struct sw_buf *out);
 /* Verify and decode one record; why says what was wrong (static text). */
 enum sw_crec_status sw_crec_decode(const char *data, size_t len, const struct sw_tag_keys *keys,
