@@ -613,6 +613,8 @@ sw_crec_decode(const char *data, size_t len, const struct sw_tag_keys *keys, str
     st = decode_fields(&kv, key->id, r, why);
     if (st != SW_CREC_OK)
         memset(r, 0, sizeof(*r)); /* nothing half-read reaches a caller */
+    else
+        *why = "";
     return st;
 }
 
