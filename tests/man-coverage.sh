@@ -46,7 +46,7 @@ options() {
         tr -d ':' | fold -w1 | sort -u
 }
 
-mapfile -t conf_keys < <(keys "$src/global/conf.c" "$src/global/conf_health.c" "$src/global/conf_rpath.c" "$src/global/classify.c")
+mapfile -t conf_keys < <(keys "$src/global/conf.c" "$src/global/conf_health.c" "$src/global/conf_rpath.c" "$src/global/conf_cluster.c" "$src/global/classify.c")
 need spillway.conf.5 "config key" "${conf_keys[@]}"
 
 for o in $(options "$src/spillway-routed/routed_main.c"); do need spillway-routed.8 option "\\\\-$o"; done
@@ -70,7 +70,7 @@ need spillway-routed.8 "decision event" "${decision_events[@]}"
 mapfile -t milter_events < <(events "$src"/spillway-milter/*.c)
 need spillway-milter.8 "log event" "${milter_events[@]}"
 
-mapfile -t metrics < <(grep -oE '"spillway_[a-z_]+"' "$src/spillway-routed/routed_metrics.c" | tr -d '"' | sort -u)
+mapfile -t metrics < <(grep -ohE '"spillway_[a-z_]+"' "$src/spillway-routed/routed_metrics.c" "$src/spillway-routed/routed_cluster_view.c" | tr -d '"' | sort -u)
 ((${#metrics[@]} >= 10)) || { echo "found only ${#metrics[@]} metric names" >&2; exit 1; }
 need spillway-routed.8 metric "${metrics[@]}"
 

@@ -88,7 +88,7 @@ name_ok(const char *s, size_t max)
 bool
 sw_crec_node_valid(const char *s)
 {
-    return s != NULL && name_ok(s, SW_CREC_NODE_MAX);
+    return sw_node_name_valid(s); /* conf_cluster.c: cluster.node has the same rule */
 }
 
 /* ---------------------------------------------------------------- MAC */

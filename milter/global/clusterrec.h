@@ -41,7 +41,7 @@
  */
 #define SW_CREC_VERSION  1
 #define SW_CREC_MAX      4096 /* bytes of one record */
-#define SW_CREC_NODE_MAX 64   /* [A-Za-z0-9._-]{1,64} */
+#define SW_CREC_NODE_MAX SW_NODE_MAX /* [A-Za-z0-9._-]{1,64}: route.h */
 #define SW_CREC_EVIDS    (SW_SCOPE_EVIDENCE * 200)
 
 enum sw_crec_type { SW_CREC_EVIDENCE, SW_CREC_DECISION, SW_CREC_RELAY, SW_CREC_HELLO };

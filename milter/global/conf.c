@@ -59,7 +59,7 @@
 
 static const char *const top_keys[] = { "milter",    "routed", "pools",    "relays",   "rules",
                                         "residency", "dnsbl",  "classify", "patterns", "dns",
-                                        "log_facility", NULL };
+                                        "log_facility", "cluster", NULL };
 static const char *const classify_keys[] = { "patterns", NULL };
 static const char *const routed_keys[] = {
     "socketmap",      "control",        "evidence", "state", "render_dir",
@@ -913,6 +913,7 @@ load(config_t *cf, bool ok, const char *name, struct sw_buf *err)
     parse_milter(&cx, root, c);
     sw_conf_parse_dns(&cx, root, c);
     sw_conf_parse_dnsbl(&cx, root, c);
+    sw_conf_parse_cluster(&cx, root, c);
     parse_relays(&cx, root, c);
     parse_pools(&cx, root, c);
     parse_rules(&cx, root, c);
@@ -1055,6 +1056,7 @@ sw_conf_free(struct sw_conf *c)
     free(c->milter.user);
     free(c->milter.group);
     sw_conf_free_health(c);
+    sw_conf_free_cluster(c);
     sw_conf_free_rpath(c);
     for (i = 0; i < c->nrelays; i++) {
         free(c->relays[i].name);

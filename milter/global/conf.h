@@ -161,6 +161,27 @@ struct sw_dnsbl_conf {
     bool alternates; /* check the alternates' addresses too (true) */
 };
 
+/* cluster { }: several nodes sharing evidence and decisions (DESIGN.md 5.8) */
+struct sw_cluster_conf {
+    bool enabled;          /* the group is present */
+    char *redis;           /* endpoint of the Redis master; NULL with sentinels */
+    struct sw_strv sentinels; /* endpoints of Sentinels asked for the master */
+    char *master;          /* the Sentinels' name for it */
+    char *node;            /* this node's name (default: the host name) */
+    char *key_file;        /* HMAC keys the nodes sign their records with */
+    char *password_file;   /* Redis AUTH: "password" or "user password" */
+    char *prefix;          /* of every key ("spillway:") */
+    long timeout;          /* deadline of every Redis call, ms (1000) */
+    long heartbeat;        /* seconds between a node's hellos (5) */
+    long reassert;         /* seconds between re-assertions of own decisions (300) */
+    long peer_timeout;     /* a peer without a hello for this long is gone (30) */
+    long queue;            /* Redis calls in flight at most (1000) */
+    long stream_max;       /* records the shared stream keeps (100000) */
+};
+
+/* A cluster node's name: [A-Za-z0-9._-]{1,64} (conf_cluster.c). */
+bool sw_node_name_valid(const char *s);
+
 struct sw_patterns;
 
 struct sw_conf {
@@ -172,6 +193,7 @@ struct sw_conf {
     struct sw_milter_conf milter;
     struct sw_dns_conf dns;
     struct sw_dnsbl_conf dnsbl;
+    struct sw_cluster_conf cluster;
     struct sw_relay *relays;
     size_t nrelays;
     struct sw_pool *pools;

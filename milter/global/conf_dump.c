@@ -329,6 +329,31 @@ dump_dns(const struct sw_conf *c, struct sw_buf *b)
     sw_buf_adds(b, "};\n\n");
 }
 
+static void
+dump_cluster(const struct sw_cluster_conf *k, struct sw_buf *b)
+{
+    if (!k->enabled) {
+        sw_buf_adds(b, "# cluster: off (this node decides alone)\n\n");
+        return;
+    }
+    sw_buf_adds(b, "cluster:\n{\n");
+    kv_str(b, "  ", "redis", k->redis);
+    if (k->sentinels.n)
+        kv_strv(b, "  ", "sentinels", &k->sentinels);
+    kv_str(b, "  ", "master", k->master);
+    kv_str(b, "  ", "node", k->node);
+    kv_str(b, "  ", "key_file", k->key_file);
+    kv_str(b, "  ", "password_file", k->password_file);
+    kv_str(b, "  ", "prefix", k->prefix);
+    kv_secs(b, "  ", "timeout", k->timeout);
+    kv_secs(b, "  ", "heartbeat", k->heartbeat);
+    kv_secs(b, "  ", "reassert", k->reassert);
+    kv_secs(b, "  ", "peer_timeout", k->peer_timeout);
+    sw_buf_printf(b, "  queue = %ld;\n", k->queue);
+    sw_buf_printf(b, "  stream_max = %ld;\n", k->stream_max);
+    sw_buf_adds(b, "};\n\n");
+}
+
 /* sw_conf_dump - the whole effective configuration */
 void
 sw_conf_dump(const struct sw_conf *c, struct sw_buf *b)
@@ -361,6 +386,7 @@ sw_conf_dump(const struct sw_conf *c, struct sw_buf *b)
     dump_rules(c, b);
     dump_residency(c, b);
     dump_dns(c, b);
+    dump_cluster(&c->cluster, b);
     if (c->patterns_file) {
         sw_buf_adds(b, "classify:\n{\n");
         kv_str(b, "  ", "patterns", c->patterns_file);

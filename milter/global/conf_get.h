@@ -52,6 +52,10 @@ void sw_conf_parse_dns(struct sw_cfctx *cx, const config_setting_t *root, struct
 void sw_conf_parse_dnsbl(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c);
 void sw_conf_free_health(struct sw_conf *c);
 
+/* conf_cluster.c: cluster { } */
+void sw_conf_parse_cluster(struct sw_cfctx *cx, const config_setting_t *root, struct sw_conf *c);
+void sw_conf_free_cluster(struct sw_conf *c);
+
 /* conf_rpath.c: milter.return_path { } */
 void sw_conf_parse_rpath(struct sw_cfctx *cx, const config_setting_t *milter, struct sw_conf *c);
 void sw_conf_free_rpath(struct sw_conf *c);

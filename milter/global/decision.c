@@ -39,6 +39,8 @@ sw_decision_format(const struct sw_decision *d, struct sw_buf *out)
     }
     if (ok && d->uid != SW_UID_NONE)
         ok = sw_buf_printf(out, " uid=%ld", d->uid);
+    if (ok && d->node[0])
+        ok = sw_buf_adds(out, " node=") && sw_buf_add_escaped(out, d->node, SW_NODE_MAX);
     if (ok && d->n_log + d->n_dsn > 0) {
         ok = sw_buf_adds(out, " evidence=");
         if (ok && d->n_log)
@@ -75,5 +77,6 @@ sw_decision_json(const struct sw_decision *d, struct sw_buf *out)
                             "\"evidence_dsn\":%ld,\"first\":",
                             d->events, d->window, d->ratio, d->hold, d->successes, d->share,
                             d->n_log, d->n_dsn)
-           && sw_buf_add_json(out, d->first) && sw_buf_addc(out, '}');
+           && sw_buf_add_json(out, d->first) && sw_buf_adds(out, ",\"node\":")
+           && sw_buf_add_json(out, d->node) && sw_buf_addc(out, '}');
 }

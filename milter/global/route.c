@@ -573,5 +573,7 @@ sw_route_restore(struct sw_route *r, const struct sw_scope *t)
     s->until = t->until;
     s->hold = t->hold;
     s->uid = t->uid;
+    (void) snprintf(s->node, sizeof(s->node), "%s", t->node);
+    s->at = t->at;
     return SW_ROUTE_OK;
 }

@@ -29,6 +29,7 @@ enum sw_state { SW_STATE_PRIMARY, SW_STATE_DIVERTED, SW_STATE_PROBING, SW_STATE_
 #define SW_DOMAIN_MAX_FOR_SCOPE 253
 #define SW_REASON_MAX           400   /* bytes of an operator's reason kept */
 #define SW_UID_NONE             (-1L) /* an automatic decision */
+#define SW_NODE_MAX             64    /* a cluster node's name (clusterrec.h) */
 
 struct sw_scope {
     char *key; /* "destination:example.com", "pool:m365" */
@@ -46,6 +47,11 @@ struct sw_scope {
     time_t last_evidence;   /* newest evidence against the primary */
     struct sw_evidence *ev; /* what led to an automatic diversion */
     size_t nev;
+    /* cluster (DESIGN.md 5.8): who took the decision and when, in ms;
+     * node "" and at 0: this node, before it was in a cluster */
+    char node[SW_NODE_MAX + 1];
+    long long at;
+    unsigned long gen; /* routed_cluster.c: the reconcile that saw it in Redis */
     struct sw_scope *next; /* hash chain */
 };
 
@@ -72,6 +78,7 @@ struct sw_decision {
     double share;                   /* probing: share sent to the primary */
     long n_log, n_dsn;              /* evidence by source */
     char first[SW_EV_TEXT_MAX + 1]; /* the first evidence text */
+    char node[SW_NODE_MAX + 1];     /* a peer's decision: its node; "" ours */
 };
 
 enum sw_route_status { SW_ROUTE_OK, SW_ROUTE_NOENT, SW_ROUTE_NOMEM, SW_ROUTE_BADARG };

@@ -35,7 +35,10 @@ sw_state_encode(const struct sw_route *r, const struct sw_conf *conf,
              && sw_kv_add(out, "relay", s->relay) && sw_kv_addl(out, "since", (long) s->since)
              && sw_kv_addl(out, "until", (long) s->until) && sw_kv_addl(out, "hold", s->hold)
              && sw_kv_addl(out, "uid", s->uid) && sw_kv_add(out, "rule", s->rule ? s->rule : "")
-             && sw_kv_add(out, "reason", s->reason ? s->reason : "") && sw_buf_addc(out, '\n');
+             && sw_kv_add(out, "reason", s->reason ? s->reason : "");
+        if (ok && s->node[0]) /* a cluster's: who decided, when (ms) */
+            ok = sw_kv_add(out, "node", s->node) && sw_kv_addl(out, "at", (long) s->at);
+        ok = ok && sw_buf_addc(out, '\n');
     }
     free(v);
     return ok;
@@ -60,8 +63,8 @@ static bool
 decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
 {
     struct sw_scope t;
-    const char *key = sw_kv_get(kv, "scope"), *st = sw_kv_get(kv, "state");
-    long since, until, hold, uid;
+    const char *key = sw_kv_get(kv, "scope"), *st = sw_kv_get(kv, "state"), *node;
+    long since, until, hold, uid, at;
 
     char name[SW_DOMAIN_MAX + 1], canon[SW_SCOPE_KEY_MAX + 1];
     struct sw_buf err;
@@ -95,6 +98,11 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
     t.relay = (char *) sw_kv_get(kv, "relay");
     t.rule = (char *) sw_kv_get(kv, "rule");
     t.reason = (char *) sw_kv_get(kv, "reason");
+    if ((node = sw_kv_get(kv, "node")) != NULL && strlen(node) <= SW_NODE_MAX
+        && num(kv, "at", 0, &at)) {
+        memcpy(t.node, node, strlen(node) + 1);
+        t.at = at;
+    }
     t.since = (time_t) since;
     t.until = (time_t) until;
     t.hold = hold;

@@ -31,6 +31,8 @@ struct sw_engine;
 struct routed_health;
 struct routed_dnsbl;
 struct routed_metrics;
+struct routed_cluster;
+struct sw_observation;
 
 /* A counter per name (decision events, relays), for the metrics. */
 #define ROUTED_NAMED_MAX  64
@@ -100,6 +102,12 @@ struct routed {
     struct routed_health *healthm;
     struct routed_dnsbl *dnsbl;
     struct routed_metrics *metrics;
+    struct routed_cluster *cluster; /* NULL without a cluster group */
+    /* Set by main when there is a cluster: the files below the cluster's
+     * (routed_decide.c, routed_metrics.c) reach it through these, so that
+     * calls between the files go one way. */
+    void (*cluster_decided)(struct routed *rd, const struct sw_decision *d);
+    bool (*cluster_metrics)(const struct routed *rd, struct sw_buf *b);
     const struct sw_relay_health *health; /* per relay (routed_health.c), or NULL */
     struct event *flush_timer[2];
     struct sw_deadline flush_due[2]; /* routed_flush.c: when each flush is due */
@@ -201,6 +209,19 @@ void routed_count_decision(struct routed *rd, const char *event);
 void routed_count_outcome(struct routed *rd, const char *relay, int status);
 /* The whole exposition (tests and the endpoint). */
 bool routed_metrics_render(const struct routed *rd, struct sw_buf *out);
+
+/* routed_cluster*.c: several nodes through Redis (DESIGN.md 5.8).  start
+ * returns NULL with err empty when there is no cluster group. */
+struct routed_cluster *routed_cluster_start(struct routed *rd, struct sw_buf *err);
+void routed_cluster_stop(struct routed_cluster *cl);
+/* scopes without a node (from before the cluster) become this node's */
+void routed_cluster_adopt(struct routed *rd);
+/* this node's decision (routed_record) and evidence (the engine's input) */
+void routed_cluster_decided(struct routed *rd, const struct sw_decision *d);
+void routed_cluster_evidence(struct routed *rd, const struct sw_observation *ob);
+/* status: a text block, or the JSON member ,"cluster":{...}; metrics */
+void routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out);
+bool routed_cluster_metrics(const struct routed *rd, struct sw_buf *b);
 
 /* routed_hstatus.c: health and listings in status and explain. */
 struct sw_answer;

@@ -30,6 +30,8 @@ routed_record(struct routed *rd, const struct sw_decision *d)
     sw_buf_free(&line);
     sw_history_add(rd->history, d);
     routed_count_decision(rd, d->event);
+    if (rd->cluster_decided)
+        rd->cluster_decided(rd, d); /* shared with the other nodes */
 }
 
 /* routed_decided - an automatic decision: record it, and after a switch

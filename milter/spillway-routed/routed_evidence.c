@@ -150,6 +150,7 @@ take(struct routed *rd, const struct sw_evrec *r)
     routed_count_evidence(rd, &ob.ev);
     if (ob.ev.trusted)
         routed_dnsbl_learn(rd, &ob.ev);
+    routed_cluster_evidence(rd, &ob);
     p = routed_policy(rd);
     sw_engine_observe(rd->engine, &p, rd->route, &ob, routed_decided, rd);
 }

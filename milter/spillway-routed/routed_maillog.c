@@ -191,6 +191,7 @@ observe(struct routed *rd, const struct sw_outcome *op, time_t when)
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);
     if (ob.via_primary)
         routed_dnsbl_learn(rd, &ob.ev);
+    routed_cluster_evidence(rd, &ob);
     p = routed_policy(rd);
     sw_engine_observe(rd->engine, &p, rd->route, &ob, routed_decided, rd);
     rd->hour = sw_engine_usage(rd->engine, rd->conf, ev->time);

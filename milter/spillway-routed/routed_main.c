@@ -274,6 +274,13 @@ main(int argc, char **argv)
     }
     if ((rd.metrics = routed_metrics_start(&rd, &err)) == NULL && err.len)
         sw_fatal("%s", sw_buf_str(&err));
+    if ((rd.cluster = routed_cluster_start(&rd, &err)) == NULL && err.len)
+        sw_fatal("%s", sw_buf_str(&err));
+    if (rd.cluster) {
+        rd.cluster_decided = routed_cluster_decided;
+        rd.cluster_metrics = routed_cluster_metrics;
+        routed_cluster_adopt(&rd);
+    }
     routed_schedule_expiry(&rd);
     sw_buf_reset(&err);
     sw_logtrust_describe(rd.conf, &err);
@@ -292,6 +299,10 @@ main(int argc, char **argv)
 
     (void) event_base_dispatch(rd.base);
 
+    routed_cluster_stop(rd.cluster);
+    rd.cluster = NULL;
+    rd.cluster_decided = NULL;
+    rd.cluster_metrics = NULL;
     routed_metrics_stop(rd.metrics);
     routed_maillog_stop(rd.maillog);
     routed_evidence_stop(rd.evidence);

@@ -471,7 +471,8 @@ routed_metrics_render(const struct routed *rd, struct sw_buf *out)
     time_t now = time(NULL);
 
     return put_process(rd, out) && put_scopes(rd, out, now) && put_relays(rd, out)
-           && put_addresses(rd, out);
+           && put_addresses(rd, out)
+           && (rd->cluster_metrics == NULL || rd->cluster_metrics(rd, out));
 }
 
 /* ------------------------------------------------------------ HTTP */

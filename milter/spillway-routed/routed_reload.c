@@ -25,6 +25,34 @@
 #include "routed.h"
 
 /* push_id - add to the control access list */
+
+
+/* same_str - NULL-safe string equality */
+static bool
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* cluster_same - the cluster group did not change */
+static bool
+cluster_same(const struct sw_cluster_conf *a, const struct sw_cluster_conf *b)
+{
+    size_t i;
+
+    if (a->enabled != b->enabled || !same_str(a->redis, b->redis) || !same_str(a->master, b->master)
+        || !same_str(a->node, b->node) || !same_str(a->key_file, b->key_file)
+        || !same_str(a->password_file, b->password_file) || !same_str(a->prefix, b->prefix)
+        || a->timeout != b->timeout || a->heartbeat != b->heartbeat || a->reassert != b->reassert
+        || a->peer_timeout != b->peer_timeout || a->queue != b->queue
+        || a->stream_max != b->stream_max || a->sentinels.n != b->sentinels.n)
+        return false;
+    for (i = 0; i < a->sentinels.n; i++)
+        if (strcmp(a->sentinels.v[i], b->sentinels.v[i]) != 0)
+            return false;
+    return true;
+}
+
 static bool
 push_id(void *arrp, size_t *n, size_t elem, const void *id)
 {
@@ -173,6 +201,15 @@ keep_running_paths(struct sw_conf *old, struct sw_conf *fresh, struct sw_buf *wa
     if ((old->routed.metrics == NULL) != (fresh->routed.metrics == NULL)
         || (old->routed.metrics && strcmp(old->routed.metrics, fresh->routed.metrics) != 0))
         reload_warn(warn, "metrics listener changes take effect at the next restart");
+    if (!cluster_same(&old->cluster, &fresh->cluster))
+        reload_warn(warn, "cluster changes take effect at the next restart");
+    {
+        /* the link, its node name and its keys are bound to the running group */
+        struct sw_cluster_conf t = fresh->cluster;
+
+        fresh->cluster = old->cluster;
+        old->cluster = t;
+    }
     /* Keep the running paths: the listeners and files are bound to them. */
     for (i = 0; i < fresh->routed.socketmap.n && i < old->routed.socketmap.n; i++) {
         char *t = fresh->routed.socketmap.v[i];
@@ -192,12 +229,6 @@ keep_running_paths(struct sw_conf *old, struct sw_conf *fresh, struct sw_buf *wa
 #undef SW_KEEP
 }
 
-/* same_str - NULL-safe string equality */
-static bool
-same_str(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
 
 /* maillog_changed - the source, its trust or its users differ */
 static bool

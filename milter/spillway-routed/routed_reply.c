@@ -42,6 +42,8 @@ routed_scope_text(const struct sw_scope *s, time_t now, struct sw_buf *out)
         sw_buf_printf(out, " uid=%ld", s->uid);
     if (s->rule)
         sw_buf_printf(out, " rule=%s", s->rule);
+    if (s->node[0]) /* a cluster's: the node that decided */
+        sw_buf_printf(out, " node=%s", s->node);
     if (s->reason && *s->reason) {
         sw_buf_adds(out, " reason=\"");
         sw_buf_add_escaped(out, s->reason, SW_REASON_MAX);
@@ -63,5 +65,7 @@ routed_scope_json(const struct sw_scope *s, struct sw_buf *out)
     sw_buf_add_json(out, s->rule ? s->rule : "");
     sw_buf_adds(out, ",\"reason\":");
     sw_buf_add_json(out, s->reason ? s->reason : "");
-    sw_buf_addc(out, '}');
+    sw_buf_adds(out, ",\"node\":");
+    sw_buf_add_json(out, s->node);
+    sw_buf_printf(out, ",\"at\":%lld}", s->at);
 }

@@ -77,6 +77,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
                       "\"malformed\":%lu},",
                       rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
         routed_maillog_status(rd, true, out);
+        routed_cluster_status(rd, true, out);
         sw_buf_printf(out,
                       ",\"evidence\":{\"records\":%lu,\"trusted\":%lu,"
                       "\"bad\":%lu,\"refused\":%lu},\"relays\":[",
@@ -120,6 +121,7 @@ verb_status(struct routed *rd, const struct sw_ctl_request *req, struct sw_buf *
         sw_buf_printf(out, "lookups: %lu (found %lu, notfound %lu, malformed %lu)\n",
                       rd->stats.lookups, rd->stats.found, rd->stats.notfound, rd->stats.malformed);
         routed_maillog_status(rd, false, out);
+        routed_cluster_status(rd, false, out);
         sw_buf_printf(out,
                       "bounce evidence: %lu records (%lu trusted), %lu bad, %lu refused\n\n",
                       rd->stats.evidence, rd->stats.evidence_trusted, rd->stats.evidence_bad,

@@ -1,0 +1,496 @@
+/* routed_cluster_apply.c - records from Redis into this node, ours out */
+
+/*
+ * Every record read from Redis is outside input: it must verify with the
+ * cluster key (anybody who can write to Redis but lacks the key moves no
+ * mail), decode within its bounds, and name only relays and pools this
+ * node's configuration has.  What fails is counted by reason and logged
+ * at debug level (a flood must not flood the log).
+ *
+ * Order between decisions: a scope's state carries the node that set it
+ * and when (ms); a record applies when it is newer than what this node
+ * holds ((at, node) compared in that order, so every node picks the same
+ * winner).  A record that names this node but is newer than what it holds
+ * is adopted too: it is this node's own earlier decision (the state file
+ * was lost), and losing an operator's pin is worse than keeping it.
+ *
+ * Evidence from a peer enters the engine like this node's own, with the
+ * peer's event time and an event id made unique by the node's name, so a
+ * record read twice (a replay, a re-sent batch) is one event, and two
+ * nodes' queue ids never collide.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "global/classify.h"
+#include "global/engine.h"
+#include "util/log.h"
+#include "routed_cluster.h"
+
+#define CL_LIVE_SKEW   300  /* s: a live record stamped further ahead is refused */
+#define CL_LIVE_MAXAGE 600  /* s: a live decision older than this waits for a reconcile */
+
+/* newer - (at, node) ordering */
+static bool
+newer(long long a_at, const char *a_node, long long b_at, const char *b_node)
+{
+    return a_at > b_at || (a_at == b_at && strcmp(a_node, b_node) > 0);
+}
+
+static const char *
+self(const struct routed_cluster *cl)
+{
+    return cl->rd->conf->cluster.node;
+}
+
+/* reject - count and say why at debug level */
+static void
+reject(struct routed_cluster *cl, enum cl_reject why, const char *what)
+{
+    static const char *const names[CL_REJ_N] = { "signature", "malformed", "unknown", "stale" };
+
+    cl->rejected[why]++;
+    sw_debug("cluster: record refused (%s): %s", names[why], what);
+}
+
+/* ---------------------------------------------------------------------- */
+/* peers */
+
+/* peer_seen - a hello */
+static void
+peer_seen(struct routed_cluster *cl, const struct sw_crec *r)
+{
+    struct cl_peer *p = NULL;
+    size_t i, oldest = 0;
+
+    for (i = 0; i < cl->npeers; i++) {
+        if (strcmp(cl->peers[i].node, r->node) == 0) {
+            p = &cl->peers[i];
+            break;
+        }
+        if (cl->peers[i].last < cl->peers[oldest].last)
+            oldest = i;
+    }
+    if (p == NULL) {
+        p = cl->npeers < CL_PEERS ? &cl->peers[cl->npeers++] : &cl->peers[oldest];
+        memset(p, 0, sizeof(*p));
+        (void) snprintf(p->node, sizeof(p->node), "%s", r->node);
+        sw_info("cluster: peer=%s seen (started %lld)", r->node, (long long) r->started);
+    }
+    p->last = (time_t) (r->at / 1000);
+    p->last_mono = cl_mono();
+    p->started = r->started;
+    (void) snprintf(p->state, sizeof(p->state), "%s", r->state);
+    p->scopes = r->scopes;
+}
+
+/* ---------------------------------------------------------------------- */
+/* evidence */
+
+static long
+max_window(const struct sw_conf *c)
+{
+    long w = 0;
+    size_t i;
+
+    for (i = 0; i < c->nrules; i++)
+        if (c->rules[i].window > w)
+            w = c->rules[i].window;
+    return w;
+}
+
+/* apply_evidence - a peer's observation into our engine */
+static void
+apply_evidence(struct routed_cluster *cl, const struct sw_crec *r)
+{
+    struct routed *rd = cl->rd;
+    struct sw_observation ob;
+    struct sw_policy p;
+    time_t now = time(NULL);
+
+    if (r->ev.time > now + CL_LIVE_SKEW || r->ev.time < now - max_window(rd->conf) - 60) {
+        reject(cl, CL_REJ_STALE, "evidence outside every rule's window");
+        return;
+    }
+    memset(&ob, 0, sizeof(ob));
+    ob.ev = r->ev;
+    ob.via_primary = r->via_primary;
+    /* node/id: distinct across nodes, the same for a record read twice */
+    {
+        size_t n = strlen(r->node), m = strlen(r->ev.id);
+
+        if (n + 1 + m >= sizeof(ob.ev.id))
+            m = n + 1 < sizeof(ob.ev.id) ? sizeof(ob.ev.id) - 1 - n - 1 : 0;
+        if (n + 1 >= sizeof(ob.ev.id))
+            n = sizeof(ob.ev.id) - 2;
+        memcpy(ob.ev.id, r->node, n);
+        ob.ev.id[n] = '/';
+        memcpy(ob.ev.id + n + 1, r->ev.id, m);
+        ob.ev.id[n + 1 + m] = '\0';
+    }
+    cl->applied++;
+    routed_count_evidence(rd, &ob.ev);
+    if (ob.via_primary && ob.ev.trusted && !ob.ev.success)
+        routed_dnsbl_learn(rd, &ob.ev);
+    rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
+    p = routed_policy(rd);
+    sw_engine_observe(rd->engine, &p, rd->route, &ob, routed_decided, rd);
+    rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
+}
+
+/* ---------------------------------------------------------------------- */
+/* decisions */
+
+/* split_scope - "destination:NAME" into kind and name */
+static bool
+split_scope(const char *key, enum sw_scope_kind *kind, const char **name)
+{
+    if (strncmp(key, "destination:", 12) == 0) {
+        *kind = SW_SCOPE_DESTINATION;
+        *name = key + 12;
+        return true;
+    }
+    if (strncmp(key, "pool:", 5) == 0) {
+        *kind = SW_SCOPE_POOL;
+        *name = key + 5;
+        return true;
+    }
+    return false;
+}
+
+/* peer_decision - the line a peer's decision is logged and kept with */
+static void
+peer_decision(struct routed_cluster *cl, const struct sw_crec *r, const char *from)
+{
+    const struct sw_crec_decision *c = &r->dec;
+    struct sw_decision d;
+
+    memset(&d, 0, sizeof(d));
+    d.event = c->event[0] ? c->event : "peer";
+    (void) snprintf(d.scope, sizeof(d.scope), "%s", c->scope);
+    (void) snprintf(d.from, sizeof(d.from), "%s", from);
+    (void) snprintf(d.to, sizeof(d.to), "%s", c->state == SW_STATE_PRIMARY ? "primary" : c->relay);
+    d.time = (time_t) (r->at / 1000);
+    d.until = c->until;
+    d.uid = c->uid;
+    d.hold = c->state == SW_STATE_DIVERTED ? c->hold : 0;
+    (void) snprintf(d.rule, sizeof(d.rule), "%s", c->rule);
+    (void) snprintf(d.reason, sizeof(d.reason), "%s", c->reason);
+    (void) snprintf(d.node, sizeof(d.node), "%s", r->node);
+    /* The event name is the peer's word; ours are a fixed set (decision.h):
+     * keep it, it is checked for syntax by the decoder. */
+    routed_record(cl->rd, &d);
+}
+
+/* apply_decision - a scope's state from a peer, if newer than ours */
+static void
+apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
+{
+    struct routed *rd = cl->rd;
+    const struct sw_crec_decision *c = &r->dec;
+    struct sw_scope *s = sw_route_find_key(rd->route, c->scope), t;
+    struct sw_decision d;
+    enum sw_scope_kind kind;
+    const char *name;
+    char from[72];
+    time_t now = time(NULL);
+
+    if (live && r->at / 1000 < now - CL_LIVE_MAXAGE) {
+        reject(cl, CL_REJ_STALE, "a decision older than the stream keeps live");
+        return;
+    }
+    if (!split_scope(c->scope, &kind, &name))
+        return;
+    if (s) {
+        if (s->at == r->at && strcmp(s->node, r->node) == 0) {
+            s->gen = cl->gen; /* Redis has what we have */
+            return;
+        }
+        if (!newer(r->at, r->node, s->at, s->node))
+            return; /* ours is newer: the reconcile re-asserts it if it is ours */
+        if (c->state == s->state && s->relay && strcmp(c->relay, s->relay) == 0) {
+            /* Two nodes decided the same from the same evidence: the
+             * newer's name and deadline, without a line or a flush. */
+            (void) snprintf(s->node, sizeof(s->node), "%s", r->node);
+            s->at = r->at;
+            s->until = c->until;
+            s->hold = c->hold;
+            s->gen = cl->gen;
+            routed_changed(rd);
+            return;
+        }
+    } else if (c->state == SW_STATE_PRIMARY) {
+        return; /* released everywhere already */
+    }
+    if (c->state != SW_STATE_PRIMARY && c->state != SW_STATE_DIVERTED && c->until
+        && c->until <= now)
+        return; /* a pin that expired: every node let it go by itself */
+    (void) snprintf(from, sizeof(from), "%s", s ? s->relay : "primary");
+    if (s)
+        (void) sw_route_release(rd->route, kind, name, now, SW_UID_NONE, &d);
+    if (c->state != SW_STATE_PRIMARY) {
+        memset(&t, 0, sizeof(t));
+        t.key = (char *) c->scope;
+        t.kind = kind;
+        t.state = c->state;
+        t.relay = (char *) c->relay;
+        t.since = c->since;
+        t.until = c->until;
+        t.hold = c->hold;
+        t.rule = (char *) c->rule;
+        t.reason = (char *) c->reason;
+        t.uid = c->uid;
+        (void) snprintf(t.node, sizeof(t.node), "%s", r->node);
+        t.at = r->at;
+        if (sw_route_restore(rd->route, &t) != SW_ROUTE_OK) {
+            sw_warn("cluster: cannot take %s's decision for %s (out of memory?)", r->node,
+                    c->scope);
+            return;
+        }
+        if ((s = sw_route_find_key(rd->route, c->scope)) != NULL)
+            s->gen = cl->gen;
+    }
+    cl->applied++;
+    peer_decision(cl, r, from);
+    routed_changed(rd);
+    routed_flush_soon(rd);
+}
+
+/* apply_relay - a relay's administrative state from a peer */
+static void
+apply_relay(struct routed_cluster *cl, const struct sw_crec *r)
+{
+    struct routed *rd = cl->rd;
+    const struct sw_relay *relay = sw_conf_relay(rd->conf, r->relay);
+    struct cl_relay *slot = cl_relay_slot(cl, r->relay);
+    struct sw_decision d;
+    size_t idx;
+    time_t now = time(NULL);
+
+    if (relay == NULL || slot == NULL)
+        return;
+    idx = (size_t) (relay - rd->conf->relays);
+    if (slot->at == r->at && strcmp(slot->node, r->node) == 0) {
+        slot->gen = cl->gen;
+        return;
+    }
+    if (!newer(r->at, r->node, slot->at, slot->node))
+        return;
+    if (relay->role == SW_ROLE_PRIMARY && r->admin == SW_ADMIN_DISABLED) {
+        reject(cl, CL_REJ_UNKNOWN, "a peer disabled a primary relay");
+        return;
+    }
+    slot->at = r->at;
+    (void) snprintf(slot->node, sizeof(slot->node), "%s", r->node);
+    slot->gen = cl->gen;
+    if (rd->admin[idx] == r->admin)
+        return;
+    memset(&d, 0, sizeof(d));
+    d.event = "relay";
+    (void) snprintf(d.scope, sizeof(d.scope), "relay:%s", relay->name);
+    (void) snprintf(d.from, sizeof(d.from), "%s", sw_admin_name(rd->admin[idx]));
+    (void) snprintf(d.to, sizeof(d.to), "%s", sw_admin_name(r->admin));
+    (void) snprintf(d.node, sizeof(d.node), "%s", r->node);
+    d.time = now;
+    d.uid = SW_UID_NONE;
+    rd->admin[idx] = r->admin;
+    cl->applied++;
+    routed_record(rd, &d);
+    routed_revalidate(rd, now, "peer", true);
+    routed_changed(rd);
+    routed_flush_soon(rd);
+}
+
+/* cl_apply - one record from Redis */
+void
+cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
+{
+    struct sw_crec *r;
+    const char *why = "?";
+
+    if ((r = malloc(sizeof(*r))) == NULL)
+        return;
+    switch (sw_crec_decode(data, len, &cl->keys, r, &why)) {
+    case SW_CREC_OK:
+        break;
+    case SW_CREC_BADSIG:
+        reject(cl, CL_REJ_SIGNATURE, why);
+        goto done;
+    default:
+        reject(cl, CL_REJ_MALFORMED, why);
+        goto done;
+    }
+    if (strcmp(r->node, self(cl)) == 0 && (live || r->type != SW_CREC_DECISION)) {
+        if (r->type == SW_CREC_RELAY) {
+            struct cl_relay *slot = cl_relay_slot(cl, r->relay);
+
+            if (slot && slot->at == r->at)
+                slot->gen = cl->gen;
+        }
+        goto done; /* our own, read back */
+    }
+    if (!sw_crec_check(r, cl->rd->conf, &why)) {
+        reject(cl, CL_REJ_UNKNOWN, why);
+        goto done;
+    }
+    if (strcmp(r->node, self(cl)) != 0)
+        cl->received[r->type]++;
+    switch (r->type) {
+    case SW_CREC_EVIDENCE:
+        apply_evidence(cl, r);
+        break;
+    case SW_CREC_DECISION:
+        apply_decision(cl, r, live);
+        break;
+    case SW_CREC_RELAY:
+        apply_relay(cl, r);
+        break;
+    case SW_CREC_HELLO:
+        /* the stream's past (read at start) says nothing of who is alive */
+        if (r->at / 1000 >= time(NULL) - cl->rd->conf->cluster.peer_timeout)
+            peer_seen(cl, r);
+        break;
+    }
+done:
+    free(r);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ours, out */
+
+/* cl_relay_slot - the provenance of a relay's state, by name */
+struct cl_relay *
+cl_relay_slot(struct routed_cluster *cl, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cl->nrelays; i++)
+        if (strcmp(cl->relays[i].name, name) == 0)
+            return &cl->relays[i];
+    if (cl->nrelays == CL_RELAYS || strlen(name) >= sizeof(cl->relays[0].name))
+        return NULL;
+    memset(&cl->relays[cl->nrelays], 0, sizeof(cl->relays[0]));
+    (void) snprintf(cl->relays[cl->nrelays].name, sizeof(cl->relays[0].name), "%s", name);
+    return &cl->relays[cl->nrelays++];
+}
+
+/* cl_scope_record - the state of one scope as a dec record */
+void
+cl_scope_record(struct routed_cluster *cl, const char *scope, const struct sw_decision *d,
+                struct sw_crec *r)
+{
+    const char *event = d ? d->event : "reassert";
+    const struct sw_scope *s = sw_route_find_key(cl->rd->route, scope);
+    struct sw_crec_decision *c = &r->dec;
+    size_t i, n;
+
+    memset(r, 0, sizeof(*r));
+    r->type = SW_CREC_DECISION;
+    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
+    (void) snprintf(c->scope, sizeof(c->scope), "%s", scope);
+    (void) snprintf(c->event, sizeof(c->event), "%s", event);
+    c->uid = SW_UID_NONE;
+    if (s == NULL) {
+        r->at = cl_now_ms();
+        c->state = SW_STATE_PRIMARY;
+        c->since = time(NULL);
+        if (d) { /* who released it, and why */
+            c->uid = d->uid;
+            (void) snprintf(c->reason, sizeof(c->reason), "%s", d->reason);
+            (void) snprintf(c->rule, sizeof(c->rule), "%s", d->rule);
+        }
+        return;
+    }
+    r->at = s->at ? s->at : cl_now_ms();
+    c->state = s->state;
+    (void) snprintf(c->relay, sizeof(c->relay), "%s", s->relay ? s->relay : "");
+    c->since = s->since;
+    c->until = s->until;
+    c->hold = s->hold;
+    c->uid = s->uid;
+    (void) snprintf(c->rule, sizeof(c->rule), "%s", s->rule ? s->rule : "");
+    (void) snprintf(c->reason, sizeof(c->reason), "%s", s->reason ? s->reason : "");
+    for (i = 0; i < s->nev; i++) {
+        n = strlen(c->evids);
+        (void) snprintf(c->evids + n, sizeof(c->evids) - n, "%s%s/%s/%s", n ? " " : "",
+                        self(cl), s->ev[i].id[0] ? s->ev[i].id : "-",
+                        s->ev[i].rcpt[0] ? s->ev[i].rcpt : "-");
+    }
+}
+
+/* cl_publish_scope - our current state of a scope, to every node */
+void
+cl_publish_scope(struct routed_cluster *cl, const char *scope, const struct sw_decision *d)
+{
+    struct sw_crec *r;
+
+    if ((r = malloc(sizeof(*r))) == NULL)
+        return;
+    cl_scope_record(cl, scope, d, r);
+    (void) cl_publish(cl, r, scope);
+    free(r);
+}
+
+/* cl_publish_relay - a relay's administrative state, set here */
+void
+cl_publish_relay(struct routed_cluster *cl, const char *relay)
+{
+    const struct sw_relay *rl = sw_conf_relay(cl->rd->conf, relay);
+    struct cl_relay *slot = cl_relay_slot(cl, relay);
+    struct sw_crec *r;
+
+    if (rl == NULL || slot == NULL || (r = calloc(1, sizeof(*r))) == NULL)
+        return;
+    r->type = SW_CREC_RELAY;
+    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
+    r->at = slot->at;
+    (void) snprintf(r->relay, sizeof(r->relay), "%s", relay);
+    r->admin = cl->rd->admin[rl - cl->rd->conf->relays];
+    (void) cl_publish(cl, r, relay);
+    free(r);
+}
+
+/* cl_publish_hello - the heartbeat */
+void
+cl_publish_hello(struct routed_cluster *cl)
+{
+    struct sw_crec *r;
+
+    if ((r = calloc(1, sizeof(*r))) == NULL)
+        return;
+    r->type = SW_CREC_HELLO;
+    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
+    r->at = cl_now_ms();
+    r->started = cl->rd->started;
+    (void) snprintf(r->state, sizeof(r->state), "%s", cl->degraded ? "degraded" : "ok");
+    r->scopes = (long) sw_route_count(cl->rd->route);
+    (void) cl_publish(cl, r, NULL);
+    free(r);
+}
+
+/* reassert_scope - ours, and Redis did not have it as we do */
+static bool
+reassert_scope(const struct sw_scope *s, void *arg)
+{
+    struct routed_cluster *cl = arg;
+
+    if (s->gen != cl->gen && (s->node[0] == '\0' || strcmp(s->node, self(cl)) == 0))
+        cl_publish_scope(cl, s->key, NULL);
+    return true;
+}
+
+/* cl_reassert - after a reconcile: what Redis lacks of ours goes back */
+void
+cl_reassert(struct routed_cluster *cl)
+{
+    size_t i;
+
+    sw_route_each(cl->rd->route, reassert_scope, cl);
+    for (i = 0; i < cl->nrelays; i++)
+        if (cl->relays[i].gen != cl->gen && strcmp(cl->relays[i].node, self(cl)) == 0)
+            cl_publish_relay(cl, cl->relays[i].name);
+}
