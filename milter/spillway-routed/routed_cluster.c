@@ -147,6 +147,21 @@ scan(struct routed_cluster *cl, const char *cursor)
         cl->scanning = false;
 }
 
+/* collect - delete a field of the picture if it still holds this value
+ * (a node may have written a new decision since it was read) */
+static void
+collect(struct routed_cluster *cl, const redisReply *field, const redisReply *value)
+{
+    static const char script[] = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
+                                 "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+    char k[128];
+    const char *argv[6] = { "EVAL", script, "1", cl_key(cl, "decisions", k, sizeof(k)),
+                            field->str, value->str };
+    size_t lens[6] = { 4, sizeof(script) - 1, 1, strlen(argv[3]), field->len, value->len };
+
+    (void) cl_call(&cl->cmd, cl_ignore_cb, 6, argv, lens);
+}
+
 /* scan_cb - one batch: [cursor, [field, value, ...]] */
 static void
 scan_cb(redisAsyncContext *ac, void *reply, void *priv)
@@ -166,8 +181,9 @@ scan_cb(redisAsyncContext *ac, void *reply, void *priv)
     }
     v = r->element[1];
     for (i = 0; i + 1 < v->elements; i += 2)
-        if (v->element[i + 1]->type == REDIS_REPLY_STRING)
-            cl_apply(cl, v->element[i + 1]->str, v->element[i + 1]->len, false);
+        if (v->element[i]->type == REDIS_REPLY_STRING && v->element[i + 1]->type == REDIS_REPLY_STRING
+            && cl_apply(cl, v->element[i + 1]->str, v->element[i + 1]->len, false))
+            collect(cl, v->element[i], v->element[i + 1]);
     if (strcmp(r->element[0]->str, "0") != 0) {
         scan(cl, r->element[0]->str);
         return;
@@ -196,7 +212,7 @@ relays_cb(redisAsyncContext *ac, void *reply, void *priv)
         return;
     for (i = 0; i + 1 < r->elements; i += 2)
         if (r->element[i + 1]->type == REDIS_REPLY_STRING)
-            cl_apply(c->cl, r->element[i + 1]->str, r->element[i + 1]->len, false);
+            (void) cl_apply(c->cl, r->element[i + 1]->str, r->element[i + 1]->len, false);
 }
 
 /* reconcile - read the whole shared picture, then re-assert ours */
@@ -309,7 +325,7 @@ read_cb(redisAsyncContext *ac, void *reply, void *priv)
                 continue;
             for (j = 0; j + 1 < fv->elements; j += 2)
                 if (fv->element[j + 1]->type == REDIS_REPLY_STRING)
-                    cl_apply(cl, fv->element[j + 1]->str, fv->element[j + 1]->len, true);
+                    (void) cl_apply(cl, fv->element[j + 1]->str, fv->element[j + 1]->len, true);
         }
     }
     read_next(cl);

@@ -115,8 +115,9 @@ bool cl_call(struct cl_conn *c, void (*fn)(struct redisAsyncContext *, void *, v
 bool cl_publish(struct routed_cluster *cl, const struct sw_crec *r, const char *field);
 
 /* routed_cluster_apply.c: one record read from Redis; live: from the
- * stream (freshness checked), else from the picture (reconcile) */
-void cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live);
+ * stream (freshness checked), else from the picture (reconcile); true
+ * when the picture need not keep it (a release a day old) */
+bool cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live);
 /* a reconcile ended: re-assert what is ours and Redis lacks */
 void cl_reassert(struct routed_cluster *cl);
 /* the record of a scope's current state (primary when absent) after

@@ -33,6 +33,7 @@
 
 #define CL_LIVE_SKEW   300  /* s: a live record stamped further ahead is refused */
 #define CL_LIVE_MAXAGE 600  /* s: a live decision older than this waits for a reconcile */
+#define CL_TOMBSTONE   86400 /* s: a release stays in the picture this long */
 
 /* newer - (at, node) ordering */
 static bool
@@ -133,7 +134,7 @@ apply_evidence(struct routed_cluster *cl, const struct sw_crec *r)
         ob.ev.id[n + 1 + m] = '\0';
     }
     cl->applied++;
-    routed_count_evidence(rd, &ob.ev);
+    /* not counted in this node's evidence metrics: the peer counts it */
     if (ob.via_primary && ob.ev.trusted && !ob.ev.success)
         routed_dnsbl_learn(rd, &ob.ev);
     rd->hour = sw_engine_usage(rd->engine, rd->conf, now);
@@ -305,17 +306,31 @@ apply_relay(struct routed_cluster *cl, const struct sw_crec *r)
     routed_flush_soon(rd);
 }
 
-/* cl_apply - one record from Redis */
-void
+/* collectable - a decision record the shared picture need not keep: a
+ * release, or a pin that expired, a day ago or more */
+static bool
+collectable(const struct sw_crec *r)
+{
+    time_t day = time(NULL) - CL_TOMBSTONE;
+
+    return r->type == SW_CREC_DECISION && r->at / 1000 < day
+           && (r->dec.state == SW_STATE_PRIMARY
+               || (r->dec.state == SW_STATE_PINNED && r->dec.until && r->dec.until < day));
+}
+
+/* cl_apply - one record from Redis; true when it may be deleted there */
+bool
 cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
 {
     struct sw_crec *r;
     const char *why = "?";
+    bool gc = false;
 
     if ((r = malloc(sizeof(*r))) == NULL)
-        return;
+        return false;
     switch (sw_crec_decode(data, len, &cl->keys, r, &why)) {
     case SW_CREC_OK:
+        gc = !live && collectable(r);
         break;
     case SW_CREC_BADSIG:
         reject(cl, CL_REJ_SIGNATURE, why);
@@ -357,6 +372,7 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
     }
 done:
     free(r);
+    return gc;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -29,6 +29,9 @@
 #define RULE(body)    RELAYS_OK "rules = ( { name = \"r\"; " body " } );\n"
 /* line 5: a pool */
 #define POOL(body)    RELAYS_OK "pools = ( { name = \"p\"; " body " } );\n"
+/* line 5: the cluster group */
+#define CLUSTER(body) RELAYS_OK "cluster = { " body " };\n"
+#define CL_KEY        "key_file = \"/etc/spillway/cluster.key\"; "
 /* line 5: the routed group */
 #define ROUTED(body)  RELAYS_OK "routed = { " body " };\n"
 
@@ -340,6 +343,40 @@ static const struct error_case {
     { "milter outbound authenticated not a boolean",
       RELAYS_OK "milter = { outbound = { authenticated = \"yes\"; }; };\n",
       { NAME ":5: milter.outbound.authenticated: must be true or false" } },
+    { "cluster without redis or sentinels",
+      CLUSTER(CL_KEY "node = \"a\";"),
+      { NAME ":5: cluster: neither redis nor sentinels" } },
+    { "cluster with both redis and sentinels",
+      CLUSTER(CL_KEY "redis = \"inet:127.0.0.1:6379\"; sentinels = [\"inet:127.0.0.1:26379\"]; "
+                     "master = \"m\";"),
+      { NAME ":5: cluster: redis and sentinels" } },
+    { "cluster sentinels without master",
+      CLUSTER(CL_KEY "sentinels = [\"inet:127.0.0.1:26379\"];"),
+      { NAME ":5: cluster: sentinels need master" } },
+    { "cluster redis not an endpoint",
+      CLUSTER(CL_KEY "redis = \"redis.example:6379\";"),
+      { NAME ":5: cluster: redis \"redis.example:6379\"" } },
+    { "cluster sentinel by name",
+      CLUSTER(CL_KEY "sentinels = [\"inet:sentinel.example:26379\"]; master = \"m\";"),
+      { NAME ":5: cluster: sentinels \"inet:sentinel.example:26379\"" } },
+    { "cluster without key_file",
+      CLUSTER("redis = \"inet:127.0.0.1:6379\";"),
+      { NAME ":5: cluster.key_file" } },
+    { "cluster key_file relative",
+      CLUSTER("redis = \"inet:127.0.0.1:6379\"; key_file = \"cluster.key\";"),
+      { NAME ":5: cluster.key_file: \"cluster.key\": an absolute path" } },
+    { "cluster node with a space",
+      CLUSTER(CL_KEY "redis = \"inet:127.0.0.1:6379\"; node = \"mta 1\";"),
+      { NAME ":5: cluster.node: \"mta 1\"" } },
+    { "cluster peer_timeout under two heartbeats",
+      CLUSTER(CL_KEY "redis = \"inet:127.0.0.1:6379\"; heartbeat = \"10s\"; peer_timeout = \"15s\";"),
+      { NAME ":5: cluster: peer_timeout (15s) must be at least twice heartbeat (10s)" } },
+    { "cluster timeout over a minute",
+      CLUSTER(CL_KEY "redis = \"inet:127.0.0.1:6379\"; timeout = \"2m\";"),
+      { NAME ":5: cluster: timeout (120s)" } },
+    { "cluster unknown key",
+      CLUSTER(CL_KEY "redis = \"inet:127.0.0.1:6379\"; db = 3;"),
+      { NAME ":5: cluster.db: unknown key" } },
     { "two errors, both reported",
       RELAY_B("priority = 70000;") "rules = ( { name = \"r\"; classes = [\"other\"]; } );\n",
       { NAME ":3: relays[1].priority", NAME ":5: rules[0]: classes", "\n" } },
@@ -378,6 +415,46 @@ test_error_table(void **state)
 }
 
 /* More than SW_CONF_MAX_ERRORS (20): the rest are counted, not listed. */
+/* The cluster group: absent means off; present, its defaults. */
+static void
+test_cluster_defaults(void **state)
+{
+    struct sw_conf *c;
+    struct sw_buf err;
+
+    (void) state;
+    sw_buf_init(&err, 4096);
+    c = sw_conf_load_string(RELAYS_OK, NAME, &err);
+    assert_non_null(c);
+    assert_false(c->cluster.enabled);
+    sw_conf_free(c);
+    c = sw_conf_load_string(CLUSTER(CL_KEY "redis = \"unix:/run/redis/redis.sock\"; node = \"mta-1.a\";"),
+                            NAME, &err);
+    if (c == NULL)
+        fail_msg("%s", sw_buf_str(&err));
+    assert_true(c->cluster.enabled);
+    assert_string_equal(c->cluster.node, "mta-1.a");
+    assert_string_equal(c->cluster.prefix, "spillway:");
+    assert_int_equal(c->cluster.timeout, 1);
+    assert_int_equal(c->cluster.heartbeat, 5);
+    assert_int_equal(c->cluster.peer_timeout, 30);
+    assert_int_equal(c->cluster.reassert, 300);
+    assert_int_equal(c->cluster.queue, 1000);
+    assert_int_equal(c->cluster.stream_max, 100000);
+    sw_conf_free(c);
+    /* no node: the host name, when it is a valid node name */
+    c = sw_conf_load_string(CLUSTER(CL_KEY "sentinels = [\"inet:127.0.0.1:26379\", "
+                                           "\"inet:[::1]:26380\"]; master = \"spw\";"),
+                            NAME, &err);
+    if (c == NULL)
+        fail_msg("%s", sw_buf_str(&err));
+    assert_non_null(c->cluster.node);
+    assert_true(sw_node_name_valid(c->cluster.node));
+    assert_int_equal(c->cluster.sentinels.n, 2);
+    sw_conf_free(c);
+    sw_buf_free(&err);
+}
+
 static void
 test_error_cap(void **state)
 {
@@ -787,7 +864,7 @@ main(void)
         cmocka_unit_test(test_error_table),    cmocka_unit_test(test_error_cap),
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_load_file),      cmocka_unit_test(test_domain_match),
-        cmocka_unit_test(test_pool_for),
+        cmocka_unit_test(test_pool_for),       cmocka_unit_test(test_cluster_defaults),
         cmocka_unit_test(test_milter_outbound),
     };
 

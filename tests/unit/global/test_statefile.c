@@ -54,6 +54,8 @@ same_scope(const struct sw_scope *a, const struct sw_scope *b)
     assert_int_equal(a->uid, b->uid);
     assert_string_equal(a->rule ? a->rule : "", b->rule ? b->rule : "");
     assert_string_equal(a->reason ? a->reason : "", b->reason ? b->reason : "");
+    assert_string_equal(a->node, b->node); /* a cluster's: who decided, when */
+    assert_true(a->at == b->at);
 }
 
 static void
@@ -92,6 +94,8 @@ test_round_trip(void **state)
     t.rule = "pool-reputation";
     t.reason = "3 events in 10m";
     t.uid = SW_UID_NONE;
+    (void) snprintf(t.node, sizeof(t.node), "mta-2");
+    t.at = 1700000000123LL; /* ms */
     assert_int_equal(sw_route_restore(f.route, &t), SW_ROUTE_OK);
 
     sw_buf_init(&text, 1 << 20);
@@ -104,6 +108,7 @@ test_round_trip(void **state)
                                "relay=alt-eu\tadmin=disabled\nscope=destination:example.com\t"));
     assert_non_null(
         strstr(sw_buf_str(&text), "reason=incident 4711\\twith a tab\\nand \\\\ a newline\n"));
+    assert_non_null(strstr(sw_buf_str(&text), "\tnode=mta-2\tat=1700000000123\n"));
 
     copy = sw_route_new();
     assert_non_null(copy);
