@@ -10,7 +10,9 @@
  * Order between decisions: a scope's state carries the node that set it
  * and when (ms); a record applies when it is newer than what this node
  * holds ((at, node) compared in that order, so every node picks the same
- * winner).  A record that names this node but is newer than what it holds
+ * winner).  Two nodes that reach the same state (the same evidence crossed
+ * both thresholds) keep the first of the two, so a diversion is shown as
+ * the decision of the node that saw it first.  A record that names this node but is newer than what it holds
  * is adopted too: it is this node's own earlier decision (the state file
  * was lost), and losing an operator's pin is worse than keeping it.
  *
@@ -211,19 +213,23 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
             s->gen = cl->gen; /* Redis has what we have */
             return;
         }
-        if (!newer(r->at, r->node, s->at, s->node))
-            return; /* ours is newer: the reconcile re-asserts it if it is ours */
         if (c->state == s->state && s->relay && strcmp(c->relay, s->relay) == 0) {
-            /* Two nodes decided the same from the same evidence: the
-             * newer's name and deadline, without a line or a flush. */
+            /* Two nodes decided the same from the same evidence: the first
+             * of them keeps it (every node picks the older), taken here
+             * without a line or a flush. */
+            if (newer(r->at, r->node, s->at, s->node))
+                return; /* ours is the first: the reconcile re-asserts it */
             (void) snprintf(s->node, sizeof(s->node), "%s", r->node);
             s->at = r->at;
+            s->since = c->since;
             s->until = c->until;
             s->hold = c->hold;
             s->gen = cl->gen;
             routed_changed(rd);
             return;
         }
+        if (!newer(r->at, r->node, s->at, s->node))
+            return; /* ours is newer: the reconcile re-asserts it if it is ours */
     } else if (c->state == SW_STATE_PRIMARY) {
         return; /* released everywhere already */
     }
