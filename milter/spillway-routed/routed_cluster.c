@@ -441,6 +441,7 @@ routed_cluster_start(struct routed *rd, struct sw_buf *err)
         || (k->password_file && !read_password(cl, k->password_file, err))
         || !conn_init(&cl->cmd, cl, "command", (size_t) k->queue)
         || !conn_init(&cl->rdr, cl, "reader", 4) || !conn_init(&cl->sen, cl, "sentinel", 4)
+        || !cl_tomb_init(cl)
         || (cl->tick = event_new(rd->base, -1, EV_PERSIST, tick_cb, cl)) == NULL) {
         if (err->len == 0)
             sw_buf_adds(err, "cluster: out of memory");
@@ -480,6 +481,7 @@ routed_cluster_stop(struct routed_cluster *cl)
     free(cl->cmd.sent);
     free(cl->rdr.sent);
     free(cl->sen.sent);
+    cl_tomb_free(cl);
     OPENSSL_cleanse(&cl->keys, sizeof(cl->keys));
     OPENSSL_cleanse(cl->pass, sizeof(cl->pass));
     free(cl);

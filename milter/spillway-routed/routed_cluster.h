@@ -27,8 +27,11 @@
 struct redisAsyncContext;
 struct event;
 
-#define CL_PEERS  64
-#define CL_RELAYS 64
+#define CL_PEERS     64
+#define CL_RELAYS    64
+#define CL_TOMB_MAX  65536 /* releases remembered (routed_cluster_tomb.c) */
+#define CL_TOMBSTONE 86400 /* s: a release is remembered, and kept in Redis, this long */
+struct cl_tombs;
 
 struct cl_conn {
     struct redisAsyncContext *ac;
@@ -90,6 +93,7 @@ struct routed_cluster {
     size_t npeers;
     struct cl_relay relays[CL_RELAYS];
     size_t nrelays;
+    struct cl_tombs *tombs;
 };
 
 /* routed_cluster_conn.c: the lowest layer */
@@ -113,6 +117,19 @@ bool cl_call(struct cl_conn *c, void (*fn)(struct redisAsyncContext *, void *, v
 /* Publish one record: XADD to the stream, and for dec and relay records
  * HSET into the shared picture under field (the scope, the relay). */
 bool cl_publish(struct routed_cluster *cl, const struct sw_crec *r, const char *field);
+
+/* routed_cluster_tomb.c: releases, by scope, with their (at, node) */
+bool cl_tomb_init(struct routed_cluster *cl);
+void cl_tomb_free(struct routed_cluster *cl);
+bool cl_tomb_find(const struct routed_cluster *cl, const char *key, long long *at,
+                  const char **node);
+void cl_tomb_add(struct routed_cluster *cl, const char *key, long long at, const char *node);
+void cl_tomb_remove(struct routed_cluster *cl, const char *key);
+/* Redis holds this release as we do (this reconcile) */
+void cl_tomb_seen(struct routed_cluster *cl, const char *key, long long at, const char *node);
+/* fn for each release of self since min_at that this reconcile did not see */
+void cl_tomb_unseen(struct routed_cluster *cl, const char *self, long long min_at,
+                    void (*fn)(struct routed_cluster *, const char *key, long long at));
 
 /* routed_cluster_apply.c: one record read from Redis; live: from the
  * stream (freshness checked), else from the picture (reconcile); true

@@ -35,7 +35,6 @@
 
 #define CL_LIVE_SKEW   300  /* s: a live record stamped further ahead is refused */
 #define CL_LIVE_MAXAGE 600  /* s: a live decision older than this waits for a reconcile */
-#define CL_TOMBSTONE   86400 /* s: a release stays in the picture this long */
 
 /* newer - (at, node) ordering */
 static bool
@@ -200,6 +199,8 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
     enum sw_scope_kind kind;
     const char *name;
     char from[72];
+    const char *t_node;
+    long long t_at;
     time_t now = time(NULL);
 
     if (live && r->at / 1000 < now - CL_LIVE_MAXAGE) {
@@ -208,6 +209,14 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
     }
     if (!split_scope(c->scope, &kind, &name))
         return;
+    if (s == NULL && cl_tomb_find(cl, c->scope, &t_at, &t_node)) {
+        if (t_at == r->at && strcmp(t_node, r->node) == 0) {
+            cl_tomb_seen(cl, c->scope, r->at, r->node); /* Redis has our release */
+            return;
+        }
+        if (!newer(r->at, r->node, t_at, t_node))
+            return; /* released since: a stale record */
+    }
     if (s) {
         if (s->at == r->at && strcmp(s->node, r->node) == 0) {
             s->gen = cl->gen; /* Redis has what we have */
@@ -231,7 +240,9 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
         if (!newer(r->at, r->node, s->at, s->node))
             return; /* ours is newer: the reconcile re-asserts it if it is ours */
     } else if (c->state == SW_STATE_PRIMARY) {
-        return; /* released everywhere already */
+        cl_tomb_add(cl, c->scope, r->at, r->node); /* refuses older records */
+        cl_tomb_seen(cl, c->scope, r->at, r->node);
+        return; /* released here already */
     }
     if (c->state != SW_STATE_PRIMARY && c->state != SW_STATE_DIVERTED && c->until
         && c->until <= now)
@@ -239,7 +250,11 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
     (void) snprintf(from, sizeof(from), "%s", s ? s->relay : "primary");
     if (s)
         (void) sw_route_release(rd->route, kind, name, now, SW_UID_NONE, &d);
-    if (c->state != SW_STATE_PRIMARY) {
+    if (c->state == SW_STATE_PRIMARY) {
+        cl_tomb_add(cl, c->scope, r->at, r->node);
+        cl_tomb_seen(cl, c->scope, r->at, r->node);
+    } else {
+        cl_tomb_remove(cl, c->scope);
         memset(&t, 0, sizeof(t));
         t.key = (char *) c->scope;
         t.kind = kind;
@@ -417,7 +432,11 @@ cl_scope_record(struct routed_cluster *cl, const char *scope, const struct sw_de
     (void) snprintf(c->event, sizeof(c->event), "%s", event);
     c->uid = SW_UID_NONE;
     if (s == NULL) {
-        r->at = cl_now_ms();
+        const char *t_node;
+
+        /* the time of the release, as its tombstone has it */
+        if (!cl_tomb_find(cl, scope, &r->at, &t_node))
+            r->at = cl_now_ms();
         c->state = SW_STATE_PRIMARY;
         c->since = time(NULL);
         if (d) { /* who released it, and why */
@@ -505,6 +524,26 @@ reassert_scope(const struct sw_scope *s, void *arg)
     return true;
 }
 
+/* reassert_release - a release of ours that Redis lacks */
+static void
+reassert_release(struct routed_cluster *cl, const char *key, long long at)
+{
+    struct sw_crec *r;
+
+    if ((r = calloc(1, sizeof(*r))) == NULL)
+        return;
+    r->type = SW_CREC_DECISION;
+    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
+    r->at = at;
+    (void) snprintf(r->dec.scope, sizeof(r->dec.scope), "%s", key);
+    r->dec.state = SW_STATE_PRIMARY;
+    r->dec.since = (time_t) (at / 1000);
+    r->dec.uid = SW_UID_NONE;
+    (void) snprintf(r->dec.event, sizeof(r->dec.event), "reassert");
+    (void) cl_publish(cl, r, key);
+    free(r);
+}
+
 /* cl_reassert - after a reconcile: what Redis lacks of ours goes back */
 void
 cl_reassert(struct routed_cluster *cl)
@@ -512,6 +551,7 @@ cl_reassert(struct routed_cluster *cl)
     size_t i;
 
     sw_route_each(cl->rd->route, reassert_scope, cl);
+    cl_tomb_unseen(cl, self(cl), cl_now_ms() - (long long) CL_TOMBSTONE * 1000, reassert_release);
     for (i = 0; i < cl->nrelays; i++)
         if (cl->relays[i].gen != cl->gen && strcmp(cl->relays[i].node, self(cl)) == 0)
             cl_publish_relay(cl, cl->relays[i].name);

@@ -72,6 +72,9 @@ routed_cluster_decided(struct routed *rd, const struct sw_decision *d)
     if ((s = sw_route_find_key(rd->route, d->scope)) != NULL) {
         (void) snprintf(s->node, sizeof(s->node), "%s", rd->conf->cluster.node);
         s->at = now;
+        cl_tomb_remove(cl, d->scope);
+    } else {
+        cl_tomb_add(cl, d->scope, now, rd->conf->cluster.node);
     }
     cl_publish_scope(cl, d->scope, d);
 }
