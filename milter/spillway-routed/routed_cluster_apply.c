@@ -203,10 +203,8 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
     long long t_at;
     time_t now = time(NULL);
 
-    if (live && r->at / 1000 < now - CL_LIVE_MAXAGE) {
-        reject(cl, CL_REJ_STALE, "a decision older than the stream keeps live");
-        return;
-    }
+    if (live && r->at / 1000 < now - CL_LIVE_MAXAGE)
+        return; /* the stream's past, read at start: the reconcile has it right */
     if (!split_scope(c->scope, &kind, &name))
         return;
     if (s == NULL && cl_tomb_find(cl, c->scope, &t_at, &t_node)) {
