@@ -73,8 +73,8 @@ struct routed_cluster {
     char master_spec[96];
     size_t sentinel_next;
     enum cl_phase phase;
-    bool degraded;       /* as last logged */
-    bool ever_up;
+    bool degraded;       /* the link is not up and reconciled */
+    int logged;          /* the state last logged: 0 none yet, 1 ok, 2 degraded */
     char reason[256];
     time_t since;        /* wall clock of the last state change */
     double retry_at;

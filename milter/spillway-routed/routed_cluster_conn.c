@@ -192,19 +192,17 @@ cl_set_state(struct routed_cluster *cl, bool degraded)
 {
     const struct sw_cluster_conf *k = &cl->rd->conf->cluster;
 
-    if (degraded == cl->degraded && cl->ever_up)
-        return;
+    cl->degraded = degraded;
+    if (cl->logged == (degraded ? 2 : 1))
+        return; /* no change since the last line */
+    cl->logged = degraded ? 2 : 1;
     cl->since = time(NULL);
     if (degraded) {
-        if (!cl->degraded)
-            sw_warn("cluster: state=degraded node=%s redis=%s reason=\"%s\": routing goes on "
-                    "from this node's own evidence and the shared decisions it knows",
-                    k->node, cl->master_spec[0] ? cl->master_spec : "-", cl->reason);
-        cl->degraded = true;
+        sw_warn("cluster: state=degraded node=%s redis=%s reason=\"%s\": routing goes on "
+                "from this node's own evidence and the shared decisions it knows",
+                k->node, cl->master_spec[0] ? cl->master_spec : "-", cl->reason);
         return;
     }
-    cl->degraded = false;
-    cl->ever_up = true;
     sw_info("cluster: state=ok node=%s redis=%s%s peers=%zu", k->node, cl->master_spec,
             k->sentinels.n ? " (from sentinel)" : "", cl_peers_alive(cl));
 }

@@ -182,7 +182,8 @@ check_only(const char *path)
     (void) printf("%s\n", sw_buf_str(&err));
     if (sw_logtrust_warning(c))
         (void) fprintf(stderr, "warning: %s\n", sw_logtrust_warning(c));
-    if (c->nrules > 0 && c->routed.maillog == NULL)
+    /* a cluster's node without a mail log still has its peers' evidence */
+    if (c->nrules > 0 && c->routed.maillog == NULL && !c->cluster.enabled)
         (void) fprintf(stderr, "warning: %zu rules but no evidence source: without "
                                "routed.maillog only bounces (spillway-milter) are evidence; "
                                "set routed.maillog = \"journal\" or \"postlog:FILE\"\n",
