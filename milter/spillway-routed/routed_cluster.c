@@ -373,6 +373,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (now >= cl->next_reassert)
         reconcile(cl);
+    cl_reassert_drain(cl);
     read_next(cl);
 }
 
@@ -419,6 +420,14 @@ conn_init(struct cl_conn *c, struct routed_cluster *cl, const char *name, size_t
     return (c->sent = calloc(cap, sizeof(*c->sent))) != NULL;
 }
 
+/* room - the command queue has room: the re-assertions go on */
+static void
+room(struct routed_cluster *cl)
+{
+    if (cl->backlog.next < cl->backlog.n)
+        cl_reassert_drain(cl);
+}
+
 /* routed_cluster_start - NULL with err empty when there is no cluster */
 struct routed_cluster *
 routed_cluster_start(struct routed *rd, struct sw_buf *err)
@@ -436,6 +445,7 @@ routed_cluster_start(struct routed *rd, struct sw_buf *err)
         return NULL;
     }
     cl->rd = rd;
+    cl->room = room;
     cl->backoff = (struct sw_backoff) SW_BACKOFF_INIT(200, 5000);
     if (!sw_tag_keys_load(k->key_file, &cl->keys, err)
         || (k->password_file && !read_password(cl, k->password_file, err))
@@ -482,6 +492,7 @@ routed_cluster_stop(struct routed_cluster *cl)
     free(cl->rdr.sent);
     free(cl->sen.sent);
     cl_tomb_free(cl);
+    cl_backlog_clear(cl);
     OPENSSL_cleanse(&cl->keys, sizeof(cl->keys));
     OPENSSL_cleanse(cl->pass, sizeof(cl->pass));
     free(cl);

@@ -61,6 +61,16 @@ struct cl_relay {
     unsigned long gen;
 };
 
+/* re-assertions waiting for room in the command queue */
+struct cl_pending {
+    char *key;
+    long long at; /* 0: the scope's state; else a release at this time */
+};
+struct cl_backlog {
+    struct cl_pending *v;
+    size_t n, cap, next;
+};
+
 enum cl_phase { CL_IDLE, CL_DISCOVER, CL_CONNECTING, CL_SYNCING, CL_UP };
 enum cl_reject { CL_REJ_SIGNATURE, CL_REJ_MALFORMED, CL_REJ_UNKNOWN, CL_REJ_STALE, CL_REJ_N };
 
@@ -94,6 +104,9 @@ struct routed_cluster {
     struct cl_relay relays[CL_RELAYS];
     size_t nrelays;
     struct cl_tombs *tombs;
+    struct cl_backlog backlog;
+    /* set by routed_cluster.c: a command was answered (room in the queue) */
+    void (*room)(struct routed_cluster *cl);
 };
 
 /* routed_cluster_conn.c: the lowest layer */
@@ -137,6 +150,8 @@ void cl_tomb_unseen(struct routed_cluster *cl, const char *self, long long min_a
 bool cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live);
 /* a reconcile ended: re-assert what is ours and Redis lacks */
 void cl_reassert(struct routed_cluster *cl);
+void cl_reassert_drain(struct routed_cluster *cl);
+void cl_backlog_clear(struct routed_cluster *cl);
 /* the record of a scope's current state (primary when absent) after
  * decision d (NULL: a re-assertion) */
 void cl_scope_record(struct routed_cluster *cl, const char *scope, const struct sw_decision *d,

@@ -511,6 +511,27 @@ cl_publish_hello(struct routed_cluster *cl)
     free(r);
 }
 
+/* backlog_add - one more re-assertion to make (at 0: a scope's state,
+ * else a release at that time) */
+static void
+backlog_add(struct routed_cluster *cl, const char *key, long long at)
+{
+    struct cl_backlog *b = &cl->backlog;
+    struct cl_pending *p;
+    size_t nc;
+
+    if (b->n == b->cap) {
+        nc = b->cap ? b->cap * 2 : 256;
+        if ((p = realloc(b->v, nc * sizeof(*p))) == NULL)
+            return; /* the next reconcile tries again */
+        b->v = p;
+        b->cap = nc;
+    }
+    if ((b->v[b->n].key = strdup(key)) == NULL)
+        return;
+    b->v[b->n++].at = at;
+}
+
 /* reassert_scope - ours, and Redis did not have it as we do */
 static bool
 reassert_scope(const struct sw_scope *s, void *arg)
@@ -518,13 +539,20 @@ reassert_scope(const struct sw_scope *s, void *arg)
     struct routed_cluster *cl = arg;
 
     if (s->gen != cl->gen && (s->node[0] == '\0' || strcmp(s->node, self(cl)) == 0))
-        cl_publish_scope(cl, s->key, NULL);
+        backlog_add(cl, s->key, 0);
     return true;
 }
 
 /* reassert_release - a release of ours that Redis lacks */
 static void
 reassert_release(struct routed_cluster *cl, const char *key, long long at)
+{
+    backlog_add(cl, key, at);
+}
+
+/* publish_release - write a release back */
+static void
+publish_release(struct routed_cluster *cl, const char *key, long long at)
 {
     struct sw_crec *r;
 
@@ -542,15 +570,54 @@ reassert_release(struct routed_cluster *cl, const char *key, long long at)
     free(r);
 }
 
+/* cl_reassert_drain - publish the backlog while the command queue has room
+ * (half of cluster.queue: lookups' share of the loop stays small, and
+ * nothing is dropped); called after a reconcile and on every tick */
+void
+cl_reassert_drain(struct routed_cluster *cl)
+{
+    struct cl_backlog *b = &cl->backlog;
+    struct cl_pending *p;
+
+    while (b->next < b->n && cl->cmd.ac && cl->cmd.n + 2 <= cl->cmd.cap / 2) {
+        p = &b->v[b->next++];
+        if (p->at)
+            publish_release(cl, p->key, p->at);
+        else
+            cl_publish_scope(cl, p->key, NULL);
+    }
+    if (b->next == b->n)
+        cl_backlog_clear(cl);
+}
+
+/* cl_backlog_clear - forget what was not re-asserted (a new reconcile
+ * finds it again) */
+void
+cl_backlog_clear(struct routed_cluster *cl)
+{
+    struct cl_backlog *b = &cl->backlog;
+    size_t i;
+
+    for (i = 0; i < b->n; i++)
+        free(b->v[i].key);
+    free(b->v);
+    memset(b, 0, sizeof(*b));
+}
+
 /* cl_reassert - after a reconcile: what Redis lacks of ours goes back */
 void
 cl_reassert(struct routed_cluster *cl)
 {
     size_t i;
 
+    cl_backlog_clear(cl);
     sw_route_each(cl->rd->route, reassert_scope, cl);
     cl_tomb_unseen(cl, self(cl), cl_now_ms() - (long long) CL_TOMBSTONE * 1000, reassert_release);
     for (i = 0; i < cl->nrelays; i++)
         if (cl->relays[i].gen != cl->gen && strcmp(cl->relays[i].node, self(cl)) == 0)
             cl_publish_relay(cl, cl->relays[i].name);
+    if (cl->backlog.n)
+        sw_info("cluster: reassert=%zu node=%s: decisions of this node that Redis lacked "
+                "are written back", cl->backlog.n, self(cl));
+    cl_reassert_drain(cl);
 }

@@ -241,7 +241,8 @@ cl_ignore_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
     struct cl_conn *c;
 
-    (void) cl_reply_ok(ac, reply, priv, &c);
+    if (cl_reply_ok(ac, reply, priv, &c) && c->cl->room && c == &c->cl->cmd)
+        c->cl->room(c->cl); /* a call less in flight: the backlog may go on */
 }
 
 

@@ -99,7 +99,9 @@ routed_cluster_evidence(struct routed *rd, const struct sw_observation *ob)
 static const char *
 phase_name(const struct routed_cluster *cl)
 {
-    return cl->degraded ? "degraded" : "ok";
+    if (!cl->degraded)
+        return "ok";
+    return cl->phase == CL_SYNCING ? "reconciling" : "degraded";
 }
 
 static const char *const reject_names[CL_REJ_N] = { "signature", "malformed", "unknown", "stale" };
@@ -153,7 +155,7 @@ routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out)
     sw_buf_printf(out, "cluster: %s, node %s, redis %s%s, rtt %.1f ms", phase_name(cl),
                   rd->conf->cluster.node, cl->master_spec[0] ? cl->master_spec : "-",
                   rd->conf->cluster.sentinels.n ? " (from sentinel)" : "", cl->rtt * 1000);
-    if (cl->degraded)
+    if (cl->degraded && cl->phase != CL_SYNCING)
         sw_buf_printf(out, " (%s)", cl->reason[0] ? cl->reason : "connecting");
     sw_buf_printf(out, "\n  records published: ev %lu, dec %lu, relay %lu, hello %lu; "
                        "received: ev %lu, dec %lu, relay %lu, hello %lu\n",
