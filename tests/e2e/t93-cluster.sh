@@ -110,6 +110,8 @@ operator() {
             fail "node $n: explain does not show b's pin: $got"
         node_wait_log 'pin: scope=destination:op.example from=primary to=alt-eu rule=operator for=(59m5[0-9]s|1h) uid=0 node=b ' 5 ||
             fail "node $n: no pin line with node=b"
+        # The fail-static table follows the shared decision too.
+        sw_wait_table_has op.example || fail "node $n: its rendered table lacks b's pin"
     done
     # Mail through a takes b's pin.
     node_use a
@@ -124,6 +126,7 @@ operator() {
         node_use "$n"
         swctl explain u@op.example | grep -q 'pinned' && fail "node $n: still pinned: $(swctl explain u@op.example)"
         node_wait_log 'release: scope=destination:op.example .*node=a' 5 || fail "node $n: no release line with node=a"
+        sw_wait_table_lacks op.example || fail "node $n: its rendered table still has the released pin"
     done
 
     # A short pin expires everywhere, each node by itself.
