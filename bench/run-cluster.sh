@@ -52,7 +52,6 @@ PY=(python3 "$HERE/cluster.py")
 
 declare -A PID=()
 REDIS_PID=
-REDIS_STOPPED=0
 
 node_stop() { # NAME
     local p=${PID[$1]:-} i
@@ -189,7 +188,6 @@ part_lookup() {
         for phase in healthy hung; do
             if [[ $phase == hung ]]; then
                 kill -STOP "$REDIS_PID"
-                REDIS_STOPPED=1
             fi
             if ((r % 2)); then order="b c"; else order="c b"; fi
             for node in $order; do
@@ -200,12 +198,11 @@ part_lookup() {
                     -D "$NDIV" -o "smtp:$ALT_NEXTHOP") || bench_die "lookups on $node: invalid replies"
                 printf '%s\n' "$line" >>"$BENCH_DIR/lookup-$label.txt"
                 busy=$(bench_foreign_busy)
-                bench_msg "round $r $label: $(bench_kv "$line" rate)/s p50 $(bench_kv "$line" p50) p99 $(bench_kv "$line" p99) max $(bench_kv "$line" max) us; steal $(( ($(bench_steal_ticks) - st0) )) ticks${busy:+; OTHER LOAD: $busy}"
+                bench_msg "round $r $label: $(bench_kv "$line" rate)/s p50 $(bench_kv "$line" p50) p99 $(bench_kv "$line" p99) max $(bench_kv "$line" max) us; steal $(($(bench_steal_ticks) - st0)) ticks${busy:+; OTHER LOAD: $busy}"
             done
             if [[ $phase == hung ]]; then
                 "${PY[@]}" status "$BENCH_DIR/b/control.sock" state failures >>"$BENCH_DIR/lookup-hung-state.txt"
                 kill -CONT "$REDIS_PID"
-                REDIS_STOPPED=0
                 node_wait_ok b 30
                 node_wait_ok a 30
             fi
