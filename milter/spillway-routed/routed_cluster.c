@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
@@ -188,6 +189,7 @@ scan_cb(redisAsyncContext *ac, void *reply, void *priv)
         scan(cl, r->element[0]->str);
         return;
     }
+    cl_apply_done(cl); /* save, render, flush once for the whole picture */
     cl->scanning = false;
     cl_reassert(cl);
     if (cl->phase == CL_SYNCING) {
@@ -213,6 +215,7 @@ relays_cb(redisAsyncContext *ac, void *reply, void *priv)
     for (i = 0; i + 1 < r->elements; i += 2)
         if (r->element[i + 1]->type == REDIS_REPLY_STRING)
             (void) cl_apply(c->cl, r->element[i + 1]->str, r->element[i + 1]->len, false);
+    cl_apply_done(c->cl);
 }
 
 /* reconcile - read the whole shared picture, then re-assert ours */
@@ -334,7 +337,17 @@ read_cb(redisAsyncContext *ac, void *reply, void *priv)
 /* ---------------------------------------------------------------------- */
 /* the tick: deadlines, retries, heartbeats */
 
-/* overdue - a call on c older than its deadline */
+/* waiting - an answer is in the socket, not read yet (the loop was busy) */
+static bool
+waiting(const struct cl_conn *c)
+{
+    struct pollfd p = { c->ac->c.fd, POLLIN, 0 };
+
+    return c->ac->c.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* overdue - a call on c older than its deadline, with no answer waiting:
+ * a loop busy with something else must not be taken for a hung Redis */
 static bool
 overdue(const struct cl_conn *c, double now, double deadline)
 {
@@ -342,7 +355,7 @@ overdue(const struct cl_conn *c, double now, double deadline)
         return false;
     if (!c->connected)
         return now - c->opened > deadline;
-    return c->n && now - c->sent[c->head] > deadline;
+    return c->n && now - c->sent[c->head] > deadline && !waiting(c);
 }
 
 static void
@@ -358,6 +371,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
         cl_fail(cl, "Redis did not answer within %gs (hung?)", deadline);
         return;
     }
+    if (!cl->scanning)
+        cl_apply_done(cl); /* a scan the link lost half-way */
     if (cl->phase == CL_IDLE && now >= cl->retry_at) {
         if (cl->rd->conf->cluster.sentinels.n)
             discover(cl);

@@ -105,6 +105,7 @@ struct routed_cluster {
     size_t nrelays;
     struct cl_tombs *tombs;
     struct cl_backlog backlog;
+    bool batch_changed, batch_flush; /* a batch of the picture changed routes */
     /* set by routed_cluster.c: a command was answered (room in the queue) */
     void (*room)(struct routed_cluster *cl);
 };
@@ -149,6 +150,7 @@ void cl_tomb_unseen(struct routed_cluster *cl, const char *self, long long min_a
  * when the picture need not keep it (a release a day old) */
 bool cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live);
 /* a reconcile ended: re-assert what is ours and Redis lacks */
+void cl_apply_done(struct routed_cluster *cl);
 void cl_reassert(struct routed_cluster *cl);
 void cl_reassert_drain(struct routed_cluster *cl);
 void cl_backlog_clear(struct routed_cluster *cl);

@@ -147,6 +147,34 @@ apply_evidence(struct routed_cluster *cl, const struct sw_crec *r)
 /* ---------------------------------------------------------------------- */
 /* decisions */
 
+/* changed - routing follows a peer's decision: at once for a record from
+ * the stream; for the picture's, once the whole of it is read
+ * (cl_apply_done), since saving, rendering and re-arming the expiry walk
+ * every scope.  Lookups follow each record at once either way. */
+static void
+changed(struct routed_cluster *cl, bool live, bool flush)
+{
+    if (!live) {
+        cl->batch_changed = true;
+        cl->batch_flush |= flush;
+        return;
+    }
+    routed_changed(cl->rd);
+    if (flush)
+        routed_flush_soon(cl->rd);
+}
+
+/* cl_apply_done - the picture is read: save, render, flush once */
+void
+cl_apply_done(struct routed_cluster *cl)
+{
+    if (cl->batch_changed)
+        routed_changed(cl->rd);
+    if (cl->batch_flush)
+        routed_flush_soon(cl->rd);
+    cl->batch_changed = cl->batch_flush = false;
+}
+
 /* split_scope - "destination:NAME" into kind and name */
 static bool
 split_scope(const char *key, enum sw_scope_kind *kind, const char **name)
@@ -232,7 +260,7 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
             s->until = c->until;
             s->hold = c->hold;
             s->gen = cl->gen;
-            routed_changed(rd);
+            changed(cl, live, false);
             return;
         }
         if (!newer(r->at, r->node, s->at, s->node))
@@ -276,13 +304,12 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
     }
     cl->applied++;
     peer_decision(cl, r, from);
-    routed_changed(rd);
-    routed_flush_soon(rd);
+    changed(cl, live, true);
 }
 
 /* apply_relay - a relay's administrative state from a peer */
 static void
-apply_relay(struct routed_cluster *cl, const struct sw_crec *r)
+apply_relay(struct routed_cluster *cl, const struct sw_crec *r, bool live)
 {
     struct routed *rd = cl->rd;
     const struct sw_relay *relay = sw_conf_relay(rd->conf, r->relay);
@@ -321,8 +348,7 @@ apply_relay(struct routed_cluster *cl, const struct sw_crec *r)
     cl->applied++;
     routed_record(rd, &d);
     routed_revalidate(rd, now, "peer", true);
-    routed_changed(rd);
-    routed_flush_soon(rd);
+    changed(cl, live, true);
 }
 
 /* collectable - a decision record the shared picture need not keep: a
@@ -381,7 +407,7 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
         apply_decision(cl, r, live);
         break;
     case SW_CREC_RELAY:
-        apply_relay(cl, r);
+        apply_relay(cl, r, live);
         break;
     case SW_CREC_HELLO:
         /* the stream's past (read at start) says nothing of who is alive */
