@@ -506,6 +506,7 @@ routed_cluster_stop(struct routed_cluster *cl)
     free(cl->cmd.sent);
     free(cl->rdr.sent);
     free(cl->sen.sent);
+    cl_outbox_free(cl);
     cl_tomb_free(cl);
     cl_backlog_clear(cl);
     OPENSSL_cleanse(&cl->keys, sizeof(cl->keys));

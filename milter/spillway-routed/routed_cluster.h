@@ -71,6 +71,17 @@ struct cl_backlog {
     size_t n, cap, next;
 };
 
+/* records waiting for the end of the loop turn (routed_cluster_out.c) */
+#define CL_BATCH 64
+struct cl_outbox {
+    char *rec[CL_BATCH];
+    size_t len[CL_BATCH];
+    char *field[CL_BATCH]; /* the hash field, or NULL: the stream only */
+    enum sw_crec_type type[CL_BATCH];
+    size_t n;
+    struct event *ev; /* flushes at the end of the turn */
+};
+
 enum cl_phase { CL_IDLE, CL_DISCOVER, CL_CONNECTING, CL_SYNCING, CL_UP };
 enum cl_reject { CL_REJ_SIGNATURE, CL_REJ_MALFORMED, CL_REJ_UNKNOWN, CL_REJ_STALE, CL_REJ_N };
 
@@ -105,6 +116,7 @@ struct routed_cluster {
     size_t nrelays;
     struct cl_tombs *tombs;
     struct cl_backlog backlog;
+    struct cl_outbox out;
     bool batch_changed, batch_flush; /* a batch of the picture changed routes */
     /* set by routed_cluster.c: a command was answered (room in the queue) */
     void (*room)(struct routed_cluster *cl);
@@ -128,10 +140,12 @@ size_t cl_peers_alive(const struct routed_cluster *cl);
  * or CL_QUEUE calls are in flight. */
 bool cl_call(struct cl_conn *c, void (*fn)(struct redisAsyncContext *, void *, void *), int argc,
              const char **argv, const size_t *lens);
-/* Publish one record: XADD to the stream, and for dec and relay records
- * HSET into the shared picture under field (the scope, the relay). */
+/* routed_cluster_out.c: publish one record (into the turn's batch: one
+ * XADD for all, one HSET each for decisions and relays: field is the
+ * scope or the relay); false (counted as dropped) when the link is down */
 bool cl_publish(struct routed_cluster *cl, const struct sw_crec *r, const char *field);
-
+void cl_flush(struct routed_cluster *cl);
+void cl_outbox_free(struct routed_cluster *cl);
 /* routed_cluster_tomb.c: releases, by scope, with their (at, node) */
 bool cl_tomb_init(struct routed_cluster *cl);
 void cl_tomb_free(struct routed_cluster *cl);

@@ -248,10 +248,12 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
             s->gen = cl->gen; /* Redis has what we have */
             return;
         }
-        if (c->state == s->state && s->relay && strcmp(c->relay, s->relay) == 0) {
+        if (c->state == s->state && s->relay && strcmp(c->relay, s->relay) == 0
+            && strcmp(r->node, s->node) != 0) {
             /* Two nodes decided the same from the same evidence: the first
              * of them keeps it (every node picks the older), taken here
-             * without a line or a flush. */
+             * without a line or a flush.  (One node's two decisions: the
+             * newer, below, as ever.) */
             if (newer(r->at, r->node, s->at, s->node))
                 return; /* ours is the first: the reconcile re-asserts it */
             (void) snprintf(s->node, sizeof(s->node), "%s", r->node);

@@ -245,58 +245,6 @@ cl_ignore_cb(redisAsyncContext *ac, void *reply, void *priv)
         c->cl->room(c->cl); /* a call less in flight: the backlog may go on */
 }
 
-
-/* ---------------------------------------------------------------------- */
-/* publishing */
-
-/* cl_publish - XADD the record; HSET it too when it is part of the picture */
-bool
-cl_publish(struct routed_cluster *cl, const struct sw_crec *r, const char *field)
-{
-    const struct sw_cluster_conf *k = &cl->rd->conf->cluster;
-    char sk[128], hk[128], max[24];
-    const char *argv[8];
-    size_t lens[8], i;
-    struct sw_buf b;
-    bool ok;
-
-    if (cl->phase != CL_UP && cl->phase != CL_SYNCING) {
-        cl->dropped++;
-        return false;
-    }
-    sw_buf_init(&b, 1024);
-    if (!sw_crec_encode(r, &cl->keys, &b)) {
-        sw_warn("cluster: a %s record does not fit: not shared", sw_crec_type_name(r->type));
-        sw_buf_free(&b);
-        return false;
-    }
-    if (field) {
-        argv[0] = "HSET";
-        argv[1] = cl_key(cl, r->type == SW_CREC_RELAY ? "relays" : "decisions", hk, sizeof(hk));
-        argv[2] = field;
-        argv[3] = sw_buf_str(&b);
-        for (i = 0; i < 4; i++)
-            lens[i] = i == 3 ? b.len : strlen(argv[i]);
-        (void) cl_call(&cl->cmd, cl_ignore_cb, 4, argv, lens);
-    }
-    (void) snprintf(max, sizeof(max), "%ld", k->stream_max);
-    argv[0] = "XADD";
-    argv[1] = cl_key(cl, "stream", sk, sizeof(sk));
-    argv[2] = "MAXLEN";
-    argv[3] = "~";
-    argv[4] = max;
-    argv[5] = "*";
-    argv[6] = "r";
-    argv[7] = sw_buf_str(&b);
-    for (i = 0; i < 8; i++)
-        lens[i] = i == 7 ? b.len : strlen(argv[i]);
-    if ((ok = cl_call(&cl->cmd, cl_ignore_cb, 8, argv, lens)))
-        cl->published[r->type]++;
-    sw_buf_free(&b);
-    return ok;
-}
-
-
 /* cl_peers_alive - peers heard from within peer_timeout */
 size_t
 cl_peers_alive(const struct routed_cluster *cl)
