@@ -98,7 +98,7 @@ decode_scope(const struct sw_kv *kv, struct sw_route *r, const char **why)
     t.relay = (char *) sw_kv_get(kv, "relay");
     t.rule = (char *) sw_kv_get(kv, "rule");
     t.reason = (char *) sw_kv_get(kv, "reason");
-    if ((node = sw_kv_get(kv, "node")) != NULL && strlen(node) <= SW_NODE_MAX
+    if ((node = sw_kv_get(kv, "node")) != NULL && sw_node_name_valid(node)
         && num(kv, "at", 0, &at)) {
         memcpy(t.node, node, strlen(node) + 1);
         t.at = at;
