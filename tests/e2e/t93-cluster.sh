@@ -12,8 +12,9 @@
 #                over all relays, none bounced on any node.
 #   operator     a pin made on b holds on a (explain names node=b, a's
 #                socket map answers the alternate); released on a, it is
-#                released on b; a short pin expires on every node by itself
-#                (no release record in the stream).
+#                released on b; a relay drained on c is drained on a and b,
+#                enabled again on a, on all; a short pin expires on every
+#                node by itself (no release record in the stream).
 #   refused      records written into the stream by hand: a bad mac is
 #                counted as a rejected signature by every node, a correctly
 #                signed record naming a relay nobody has as rejected unknown;
@@ -127,6 +128,24 @@ operator() {
         swctl explain u@op.example | grep -q 'pinned' && fail "node $n: still pinned: $(swctl explain u@op.example)"
         node_wait_log 'release: scope=destination:op.example .*node=a' 5 || fail "node $n: no release line with node=a"
         sw_wait_table_lacks op.example || fail "node $n: its rendered table still has the released pin"
+    done
+
+    # A relay drained on c is drained on a and b; enabled again on a, on all.
+    node_use c
+    swctl relay drain alt-us >/dev/null || fail "relay drain on c"
+    for n in a b; do
+        node_use "$n"
+        node_wait_log 'relay: scope=relay:alt-us from=enabled to=draining node=c' 10 ||
+            fail "node $n: alt-us not drained after c drained it"
+        swctl status | grep -qE '^  alt-us +alternate +draining ' ||
+            fail "node $n: status does not show alt-us draining: $(swctl status | grep alt-us)"
+    done
+    node_use a
+    swctl relay enable alt-us >/dev/null || fail "relay enable on a"
+    for n in b c; do
+        node_use "$n"
+        node_wait_log 'relay: scope=relay:alt-us from=draining to=enabled node=a' 10 ||
+            fail "node $n: alt-us not enabled after a enabled it"
     done
 
     # A short pin expires everywhere, each node by itself.
