@@ -19,8 +19,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -267,51 +265,6 @@ sw_crec_encode(const struct sw_crec *r, const struct sw_tag_keys *keys, struct s
 
 /* ---------------------------------------------------------------- decode */
 
-/* number - a decimal in [min, max]: digits, a '-' only when min < 0 */
-static bool
-number(const char *s, long long min, long long max, long long *out)
-{
-    const char *d = s != NULL && *s == '-' && min < 0 ? s + 1 : s;
-    char *end;
-    long long v;
-
-    if (d == NULL || *d < '0' || *d > '9')
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* copy - a bounded field without control bytes */
-static bool
-copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src), i;
-
-    if (n >= size)
-        return false;
-    for (i = 0; i < n; i++)
-        if ((unsigned char) src[i] < 0x20 || src[i] == 0x7f)
-            return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
-/* copy_text - a provider's reply: cut to fit, control bytes become spaces
- * (evrec.c does the same), so a log line built from it stays one line */
-static void
-copy_text(char *dst, size_t size, const char *src)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < size && src[i]; i++)
-        dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-    dst[i] = '\0';
-}
-
 /* copy_name - a name field [A-Za-z0-9._-]{1,size-1} */
 static bool
 copy_name(char *dst, size_t size, const char *src)
@@ -329,18 +282,6 @@ flag(const char *s, bool *out)
     if (s == NULL || (strcmp(s, "0") != 0 && strcmp(s, "1") != 0))
         return false;
     *out = s[0] == '1';
-    return true;
-}
-
-/* numeric_ip - an IPv4 or IPv6 address, copied */
-static bool
-numeric_ip(const char *v, char *dst, size_t size)
-{
-    unsigned char b[16];
-
-    if (strlen(v) >= size || (inet_pton(AF_INET, v, b) != 1 && inet_pton(AF_INET6, v, b) != 1))
-        return false;
-    memcpy(dst, v, strlen(v) + 1);
     return true;
 }
 
@@ -420,7 +361,7 @@ decode_ev(const struct sw_kv *kv, struct sw_crec *r, const char **why)
     const char *v;
     long long n;
 
-    if (!number(sw_kv_get(kv, "time"), 0, SW_CREC_TIME_MAX, &n))
+    if (!sw_kv_number(sw_kv_get(kv, "time"), 0, SW_CREC_TIME_MAX, &n))
         BAD("missing or bad time");
     e->time = (time_t) n;
     if ((v = sw_kv_get(kv, "source")) == NULL || !sw_ev_source_parse(v, &e->source))
@@ -430,18 +371,18 @@ decode_ev(const struct sw_kv *kv, struct sw_crec *r, const char **why)
     if ((v = sw_kv_get(kv, "relay")) != NULL && !copy_name(e->relay, sizeof(e->relay), v))
         BAD("bad relay name");
     if ((v = sw_kv_get(kv, "domain")) == NULL || *v == '\0'
-        || !copy(e->domain, sizeof(e->domain), v))
+        || !sw_kv_copy(e->domain, sizeof(e->domain), v))
         BAD("missing or bad domain");
-    if ((v = sw_kv_get(kv, "rcpt")) != NULL && !copy(e->rcpt, sizeof(e->rcpt), v))
+    if ((v = sw_kv_get(kv, "rcpt")) != NULL && !sw_kv_copy(e->rcpt, sizeof(e->rcpt), v))
         BAD("bad rcpt");
-    if ((v = sw_kv_get(kv, "id")) != NULL && !copy(e->id, sizeof(e->id), v))
+    if ((v = sw_kv_get(kv, "id")) != NULL && !sw_kv_copy(e->id, sizeof(e->id), v))
         BAD("bad id");
     if ((v = sw_kv_get(kv, "code")) != NULL) {
-        if (!number(v, 200, 599, &n))
+        if (!sw_kv_number(v, 200, 599, &n))
             BAD("bad code");
         e->code = (int) n;
     }
-    if ((v = sw_kv_get(kv, "dsn")) != NULL && !copy(e->dsn, sizeof(e->dsn), v))
+    if ((v = sw_kv_get(kv, "dsn")) != NULL && !sw_kv_copy(e->dsn, sizeof(e->dsn), v))
         BAD("bad dsn");
     if ((v = sw_kv_get(kv, "class")) == NULL || !sw_class_parse(v, &e->cls))
         BAD("missing or unknown class");
@@ -453,10 +394,10 @@ decode_ev(const struct sw_kv *kv, struct sw_crec *r, const char **why)
         BAD("missing or bad success (0 or 1)");
     if (!flag(sw_kv_get(kv, "via_primary"), &r->via_primary))
         BAD("missing or bad via_primary (0 or 1)");
-    if ((v = sw_kv_get(kv, "egress")) != NULL && !numeric_ip(v, e->egress, sizeof(e->egress)))
+    if ((v = sw_kv_get(kv, "egress")) != NULL && !sw_kv_copy_ip(e->egress, sizeof(e->egress), v))
         BAD("bad egress (a numeric IP address)");
     if ((v = sw_kv_get(kv, "text")) != NULL)
-        copy_text(e->text, sizeof(e->text), v);
+        sw_kv_copy_text(e->text, sizeof(e->text), v);
     return true;
 }
 
@@ -475,15 +416,15 @@ decode_dec(const struct sw_kv *kv, struct sw_crec_decision *d, const char **why)
         BAD("bad relay name");
     if ((d->state == SW_STATE_PRIMARY) != (d->relay[0] == '\0'))
         BAD("a relay is named for every state but primary, and only then");
-    if (!number(sw_kv_get(kv, "since"), 0, SW_CREC_TIME_MAX, &n))
+    if (!sw_kv_number(sw_kv_get(kv, "since"), 0, SW_CREC_TIME_MAX, &n))
         BAD("missing or bad since");
     d->since = (time_t) n;
     if ((v = sw_kv_get(kv, "until")) != NULL) {
-        if (!number(v, 0, SW_CREC_TIME_MAX, &n))
+        if (!sw_kv_number(v, 0, SW_CREC_TIME_MAX, &n))
             BAD("bad until");
         d->until = (time_t) n;
     }
-    if (!number(sw_kv_get(kv, "hold"), 0, SW_DURATION_MAX, &n))
+    if (!sw_kv_number(sw_kv_get(kv, "hold"), 0, SW_DURATION_MAX, &n))
         BAD("missing or bad hold");
     d->hold = (long) n;
     if ((v = sw_kv_get(kv, "rule")) != NULL && !copy_name(d->rule, sizeof(d->rule), v))
@@ -496,7 +437,7 @@ decode_dec(const struct sw_kv *kv, struct sw_crec_decision *d, const char **why)
             BAD("reason too long");
         memcpy(d->reason, v, strlen(v) + 1);
     }
-    if (!number(sw_kv_get(kv, "uid"), SW_UID_NONE, SW_CREC_UID_MAX, &n))
+    if (!sw_kv_number(sw_kv_get(kv, "uid"), SW_UID_NONE, SW_CREC_UID_MAX, &n))
         BAD("missing or bad uid");
     d->uid = (long) n;
     if ((v = sw_kv_get(kv, "event")) == NULL || !event_ok(v))
@@ -519,7 +460,7 @@ decode_fields(const struct sw_kv *kv, const char *key_id, struct sw_crec *r, con
     bool ok = false;
 
     *why = "no version (v=)";
-    if ((v = sw_kv_get(kv, "v")) == NULL || !number(v, 0, 1000000, &n))
+    if ((v = sw_kv_get(kv, "v")) == NULL || !sw_kv_number(v, 0, 1000000, &n))
         return SW_CREC_MALFORMED;
     if (n != SW_CREC_VERSION) {
         *why = "unsupported record version";
@@ -536,7 +477,7 @@ decode_fields(const struct sw_kv *kv, const char *key_id, struct sw_crec *r, con
         return SW_CREC_MALFORMED;
     memcpy(r->node, v, strlen(v) + 1);
     *why = "missing or bad at";
-    if (!number(sw_kv_get(kv, "at"), 1, SW_CREC_AT_MAX, &r->at))
+    if (!sw_kv_number(sw_kv_get(kv, "at"), 1, SW_CREC_AT_MAX, &r->at))
         return SW_CREC_MALFORMED;
     switch (r->type) {
     case SW_CREC_EVIDENCE: ok = decode_ev(kv, r, why); break;
@@ -550,7 +491,7 @@ decode_fields(const struct sw_kv *kv, const char *key_id, struct sw_crec *r, con
         break;
     case SW_CREC_HELLO:
         *why = "missing or bad started";
-        if (!number(sw_kv_get(kv, "started"), 0, SW_CREC_TIME_MAX, &n))
+        if (!sw_kv_number(sw_kv_get(kv, "started"), 0, SW_CREC_TIME_MAX, &n))
             break;
         r->started = (time_t) n;
         *why = "missing or bad state (ok, degraded)";
@@ -559,7 +500,7 @@ decode_fields(const struct sw_kv *kv, const char *key_id, struct sw_crec *r, con
             break;
         memcpy(r->state, v, strlen(v) + 1);
         *why = "missing or bad scopes";
-        if (!number(sw_kv_get(kv, "scopes"), 0, SW_CREC_SCOPES_MAX, &n))
+        if (!sw_kv_number(sw_kv_get(kv, "scopes"), 0, SW_CREC_SCOPES_MAX, &n))
             break;
         r->scopes = (long) n;
         ok = true;

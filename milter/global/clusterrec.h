@@ -40,7 +40,7 @@
  * Pure: no clock, no I/O.
  */
 #define SW_CREC_VERSION  1
-#define SW_CREC_MAX      4096 /* bytes of one record */
+#define SW_CREC_MAX      4096        /* bytes of one record */
 #define SW_CREC_NODE_MAX SW_NODE_MAX /* [A-Za-z0-9._-]{1,64}: route.h */
 #define SW_CREC_EVIDS    (SW_SCOPE_EVIDENCE * 200)
 

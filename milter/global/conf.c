@@ -1086,6 +1086,19 @@ sw_conf_free(struct sw_conf *c)
     free(c);
 }
 
+/* sw_conf_max_window - the longest rule window */
+long
+sw_conf_max_window(const struct sw_conf *conf)
+{
+    long w = 0;
+    size_t i;
+
+    for (i = 0; i < conf->nrules; i++)
+        if (conf->rules[i].window > w)
+            w = conf->rules[i].window;
+    return w;
+}
+
 /* sw_conf_relay - relay by name */
 const struct sw_relay *
 sw_conf_relay(const struct sw_conf *c, const char *name)

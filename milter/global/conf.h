@@ -218,6 +218,8 @@ void sw_conf_dump(const struct sw_conf *conf, struct sw_buf *out);
 void sw_conf_free(struct sw_conf *conf);
 
 const struct sw_relay *sw_conf_relay(const struct sw_conf *conf, const char *name);
+/* The longest window of any rule, in seconds (0 without rules). */
+long sw_conf_max_window(const struct sw_conf *conf);
 const struct sw_pool *sw_conf_pool(const struct sw_conf *conf, const char *name);
 /* The pool whose traffic goes to a destination (first pool whose
  * destinations match, else the first pool with a primary relay). */

@@ -19,17 +19,17 @@
 #include "util/listen.h"
 
 #define SW_DEF_CLUSTER_PREFIX    "spillway:"
-#define SW_DEF_CLUSTER_TIMEOUT   1    /* s */
-#define SW_DEF_CLUSTER_HEARTBEAT 5    /* s */
-#define SW_DEF_CLUSTER_REASSERT  300  /* s */
-#define SW_DEF_CLUSTER_PEER      30   /* s */
+#define SW_DEF_CLUSTER_TIMEOUT   1   /* s */
+#define SW_DEF_CLUSTER_HEARTBEAT 5   /* s */
+#define SW_DEF_CLUSTER_REASSERT  300 /* s */
+#define SW_DEF_CLUSTER_PEER      30  /* s */
 #define SW_DEF_CLUSTER_QUEUE     1000
 #define SW_DEF_CLUSTER_STREAM    100000
 
-static const char *const cluster_keys[] = { "redis",     "sentinels", "master",       "node",
-                                            "key_file",  "password_file", "prefix",   "timeout",
-                                            "heartbeat", "reassert",  "peer_timeout", "queue",
-                                            "stream_max", NULL };
+static const char *const cluster_keys[] = {
+    "redis",   "sentinels", "master",   "node",         "key_file", "password_file", "prefix",
+    "timeout", "heartbeat", "reassert", "peer_timeout", "queue",    "stream_max",    NULL
+};
 
 /* endpoint_ok - "inet:IP:PORT" or "unix:/path" */
 static void
@@ -128,8 +128,8 @@ sw_conf_parse_cluster(struct sw_cfctx *cx, const config_setting_t *root, struct 
         && k->key_file[0] != '/')
         sw_cf_error(cx, config_setting_get_member(g, "key_file"), "cluster.key_file",
                     "\"%s\": an absolute path, please", k->key_file);
-    if (sw_cf_str(cx, g, "cluster", "password_file", false, &k->password_file)
-        && k->password_file && k->password_file[0] != '/')
+    if (sw_cf_str(cx, g, "cluster", "password_file", false, &k->password_file) && k->password_file
+        && k->password_file[0] != '/')
         sw_cf_error(cx, config_setting_get_member(g, "password_file"), "cluster.password_file",
                     "\"%s\": an absolute path, please", k->password_file);
     if (sw_cf_str(cx, g, "cluster", "prefix", false, &k->prefix) && k->prefix

@@ -176,13 +176,9 @@ obtain(struct sw_engine *e, const char *key)
 static long
 max_window(const struct sw_conf *c)
 {
-    long w = 60;
-    size_t i;
+    long w = sw_conf_max_window(c);
 
-    for (i = 0; i < c->nrules; i++)
-        if (c->rules[i].window > w)
-            w = c->rules[i].window;
-    return w;
+    return w > 60 ? w : 60;
 }
 
 /* prune - drop what is older than the longest window */

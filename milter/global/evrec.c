@@ -1,8 +1,6 @@
 /* evrec.c - the evidence channel's record: encode and parse */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,66 +46,10 @@ sw_evrec_encode(const struct sw_evrec *r, struct sw_buf *out)
     return ok && out->len <= SW_EVREC_MAX;
 }
 
-/* numeric_ip - an IPv4 or IPv6 address, copied */
-static bool
-numeric_ip(const char *v, char *dst, size_t size)
-{
-    unsigned char b[16];
-
-    if (strlen(v) >= size || (inet_pton(AF_INET, v, b) != 1 && inet_pton(AF_INET6, v, b) != 1))
-        return false;
-    memcpy(dst, v, strlen(v) + 1);
-    return true;
-}
-
-/* copy - a bounded field; false when too long or containing control bytes */
-static bool
-copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src), i;
-
-    if (n >= size)
-        return false;
-    for (i = 0; i < n; i++)
-        if ((unsigned char) src[i] < 0x20 || src[i] == 0x7f)
-            return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
-/* number - a decimal in [min, max] */
-/* copy_text - free text (a provider's reply): cut to fit, control bytes
- * become spaces, so a log line built from it stays one line */
-static void
-copy_text(char *dst, size_t size, const char *src)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < size && src[i]; i++)
-        dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-    dst[i] = '\0';
-}
-
-static bool
-number(const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v;
-
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-        return false;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 #define OPT(key, dst)                                                     \
     do {                                                                  \
         const char *v_ = sw_kv_get(&kv, key);                             \
-        if (v_ && !copy(dst, sizeof(dst), v_)) {                          \
+        if (v_ && !sw_kv_copy(dst, sizeof(dst), v_)) {                    \
             *why = "field " key " is too long or has control characters"; \
             return false;                                                 \
         }                                                                 \
@@ -119,7 +61,7 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
 {
     struct sw_kv kv; /* 8 KB on the stack: the callers have it */
     const char *v;
-    long n;
+    long long n;
 
     memset(r, 0, sizeof(*r));
     if (len > SW_EVREC_MAX) {
@@ -130,7 +72,7 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
         len--;
     if (!sw_kv_parse(&kv, data, len, why))
         return false;
-    if ((v = sw_kv_get(&kv, "v")) == NULL || !number(v, 0, 1000, &n)) {
+    if ((v = sw_kv_get(&kv, "v")) == NULL || !sw_kv_number(v, 0, 1000, &n)) {
         *why = "no version (v=)";
         return false;
     }
@@ -142,13 +84,13 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
         *why = "missing or unknown source";
         return false;
     }
-    if (!number(sw_kv_get(&kv, "time"), 1, 1L << 40, &n)) {
+    if (!sw_kv_number(sw_kv_get(&kv, "time"), 1, 1L << 40, &n)) {
         *why = "missing or bad time";
         return false;
     }
     r->ev.time = (time_t) n;
     if ((v = sw_kv_get(&kv, "domain")) == NULL || *v == '\0'
-        || !copy(r->ev.domain, sizeof(r->ev.domain), v)) {
+        || !sw_kv_copy(r->ev.domain, sizeof(r->ev.domain), v)) {
         *why = "missing or bad domain";
         return false;
     }
@@ -162,7 +104,7 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
     }
     r->ev.trusted = v[0] == '1';
     if ((v = sw_kv_get(&kv, "code")) != NULL) {
-        if (!number(v, 200, 599, &n)) {
+        if (!sw_kv_number(v, 200, 599, &n)) {
             *why = "bad code";
             return false;
         }
@@ -175,10 +117,11 @@ sw_evrec_parse(const char *data, size_t len, struct sw_evrec *r, const char **wh
     OPT("dsn", r->ev.dsn);
     OPT("pattern", r->ev.pattern);
     if ((v = sw_kv_get(&kv, "text")) != NULL)
-        copy_text(r->ev.text, sizeof(r->ev.text), v);
+        sw_kv_copy_text(r->ev.text, sizeof(r->ev.text), v);
     OPT("tag", r->tag);
     OPT("client", r->client);
-    if ((v = sw_kv_get(&kv, "egress")) != NULL && !numeric_ip(v, r->ev.egress, sizeof(r->ev.egress))) {
+    if ((v = sw_kv_get(&kv, "egress")) != NULL
+        && !sw_kv_copy_ip(r->ev.egress, sizeof(r->ev.egress), v)) {
         *why = "bad egress (a numeric IP address)";
         return false;
     }

@@ -51,7 +51,7 @@ static void open_master(struct routed_cluster *cl);
 
 /* auth - AUTH [user] password on a new connection, if configured */
 static void
-auth(struct cl_conn *c, void (*fn)(redisAsyncContext *, void *, void *))
+auth(struct cl_conn *c)
 {
     struct routed_cluster *cl = c->cl;
     const char *argv[3] = { "AUTH", cl->user, cl->pass };
@@ -60,11 +60,11 @@ auth(struct cl_conn *c, void (*fn)(redisAsyncContext *, void *, void *))
     if (cl->pass[0] == '\0')
         return;
     if (cl->user[0])
-        (void) cl_call(c, fn, 3, argv, lens);
+        (void) cl_call(c, cl_ignore_cb, 3, argv, lens);
     else {
         argv[1] = cl->pass;
         lens[1] = lens[2];
-        (void) cl_call(c, fn, 2, argv, lens);
+        (void) cl_call(c, cl_ignore_cb, 2, argv, lens);
     }
 }
 
@@ -82,15 +82,14 @@ master_cb(redisAsyncContext *ac, void *reply, void *priv)
     if (!cl_reply_ok(ac, reply, priv, &c))
         return;
     cl = c->cl;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING
-        || r->element[1]->type != REDIS_REPLY_STRING) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
         cl_fail(cl, "sentinel %s does not know master \"%s\"",
-                  cl->rd->conf->cluster.sentinels.v[cl->sentinel_next],
-                  cl->rd->conf->cluster.master);
+                cl->rd->conf->cluster.sentinels.v[cl->sentinel_next], cl->rd->conf->cluster.master);
         return;
     }
-    (void) snprintf(spec, sizeof(spec), strchr(r->element[0]->str, ':') ? "inet:[%s]:%s"
-                                                                         : "inet:%s:%s",
+    (void) snprintf(spec, sizeof(spec),
+                    strchr(r->element[0]->str, ':') ? "inet:[%s]:%s" : "inet:%s:%s",
                     r->element[0]->str, r->element[1]->str);
     sw_buf_init(&err, 256);
     ok = sw_endpoint_parse(spec, &cl->master, &err);
@@ -156,7 +155,7 @@ collect(struct routed_cluster *cl, const redisReply *field, const redisReply *va
     static const char script[] = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
                                  "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
     char k[128];
-    const char *argv[6] = { "EVAL", script, "1", cl_key(cl, "decisions", k, sizeof(k)),
+    const char *argv[6] = { "EVAL",     script,    "1", cl_key(cl, "decisions", k, sizeof(k)),
                             field->str, value->str };
     size_t lens[6] = { 4, sizeof(script) - 1, 1, strlen(argv[3]), field->len, value->len };
 
@@ -182,7 +181,8 @@ scan_cb(redisAsyncContext *ac, void *reply, void *priv)
     }
     v = r->element[1];
     for (i = 0; i + 1 < v->elements; i += 2)
-        if (v->element[i]->type == REDIS_REPLY_STRING && v->element[i + 1]->type == REDIS_REPLY_STRING
+        if (v->element[i]->type == REDIS_REPLY_STRING
+            && v->element[i + 1]->type == REDIS_REPLY_STRING
             && cl_apply(cl, v->element[i + 1]->str, v->element[i + 1]->len, false))
             collect(cl, v->element[i], v->element[i + 1]);
     if (strcmp(r->element[0]->str, "0") != 0) {
@@ -247,9 +247,9 @@ role_cb(redisAsyncContext *ac, void *reply, void *priv)
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING
         || strcmp(r->element[0]->str, "master") != 0) {
         cl_fail(c->cl, "%s is not a master (%s)", c->cl->master_spec,
-                  r->type == REDIS_REPLY_ARRAY && r->elements && r->element[0]->str
-                      ? r->element[0]->str
-                      : "?");
+                r->type == REDIS_REPLY_ARRAY && r->elements && r->element[0]->str
+                    ? r->element[0]->str
+                    : "?");
         return;
     }
     c->cl->phase = CL_SYNCING;
@@ -266,8 +266,8 @@ open_master(struct routed_cluster *cl)
     cl->phase = CL_CONNECTING;
     if (!cl_conn_open(&cl->cmd, &cl->master) || !cl_conn_open(&cl->rdr, &cl->master))
         return;
-    auth(&cl->cmd, cl_ignore_cb);
-    auth(&cl->rdr, cl_ignore_cb);
+    auth(&cl->cmd);
+    auth(&cl->rdr);
     (void) cl_call(&cl->cmd, role_cb, 1, argv, lens);
 }
 
@@ -313,9 +313,8 @@ read_cb(redisAsyncContext *ac, void *reply, void *priv)
         return;
     cl = c->cl;
     cl->reading = false;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1
-        && r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2
-        && r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY
+        && r->element[0]->elements == 2 && r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
         entries = r->element[0]->element[1];
         for (i = 0; i < entries->elements; i++) {
             e = entries->element[i];
@@ -450,8 +449,6 @@ routed_cluster_start(struct routed *rd, struct sw_buf *err)
     const struct sw_cluster_conf *k = &rd->conf->cluster;
     struct routed_cluster *cl;
     struct timeval tv = { 0, CL_TICK_MS * 1000 };
-    long max_window = 0;
-    size_t i;
 
     if (!k->enabled)
         return NULL;
@@ -481,11 +478,8 @@ routed_cluster_start(struct routed *rd, struct sw_buf *err)
     }
     /* Read the stream from as far back as any rule looks: a node that
      * starts learns its peers' recent evidence. */
-    for (i = 0; i < rd->conf->nrules; i++)
-        if (rd->conf->rules[i].window > max_window)
-            max_window = rd->conf->rules[i].window;
     (void) snprintf(cl->last_id, sizeof(cl->last_id), "%lld-0",
-                    cl_now_ms() - (long long) max_window * 1000);
+                    cl_now_ms() - (long long) sw_conf_max_window(rd->conf) * 1000);
     cl->since = time(NULL);
     cl->degraded = true; /* until the first reconcile is done */
     return cl;

@@ -39,14 +39,14 @@ struct cl_conn {
     const char *name;
     unsigned long epoch; /* bumped when the connection is dropped */
     bool connected;
-    double opened;       /* monotonic seconds: connect started */
-    double *sent;        /* FIFO of send times of calls in flight */
+    double opened; /* monotonic seconds: connect started */
+    double *sent;  /* FIFO of send times of calls in flight */
     size_t head, n, cap;
 };
 
 struct cl_peer {
     char node[SW_CREC_NODE_MAX + 1];
-    time_t last;     /* wall clock of its last hello */
+    time_t last; /* wall clock of its last hello */
     double last_mono;
     time_t started;
     char state[16];
@@ -94,21 +94,21 @@ struct routed_cluster {
     char master_spec[96];
     size_t sentinel_next;
     enum cl_phase phase;
-    bool degraded;       /* the link is not up and reconciled */
-    int logged;          /* the state last logged: 0 none yet, 1 ok, 2 degraded */
+    bool degraded; /* the link is not up and reconciled */
+    int logged;    /* the state last logged: 0 none yet, 1 ok, 2 degraded */
     char reason[256];
-    time_t since;        /* wall clock of the last state change */
+    time_t since; /* wall clock of the last state change */
     double retry_at;
     struct sw_backoff backoff;
     struct event *tick;
     double next_hello, next_reassert;
-    char last_id[48];    /* the reader's position in the stream */
+    char last_id[48]; /* the reader's position in the stream */
     bool reading;
-    unsigned long gen;   /* reconcile generation */
+    unsigned long gen; /* reconcile generation */
     bool scanning;
     /* counters, by record type */
     unsigned long published[4], received[4], rejected[CL_REJ_N];
-    unsigned long dropped, failures, applied;
+    unsigned long dropped, failures;
     double rtt, rtt_max;
     struct cl_peer peers[CL_PEERS];
     size_t npeers;
@@ -159,7 +159,9 @@ void cl_tomb_seen(struct routed_cluster *cl, const char *key, long long at, cons
 void cl_tomb_unseen(struct routed_cluster *cl, const char *self, long long min_at,
                     void (*fn)(struct routed_cluster *, const char *key, long long at));
 
-/* routed_cluster_apply.c: one record read from Redis; live: from the
+/* routed_cluster_apply.c: the word of a refusal */
+const char *cl_reject_name(enum cl_reject why);
+/* one record read from Redis; live: from the
  * stream (freshness checked), else from the picture (reconcile); true
  * when the picture need not keep it (a release a day old) */
 bool cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live);

@@ -33,8 +33,8 @@
 #include "util/log.h"
 #include "routed_cluster.h"
 
-#define CL_LIVE_SKEW   300  /* s: a live record stamped further ahead is refused */
-#define CL_LIVE_MAXAGE 600  /* s: a live decision older than this waits for a reconcile */
+#define CL_LIVE_SKEW   300 /* s: a live record stamped further ahead is refused */
+#define CL_LIVE_MAXAGE 600 /* s: a live decision older than this waits for a reconcile */
 
 /* newer - (at, node) ordering */
 static bool
@@ -49,14 +49,21 @@ self(const struct routed_cluster *cl)
     return cl->rd->conf->cluster.node;
 }
 
+/* cl_reject_name - the word of a refusal (status, metrics, debug lines) */
+const char *
+cl_reject_name(enum cl_reject why)
+{
+    static const char *const names[CL_REJ_N] = { "signature", "malformed", "unknown", "stale" };
+
+    return (size_t) why < CL_REJ_N ? names[why] : "?";
+}
+
 /* reject - count and say why at debug level */
 static void
 reject(struct routed_cluster *cl, enum cl_reject why, const char *what)
 {
-    static const char *const names[CL_REJ_N] = { "signature", "malformed", "unknown", "stale" };
-
     cl->rejected[why]++;
-    sw_debug("cluster: record refused (%s): %s", names[why], what);
+    sw_debug("cluster: record refused (%s): %s", cl_reject_name(why), what);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -93,18 +100,6 @@ peer_seen(struct routed_cluster *cl, const struct sw_crec *r)
 /* ---------------------------------------------------------------------- */
 /* evidence */
 
-static long
-max_window(const struct sw_conf *c)
-{
-    long w = 0;
-    size_t i;
-
-    for (i = 0; i < c->nrules; i++)
-        if (c->rules[i].window > w)
-            w = c->rules[i].window;
-    return w;
-}
-
 /* apply_evidence - a peer's observation into our engine */
 static void
 apply_evidence(struct routed_cluster *cl, const struct sw_crec *r)
@@ -114,7 +109,7 @@ apply_evidence(struct routed_cluster *cl, const struct sw_crec *r)
     struct sw_policy p;
     time_t now = time(NULL);
 
-    if (r->ev.time > now + CL_LIVE_SKEW || r->ev.time < now - max_window(rd->conf) - 60) {
+    if (r->ev.time > now + CL_LIVE_SKEW || r->ev.time < now - sw_conf_max_window(rd->conf) - 60) {
         reject(cl, CL_REJ_STALE, "evidence outside every rule's window");
         return;
     }
@@ -134,7 +129,6 @@ apply_evidence(struct routed_cluster *cl, const struct sw_crec *r)
         memcpy(ob.ev.id + n + 1, r->ev.id, m);
         ob.ev.id[n + 1 + m] = '\0';
     }
-    cl->applied++;
     /* not counted in this node's evidence metrics: the peer counts it */
     if (ob.via_primary && ob.ev.trusted && !ob.ev.success)
         routed_dnsbl_learn(rd, &ob.ev);
@@ -304,7 +298,6 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
         if ((s = sw_route_find_key(rd->route, c->scope)) != NULL)
             s->gen = cl->gen;
     }
-    cl->applied++;
     peer_decision(cl, r, from);
     changed(cl, live, true);
 }
@@ -347,7 +340,6 @@ apply_relay(struct routed_cluster *cl, const struct sw_crec *r, bool live)
     d.time = now;
     d.uid = SW_UID_NONE;
     rd->admin[idx] = r->admin;
-    cl->applied++;
     routed_record(rd, &d);
     routed_revalidate(rd, now, "peer", true);
     changed(cl, live, true);
@@ -376,15 +368,9 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
     if ((r = malloc(sizeof(*r))) == NULL)
         return false;
     switch (sw_crec_decode(data, len, &cl->keys, r, &why)) {
-    case SW_CREC_OK:
-        gc = !live && collectable(r);
-        break;
-    case SW_CREC_BADSIG:
-        reject(cl, CL_REJ_SIGNATURE, why);
-        goto done;
-    default:
-        reject(cl, CL_REJ_MALFORMED, why);
-        goto done;
+    case SW_CREC_OK: gc = !live && collectable(r); break;
+    case SW_CREC_BADSIG: reject(cl, CL_REJ_SIGNATURE, why); goto done;
+    default: reject(cl, CL_REJ_MALFORMED, why); goto done;
     }
     if (strcmp(r->node, self(cl)) == 0 && (live || r->type != SW_CREC_DECISION)) {
         if (r->type == SW_CREC_RELAY) {
@@ -402,15 +388,9 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
     if (strcmp(r->node, self(cl)) != 0)
         cl->received[r->type]++;
     switch (r->type) {
-    case SW_CREC_EVIDENCE:
-        apply_evidence(cl, r);
-        break;
-    case SW_CREC_DECISION:
-        apply_decision(cl, r, live);
-        break;
-    case SW_CREC_RELAY:
-        apply_relay(cl, r, live);
-        break;
+    case SW_CREC_EVIDENCE: apply_evidence(cl, r); break;
+    case SW_CREC_DECISION: apply_decision(cl, r, live); break;
+    case SW_CREC_RELAY: apply_relay(cl, r, live); break;
     case SW_CREC_HELLO:
         /* the stream's past (read at start) says nothing of who is alive */
         if (r->at / 1000 >= time(NULL) - cl->rd->conf->cluster.peer_timeout)
@@ -483,9 +463,8 @@ cl_scope_record(struct routed_cluster *cl, const char *scope, const struct sw_de
     (void) snprintf(c->reason, sizeof(c->reason), "%s", s->reason ? s->reason : "");
     for (i = 0; i < s->nev; i++) {
         n = strlen(c->evids);
-        (void) snprintf(c->evids + n, sizeof(c->evids) - n, "%s%s/%s/%s", n ? " " : "",
-                        self(cl), s->ev[i].id[0] ? s->ev[i].id : "-",
-                        s->ev[i].rcpt[0] ? s->ev[i].rcpt : "-");
+        (void) snprintf(c->evids + n, sizeof(c->evids) - n, "%s%s/%s/%s", n ? " " : "", self(cl),
+                        s->ev[i].id[0] ? s->ev[i].id : "-", s->ev[i].rcpt[0] ? s->ev[i].rcpt : "-");
     }
 }
 
@@ -646,6 +625,7 @@ cl_reassert(struct routed_cluster *cl)
             cl_publish_relay(cl, cl->relays[i].name);
     if (cl->backlog.n)
         sw_info("cluster: reassert=%zu node=%s: decisions of this node that Redis lacked "
-                "are written back", cl->backlog.n, self(cl));
+                "are written back",
+                cl->backlog.n, self(cl));
     cl_reassert_drain(cl);
 }

@@ -23,7 +23,6 @@
 #include "util/log.h"
 #include "routed_cluster.h"
 
-
 /* cl_mono - monotonic seconds */
 double
 cl_mono(void)
@@ -97,7 +96,7 @@ disconnect_cb(const redisAsyncContext *ac, int status)
         return;
     c->ac = NULL; /* hiredis frees it */
     cl_fail(c->cl, "%s connection lost%s%s", c->name, status == REDIS_OK ? "" : ": ",
-              status == REDIS_OK ? "" : ac->errstr);
+            status == REDIS_OK ? "" : ac->errstr);
 }
 
 /* cl_conn_open - start connecting to ep (non-blocking: ep is numeric) */
@@ -233,7 +232,6 @@ cl_fail(struct routed_cluster *cl, const char *fmt, ...)
     sw_debug("cluster: link failed (%s), retry in %ld ms", cl->reason, delay);
     cl_set_state(cl, true);
 }
-
 
 /* cl_ignore_cb - a reply with nothing to read (AUTH, HSET, XADD) */
 void

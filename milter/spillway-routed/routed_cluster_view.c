@@ -104,9 +104,6 @@ phase_name(const struct routed_cluster *cl)
     return cl->phase == CL_SYNCING ? "reconciling" : "degraded";
 }
 
-static const char *const reject_names[CL_REJ_N] = { "signature", "malformed", "unknown", "stale" };
-static const char *const type_names[4] = { "ev", "dec", "relay", "hello" };
-
 /* routed_cluster_status - status: a text block, or the JSON member
  * "cluster":{...} (nothing at all without a cluster) */
 void
@@ -131,17 +128,20 @@ routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out)
         sw_buf_printf(out, ",\"since\":%lld,\"rtt\":%.6f,\"dropped\":%lu,\"failures\":%lu",
                       (long long) cl->since, cl->rtt, cl->dropped, cl->failures);
         for (i = 0; i < 4; i++)
-            sw_buf_printf(out, ",\"published_%s\":%lu,\"received_%s\":%lu", type_names[i],
-                          cl->published[i], type_names[i], cl->received[i]);
+            sw_buf_printf(out, ",\"published_%s\":%lu,\"received_%s\":%lu",
+                          sw_crec_type_name((enum sw_crec_type) i), cl->published[i],
+                          sw_crec_type_name((enum sw_crec_type) i), cl->received[i]);
         for (i = 0; i < CL_REJ_N; i++)
-            sw_buf_printf(out, ",\"rejected_%s\":%lu", reject_names[i], cl->rejected[i]);
+            sw_buf_printf(out, ",\"rejected_%s\":%lu", cl_reject_name((enum cl_reject) i),
+                          cl->rejected[i]);
         sw_buf_adds(out, ",\"peers\":[");
         for (i = 0; i < cl->npeers; i++) {
             p = &cl->peers[i];
             sw_buf_printf(out, "%s{\"node\":", i ? "," : "");
             sw_buf_add_json(out, p->node);
-            sw_buf_printf(out, ",\"last\":%lld,\"alive\":%s,\"started\":%lld,\"scopes\":%ld,"
-                               "\"state\":",
+            sw_buf_printf(out,
+                          ",\"last\":%lld,\"alive\":%s,\"started\":%lld,\"scopes\":%ld,"
+                          "\"state\":",
                           (long long) p->last,
                           now - p->last_mono <= (double) rd->conf->cluster.peer_timeout ? "true"
                                                                                         : "false",
@@ -157,12 +157,14 @@ routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out)
                   rd->conf->cluster.sentinels.n ? " (from sentinel)" : "", cl->rtt * 1000);
     if (cl->degraded && cl->phase != CL_SYNCING)
         sw_buf_printf(out, " (%s)", cl->reason[0] ? cl->reason : "connecting");
-    sw_buf_printf(out, "\n  records published: ev %lu, dec %lu, relay %lu, hello %lu; "
-                       "received: ev %lu, dec %lu, relay %lu, hello %lu\n",
+    sw_buf_printf(out,
+                  "\n  records published: ev %lu, dec %lu, relay %lu, hello %lu; "
+                  "received: ev %lu, dec %lu, relay %lu, hello %lu\n",
                   cl->published[0], cl->published[1], cl->published[2], cl->published[3],
                   cl->received[0], cl->received[1], cl->received[2], cl->received[3]);
-    sw_buf_printf(out, "  refused: signature %lu, malformed %lu, unknown %lu, stale %lu; "
-                       "dropped %lu; link failures %lu\n",
+    sw_buf_printf(out,
+                  "  refused: signature %lu, malformed %lu, unknown %lu, stale %lu; "
+                  "dropped %lu; link failures %lu\n",
                   cl->rejected[0], cl->rejected[1], cl->rejected[2], cl->rejected[3], cl->dropped,
                   cl->failures);
     for (i = 0; i < cl->npeers; i++) {
@@ -196,24 +198,25 @@ routed_cluster_metrics(const struct routed *rd, struct sw_buf *b)
          && sw_metrics_family(b, "spillway_cluster_rtt_seconds", SW_METRIC_GAUGE,
                               "round trip of the last Redis call")
          && sw_metrics_sample(b, "spillway_cluster_rtt_seconds", NULL, cl->rtt)
-         && sw_metrics_family(b, "spillway_cluster_records_published_total",
-                              SW_METRIC_COUNTER, "records written to Redis, by type")
-         && sw_metrics_family(b, "spillway_cluster_records_received_total",
-                              SW_METRIC_COUNTER, "peers' records taken, by type");
+         && sw_metrics_family(b, "spillway_cluster_records_published_total", SW_METRIC_COUNTER,
+                              "records written to Redis, by type")
+         && sw_metrics_family(b, "spillway_cluster_records_received_total", SW_METRIC_COUNTER,
+                              "peers' records taken, by type");
     for (i = 0; ok && i < 4; i++) {
         l[0] = "type";
-        l[1] = type_names[i];
+        l[1] = sw_crec_type_name((enum sw_crec_type) i);
         l[2] = NULL;
         ok = sw_metrics_sample(b, "spillway_cluster_records_published_total", l,
                                (double) cl->published[i])
              && sw_metrics_sample(b, "spillway_cluster_records_received_total", l,
                                   (double) cl->received[i]);
     }
-    ok = ok && sw_metrics_family(b, "spillway_cluster_records_rejected_total", SW_METRIC_COUNTER,
-                                 "records read from Redis and refused, by reason");
+    ok = ok
+         && sw_metrics_family(b, "spillway_cluster_records_rejected_total", SW_METRIC_COUNTER,
+                              "records read from Redis and refused, by reason");
     for (i = 0; ok && i < CL_REJ_N; i++) {
         l[0] = "reason";
-        l[1] = reject_names[i];
+        l[1] = cl_reject_name((enum cl_reject) i);
         l[2] = NULL;
         ok = sw_metrics_sample(b, "spillway_cluster_records_rejected_total", l,
                                (double) cl->rejected[i]);

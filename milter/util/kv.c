@@ -1,7 +1,10 @@
 /* kv.c - tab-separated key=value records (control requests, state file) */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/kv.h"
@@ -136,4 +139,61 @@ sw_kv_addl(struct sw_buf *b, const char *key, long value)
 
     (void) snprintf(num, sizeof(num), "%ld", value);
     return sw_kv_add(b, key, num);
+}
+
+/* sw_kv_number - a decimal in [min, max]: digits, a '-' only when min < 0 */
+bool
+sw_kv_number(const char *s, long long min, long long max, long long *out)
+{
+    const char *d = s != NULL && *s == '-' && min < 0 ? s + 1 : s;
+    char *end;
+    long long v;
+
+    if (d == NULL || *d < '0' || *d > '9')
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* sw_kv_copy - a bounded field without control bytes */
+bool
+sw_kv_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src), i;
+
+    if (n >= size)
+        return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char) src[i] < 0x20 || src[i] == 0x7f)
+            return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* sw_kv_copy_text - cut to fit, control bytes become spaces */
+void
+sw_kv_copy_text(char *dst, size_t size, const char *src)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < size && src[i]; i++)
+        dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+    dst[i] = '\0';
+}
+
+/* sw_kv_copy_ip - an IPv4 or IPv6 address, copied */
+bool
+sw_kv_copy_ip(char *dst, size_t size, const char *src)
+{
+    unsigned char b[16];
+
+    if (strlen(src) >= size
+        || (inet_pton(AF_INET, src, b) != 1 && inet_pton(AF_INET6, src, b) != 1))
+        return false;
+    memcpy(dst, src, strlen(src) + 1);
+    return true;
 }

@@ -32,4 +32,18 @@ const char *sw_kv_get(const struct sw_kv *kv, const char *key);
 bool sw_kv_add(struct sw_buf *b, const char *key, const char *value);
 bool sw_kv_addl(struct sw_buf *b, const char *key, long value);
 
+/*
+ * Reading a decoded value into a bounded field: the record formats read
+ * from other processes (evrec.h, clusterrec.h) check every field alike.
+ */
+/* A decimal in [min, max]: digits only, a leading '-' only when min < 0. */
+bool sw_kv_number(const char *s, long long min, long long max, long long *out);
+/* Copy a value that fits and has no control bytes; false otherwise. */
+bool sw_kv_copy(char *dst, size_t size, const char *src);
+/* Free text (a provider's reply): cut to fit, control bytes become
+ * spaces, so a log line built from it stays one line. */
+void sw_kv_copy_text(char *dst, size_t size, const char *src);
+/* Copy a numeric IPv4 or IPv6 address; false for anything else. */
+bool sw_kv_copy_ip(char *dst, size_t size, const char *src);
+
 #endif
