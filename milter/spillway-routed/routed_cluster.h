@@ -122,6 +122,13 @@ struct routed_cluster {
     void (*room)(struct routed_cluster *cl);
 };
 
+/* this node's name in the cluster */
+static inline const char *
+cl_self(const struct routed_cluster *cl)
+{
+    return cl->rd->conf->cluster.node;
+}
+
 /* routed_cluster_conn.c: the lowest layer */
 double cl_mono(void);
 long long cl_now_ms(void);
@@ -135,6 +142,7 @@ void cl_conn_close(struct cl_conn *c);
 /* Drop every connection, log the state once, retry with back-off. */
 void cl_fail(struct routed_cluster *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cl_set_state(struct routed_cluster *cl, bool degraded);
+bool cl_peer_alive(const struct routed_cluster *cl, const struct cl_peer *p);
 size_t cl_peers_alive(const struct routed_cluster *cl);
 /* One call on a connection; false (counted as dropped) when it is down
  * or CL_QUEUE calls are in flight. */
@@ -159,24 +167,27 @@ void cl_tomb_seen(struct routed_cluster *cl, const char *key, long long at, cons
 void cl_tomb_unseen(struct routed_cluster *cl, const char *self, long long min_at,
                     void (*fn)(struct routed_cluster *, const char *key, long long at));
 
-/* routed_cluster_apply.c: the word of a refusal */
-const char *cl_reject_name(enum cl_reject why);
-/* one record read from Redis; live: from the
- * stream (freshness checked), else from the picture (reconcile); true
- * when the picture need not keep it (a release a day old) */
+/* routed_cluster_apply.c: records in.  One record read from Redis; live:
+ * from the stream (freshness checked), else from the picture (a
+ * reconcile); true when the picture need not keep it (a release a day
+ * old).  cl_apply_done: the picture is read, save, render, flush once. */
 bool cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live);
-/* a reconcile ended: re-assert what is ours and Redis lacks */
 void cl_apply_done(struct routed_cluster *cl);
-void cl_reassert(struct routed_cluster *cl);
-void cl_reassert_drain(struct routed_cluster *cl);
-void cl_backlog_clear(struct routed_cluster *cl);
-/* the record of a scope's current state (primary when absent) after
- * decision d (NULL: a re-assertion) */
+const char *cl_reject_name(enum cl_reject why);
+
+/* routed_cluster_own.c: this node's records out.  The record of a scope's
+ * current state (primary when absent) after decision d (NULL: a
+ * re-assertion); a relay's state; the heartbeat.  cl_reassert: after a
+ * reconcile, what Redis lacks of ours goes back, paced by
+ * cl_reassert_drain. */
 void cl_scope_record(struct routed_cluster *cl, const char *scope, const struct sw_decision *d,
                      struct sw_crec *r);
 void cl_publish_scope(struct routed_cluster *cl, const char *scope, const struct sw_decision *d);
 void cl_publish_relay(struct routed_cluster *cl, const char *relay);
 void cl_publish_hello(struct routed_cluster *cl);
 struct cl_relay *cl_relay_slot(struct routed_cluster *cl, const char *name);
+void cl_reassert(struct routed_cluster *cl);
+void cl_reassert_drain(struct routed_cluster *cl);
+void cl_backlog_clear(struct routed_cluster *cl);
 
 #endif

@@ -43,12 +43,6 @@ newer(long long a_at, const char *a_node, long long b_at, const char *b_node)
     return a_at > b_at || (a_at == b_at && strcmp(a_node, b_node) > 0);
 }
 
-static const char *
-self(const struct routed_cluster *cl)
-{
-    return cl->rd->conf->cluster.node;
-}
-
 /* cl_reject_name - the word of a refusal (status, metrics, debug lines) */
 const char *
 cl_reject_name(enum cl_reject why)
@@ -210,62 +204,103 @@ peer_decision(struct routed_cluster *cl, const struct sw_crec *r, const char *fr
     routed_record(cl->rd, &d);
 }
 
+/* settled - nothing to take from a decision record, given what this node
+ * holds for its scope (s, or NULL: primary): the same decision, an older
+ * one, one a later release ended, or a release of a scope already
+ * primary.  Marks what Redis holds as we do, for the re-assertion. */
+static bool
+settled(struct routed_cluster *cl, const struct sw_crec *r, struct sw_scope *s, bool live)
+{
+    const struct sw_crec_decision *c = &r->dec;
+    const char *t_node;
+    long long t_at;
+
+    if (s == NULL) {
+        if (cl_tomb_find(cl, c->scope, &t_at, &t_node)) {
+            if (t_at == r->at && strcmp(t_node, r->node) == 0) {
+                cl_tomb_seen(cl, c->scope, r->at, r->node); /* Redis has our release */
+                return true;
+            }
+            if (!newer(r->at, r->node, t_at, t_node))
+                return true; /* released since: a stale record */
+        }
+        if (c->state != SW_STATE_PRIMARY)
+            return false;
+        cl_tomb_add(cl, c->scope, r->at, r->node); /* refuses older records */
+        cl_tomb_seen(cl, c->scope, r->at, r->node);
+        return true; /* released here already */
+    }
+    if (s->at == r->at && strcmp(s->node, r->node) == 0) {
+        s->gen = cl->gen; /* Redis has what we have */
+        return true;
+    }
+    if (c->state == s->state && s->relay && strcmp(c->relay, s->relay) == 0
+        && strcmp(r->node, s->node) != 0) {
+        /* Two nodes decided the same from the same evidence: the first of
+         * them keeps it (every node picks the older), taken here without
+         * a line or a flush.  (One node's two decisions: the newer, as
+         * ever.) */
+        if (newer(r->at, r->node, s->at, s->node))
+            return true; /* ours is the first: the reconcile re-asserts it */
+        (void) snprintf(s->node, sizeof(s->node), "%s", r->node);
+        s->at = r->at;
+        s->since = c->since;
+        s->until = c->until;
+        s->hold = c->hold;
+        s->gen = cl->gen;
+        changed(cl, live, false);
+        return true;
+    }
+    /* ours is newer: the reconcile re-asserts it if it is ours */
+    return !newer(r->at, r->node, s->at, s->node);
+}
+
+/* restore - a peer's non-primary state into the routing table */
+static bool
+restore(struct routed_cluster *cl, const struct sw_crec *r, enum sw_scope_kind kind)
+{
+    const struct sw_crec_decision *c = &r->dec;
+    struct sw_scope t, *s;
+
+    memset(&t, 0, sizeof(t));
+    t.key = (char *) c->scope;
+    t.kind = kind;
+    t.state = c->state;
+    t.relay = (char *) c->relay;
+    t.since = c->since;
+    t.until = c->until;
+    t.hold = c->hold;
+    t.rule = (char *) c->rule;
+    t.reason = (char *) c->reason;
+    t.uid = c->uid;
+    (void) snprintf(t.node, sizeof(t.node), "%s", r->node);
+    t.at = r->at;
+    if (sw_route_restore(cl->rd->route, &t) != SW_ROUTE_OK) {
+        sw_warn("cluster: cannot take %s's decision for %s (out of memory?)", r->node, c->scope);
+        return false;
+    }
+    if ((s = sw_route_find_key(cl->rd->route, c->scope)) != NULL)
+        s->gen = cl->gen;
+    return true;
+}
+
 /* apply_decision - a scope's state from a peer, if newer than ours */
 static void
 apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
 {
     struct routed *rd = cl->rd;
     const struct sw_crec_decision *c = &r->dec;
-    struct sw_scope *s = sw_route_find_key(rd->route, c->scope), t;
+    struct sw_scope *s = sw_route_find_key(rd->route, c->scope);
     struct sw_decision d;
     enum sw_scope_kind kind;
     const char *name;
     char from[72];
-    const char *t_node;
-    long long t_at;
     time_t now = time(NULL);
 
     if (live && r->at / 1000 < now - CL_LIVE_MAXAGE)
         return; /* the stream's past, read at start: the reconcile has it right */
-    if (!split_scope(c->scope, &kind, &name))
+    if (!split_scope(c->scope, &kind, &name) || settled(cl, r, s, live))
         return;
-    if (s == NULL && cl_tomb_find(cl, c->scope, &t_at, &t_node)) {
-        if (t_at == r->at && strcmp(t_node, r->node) == 0) {
-            cl_tomb_seen(cl, c->scope, r->at, r->node); /* Redis has our release */
-            return;
-        }
-        if (!newer(r->at, r->node, t_at, t_node))
-            return; /* released since: a stale record */
-    }
-    if (s) {
-        if (s->at == r->at && strcmp(s->node, r->node) == 0) {
-            s->gen = cl->gen; /* Redis has what we have */
-            return;
-        }
-        if (c->state == s->state && s->relay && strcmp(c->relay, s->relay) == 0
-            && strcmp(r->node, s->node) != 0) {
-            /* Two nodes decided the same from the same evidence: the first
-             * of them keeps it (every node picks the older), taken here
-             * without a line or a flush.  (One node's two decisions: the
-             * newer, below, as ever.) */
-            if (newer(r->at, r->node, s->at, s->node))
-                return; /* ours is the first: the reconcile re-asserts it */
-            (void) snprintf(s->node, sizeof(s->node), "%s", r->node);
-            s->at = r->at;
-            s->since = c->since;
-            s->until = c->until;
-            s->hold = c->hold;
-            s->gen = cl->gen;
-            changed(cl, live, false);
-            return;
-        }
-        if (!newer(r->at, r->node, s->at, s->node))
-            return; /* ours is newer: the reconcile re-asserts it if it is ours */
-    } else if (c->state == SW_STATE_PRIMARY) {
-        cl_tomb_add(cl, c->scope, r->at, r->node); /* refuses older records */
-        cl_tomb_seen(cl, c->scope, r->at, r->node);
-        return; /* released here already */
-    }
     if (c->state != SW_STATE_PRIMARY && c->state != SW_STATE_DIVERTED && c->until
         && c->until <= now)
         return; /* a pin that expired: every node let it go by itself */
@@ -277,26 +312,8 @@ apply_decision(struct routed_cluster *cl, const struct sw_crec *r, bool live)
         cl_tomb_seen(cl, c->scope, r->at, r->node);
     } else {
         cl_tomb_remove(cl, c->scope);
-        memset(&t, 0, sizeof(t));
-        t.key = (char *) c->scope;
-        t.kind = kind;
-        t.state = c->state;
-        t.relay = (char *) c->relay;
-        t.since = c->since;
-        t.until = c->until;
-        t.hold = c->hold;
-        t.rule = (char *) c->rule;
-        t.reason = (char *) c->reason;
-        t.uid = c->uid;
-        (void) snprintf(t.node, sizeof(t.node), "%s", r->node);
-        t.at = r->at;
-        if (sw_route_restore(rd->route, &t) != SW_ROUTE_OK) {
-            sw_warn("cluster: cannot take %s's decision for %s (out of memory?)", r->node,
-                    c->scope);
+        if (!restore(cl, r, kind))
             return;
-        }
-        if ((s = sw_route_find_key(rd->route, c->scope)) != NULL)
-            s->gen = cl->gen;
     }
     peer_decision(cl, r, from);
     changed(cl, live, true);
@@ -372,7 +389,7 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
     case SW_CREC_BADSIG: reject(cl, CL_REJ_SIGNATURE, why); goto done;
     default: reject(cl, CL_REJ_MALFORMED, why); goto done;
     }
-    if (strcmp(r->node, self(cl)) == 0 && (live || r->type != SW_CREC_DECISION)) {
+    if (strcmp(r->node, cl_self(cl)) == 0 && (live || r->type != SW_CREC_DECISION)) {
         if (r->type == SW_CREC_RELAY) {
             struct cl_relay *slot = cl_relay_slot(cl, r->relay);
 
@@ -385,7 +402,7 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
         reject(cl, CL_REJ_UNKNOWN, why);
         goto done;
     }
-    if (strcmp(r->node, self(cl)) != 0)
+    if (strcmp(r->node, cl_self(cl)) != 0)
         cl->received[r->type]++;
     switch (r->type) {
     case SW_CREC_EVIDENCE: apply_evidence(cl, r); break;
@@ -400,232 +417,4 @@ cl_apply(struct routed_cluster *cl, const char *data, size_t len, bool live)
 done:
     free(r);
     return gc;
-}
-
-/* ---------------------------------------------------------------------- */
-/* ours, out */
-
-/* cl_relay_slot - the provenance of a relay's state, by name */
-struct cl_relay *
-cl_relay_slot(struct routed_cluster *cl, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < cl->nrelays; i++)
-        if (strcmp(cl->relays[i].name, name) == 0)
-            return &cl->relays[i];
-    if (cl->nrelays == CL_RELAYS || strlen(name) >= sizeof(cl->relays[0].name))
-        return NULL;
-    memset(&cl->relays[cl->nrelays], 0, sizeof(cl->relays[0]));
-    (void) snprintf(cl->relays[cl->nrelays].name, sizeof(cl->relays[0].name), "%s", name);
-    return &cl->relays[cl->nrelays++];
-}
-
-/* cl_scope_record - the state of one scope as a dec record */
-void
-cl_scope_record(struct routed_cluster *cl, const char *scope, const struct sw_decision *d,
-                struct sw_crec *r)
-{
-    const char *event = d ? d->event : "reassert";
-    const struct sw_scope *s = sw_route_find_key(cl->rd->route, scope);
-    struct sw_crec_decision *c = &r->dec;
-    size_t i, n;
-
-    memset(r, 0, sizeof(*r));
-    r->type = SW_CREC_DECISION;
-    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
-    (void) snprintf(c->scope, sizeof(c->scope), "%s", scope);
-    (void) snprintf(c->event, sizeof(c->event), "%s", event);
-    c->uid = SW_UID_NONE;
-    if (s == NULL) {
-        const char *t_node;
-
-        /* the time of the release, as its tombstone has it */
-        if (!cl_tomb_find(cl, scope, &r->at, &t_node))
-            r->at = cl_now_ms();
-        c->state = SW_STATE_PRIMARY;
-        c->since = time(NULL);
-        if (d) { /* who released it, and why */
-            c->uid = d->uid;
-            (void) snprintf(c->reason, sizeof(c->reason), "%s", d->reason);
-            (void) snprintf(c->rule, sizeof(c->rule), "%s", d->rule);
-        }
-        return;
-    }
-    r->at = s->at ? s->at : cl_now_ms();
-    c->state = s->state;
-    (void) snprintf(c->relay, sizeof(c->relay), "%s", s->relay ? s->relay : "");
-    c->since = s->since;
-    c->until = s->until;
-    c->hold = s->hold;
-    c->uid = s->uid;
-    (void) snprintf(c->rule, sizeof(c->rule), "%s", s->rule ? s->rule : "");
-    (void) snprintf(c->reason, sizeof(c->reason), "%s", s->reason ? s->reason : "");
-    for (i = 0; i < s->nev; i++) {
-        n = strlen(c->evids);
-        (void) snprintf(c->evids + n, sizeof(c->evids) - n, "%s%s/%s/%s", n ? " " : "", self(cl),
-                        s->ev[i].id[0] ? s->ev[i].id : "-", s->ev[i].rcpt[0] ? s->ev[i].rcpt : "-");
-    }
-}
-
-/* cl_publish_scope - our current state of a scope, to every node */
-void
-cl_publish_scope(struct routed_cluster *cl, const char *scope, const struct sw_decision *d)
-{
-    struct sw_crec *r;
-
-    if ((r = malloc(sizeof(*r))) == NULL)
-        return;
-    cl_scope_record(cl, scope, d, r);
-    (void) cl_publish(cl, r, scope);
-    free(r);
-}
-
-/* cl_publish_relay - a relay's administrative state, set here */
-void
-cl_publish_relay(struct routed_cluster *cl, const char *relay)
-{
-    const struct sw_relay *rl = sw_conf_relay(cl->rd->conf, relay);
-    struct cl_relay *slot = cl_relay_slot(cl, relay);
-    struct sw_crec *r;
-
-    if (rl == NULL || slot == NULL || (r = calloc(1, sizeof(*r))) == NULL)
-        return;
-    r->type = SW_CREC_RELAY;
-    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
-    r->at = slot->at;
-    (void) snprintf(r->relay, sizeof(r->relay), "%s", relay);
-    r->admin = cl->rd->admin[rl - cl->rd->conf->relays];
-    (void) cl_publish(cl, r, relay);
-    free(r);
-}
-
-/* cl_publish_hello - the heartbeat */
-void
-cl_publish_hello(struct routed_cluster *cl)
-{
-    struct sw_crec *r;
-
-    if ((r = calloc(1, sizeof(*r))) == NULL)
-        return;
-    r->type = SW_CREC_HELLO;
-    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
-    r->at = cl_now_ms();
-    r->started = cl->rd->started;
-    (void) snprintf(r->state, sizeof(r->state), "%s", cl->degraded ? "degraded" : "ok");
-    r->scopes = (long) sw_route_count(cl->rd->route);
-    (void) cl_publish(cl, r, NULL);
-    free(r);
-}
-
-/* backlog_add - one more re-assertion to make (at 0: a scope's state,
- * else a release at that time) */
-static void
-backlog_add(struct routed_cluster *cl, const char *key, long long at)
-{
-    struct cl_backlog *b = &cl->backlog;
-    struct cl_pending *p;
-    size_t nc;
-
-    if (b->n == b->cap) {
-        nc = b->cap ? b->cap * 2 : 256;
-        if ((p = realloc(b->v, nc * sizeof(*p))) == NULL)
-            return; /* the next reconcile tries again */
-        b->v = p;
-        b->cap = nc;
-    }
-    if ((b->v[b->n].key = strdup(key)) == NULL)
-        return;
-    b->v[b->n++].at = at;
-}
-
-/* reassert_scope - ours, and Redis did not have it as we do */
-static bool
-reassert_scope(const struct sw_scope *s, void *arg)
-{
-    struct routed_cluster *cl = arg;
-
-    if (s->gen != cl->gen && (s->node[0] == '\0' || strcmp(s->node, self(cl)) == 0))
-        backlog_add(cl, s->key, 0);
-    return true;
-}
-
-/* reassert_release - a release of ours that Redis lacks */
-static void
-reassert_release(struct routed_cluster *cl, const char *key, long long at)
-{
-    backlog_add(cl, key, at);
-}
-
-/* publish_release - write a release back */
-static void
-publish_release(struct routed_cluster *cl, const char *key, long long at)
-{
-    struct sw_crec *r;
-
-    if ((r = calloc(1, sizeof(*r))) == NULL)
-        return;
-    r->type = SW_CREC_DECISION;
-    (void) snprintf(r->node, sizeof(r->node), "%s", self(cl));
-    r->at = at;
-    (void) snprintf(r->dec.scope, sizeof(r->dec.scope), "%s", key);
-    r->dec.state = SW_STATE_PRIMARY;
-    r->dec.since = (time_t) (at / 1000);
-    r->dec.uid = SW_UID_NONE;
-    (void) snprintf(r->dec.event, sizeof(r->dec.event), "reassert");
-    (void) cl_publish(cl, r, key);
-    free(r);
-}
-
-/* cl_reassert_drain - publish the backlog while the command queue has room
- * (half of cluster.queue: lookups' share of the loop stays small, and
- * nothing is dropped); called after a reconcile and on every tick */
-void
-cl_reassert_drain(struct routed_cluster *cl)
-{
-    struct cl_backlog *b = &cl->backlog;
-    struct cl_pending *p;
-
-    while (b->next < b->n && cl->cmd.ac && cl->cmd.n + 2 <= cl->cmd.cap / 2) {
-        p = &b->v[b->next++];
-        if (p->at)
-            publish_release(cl, p->key, p->at);
-        else
-            cl_publish_scope(cl, p->key, NULL);
-    }
-    if (b->next == b->n)
-        cl_backlog_clear(cl);
-}
-
-/* cl_backlog_clear - forget what was not re-asserted (a new reconcile
- * finds it again) */
-void
-cl_backlog_clear(struct routed_cluster *cl)
-{
-    struct cl_backlog *b = &cl->backlog;
-    size_t i;
-
-    for (i = 0; i < b->n; i++)
-        free(b->v[i].key);
-    free(b->v);
-    memset(b, 0, sizeof(*b));
-}
-
-/* cl_reassert - after a reconcile: what Redis lacks of ours goes back */
-void
-cl_reassert(struct routed_cluster *cl)
-{
-    size_t i;
-
-    cl_backlog_clear(cl);
-    sw_route_each(cl->rd->route, reassert_scope, cl);
-    cl_tomb_unseen(cl, self(cl), cl_now_ms() - (long long) CL_TOMBSTONE * 1000, reassert_release);
-    for (i = 0; i < cl->nrelays; i++)
-        if (cl->relays[i].gen != cl->gen && strcmp(cl->relays[i].node, self(cl)) == 0)
-            cl_publish_relay(cl, cl->relays[i].name);
-    if (cl->backlog.n)
-        sw_info("cluster: reassert=%zu node=%s: decisions of this node that Redis lacked "
-                "are written back",
-                cl->backlog.n, self(cl));
-    cl_reassert_drain(cl);
 }

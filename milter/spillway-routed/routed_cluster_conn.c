@@ -243,15 +243,21 @@ cl_ignore_cb(redisAsyncContext *ac, void *reply, void *priv)
         c->cl->room(c->cl); /* a call less in flight: the backlog may go on */
 }
 
+/* cl_peer_alive - heard from within peer_timeout */
+bool
+cl_peer_alive(const struct routed_cluster *cl, const struct cl_peer *p)
+{
+    return cl_mono() - p->last_mono <= (double) cl->rd->conf->cluster.peer_timeout;
+}
+
 /* cl_peers_alive - peers heard from within peer_timeout */
 size_t
 cl_peers_alive(const struct routed_cluster *cl)
 {
-    double now = cl_mono();
     size_t i, n = 0;
 
     for (i = 0; i < cl->npeers; i++)
-        if (now - cl->peers[i].last_mono <= (double) cl->rd->conf->cluster.peer_timeout)
+        if (cl_peer_alive(cl, &cl->peers[i]))
             n++;
     return n;
 }

@@ -104,54 +104,53 @@ phase_name(const struct routed_cluster *cl)
     return cl->phase == CL_SYNCING ? "reconciling" : "degraded";
 }
 
-/* routed_cluster_status - status: a text block, or the JSON member
- * "cluster":{...} (nothing at all without a cluster) */
-void
-routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out)
+/* status_json - the member ,"cluster":{...} */
+static void
+status_json(const struct routed *rd, const struct routed_cluster *cl, struct sw_buf *out)
 {
-    const struct routed_cluster *cl = rd->cluster;
     const struct cl_peer *p;
-    double now = cl_mono();
     size_t i;
 
-    if (cl == NULL)
-        return;
-    if (json) {
-        sw_buf_adds(out, ",\"cluster\":{\"state\":");
-        sw_buf_add_json(out, phase_name(cl));
-        sw_buf_adds(out, ",\"node\":");
-        sw_buf_add_json(out, rd->conf->cluster.node);
-        sw_buf_adds(out, ",\"redis\":");
-        sw_buf_add_json(out, cl->master_spec);
-        sw_buf_adds(out, ",\"reason\":");
-        sw_buf_add_json(out, cl->degraded ? cl->reason : "");
-        sw_buf_printf(out, ",\"since\":%lld,\"rtt\":%.6f,\"dropped\":%lu,\"failures\":%lu",
-                      (long long) cl->since, cl->rtt, cl->dropped, cl->failures);
-        for (i = 0; i < 4; i++)
-            sw_buf_printf(out, ",\"published_%s\":%lu,\"received_%s\":%lu",
-                          sw_crec_type_name((enum sw_crec_type) i), cl->published[i],
-                          sw_crec_type_name((enum sw_crec_type) i), cl->received[i]);
-        for (i = 0; i < CL_REJ_N; i++)
-            sw_buf_printf(out, ",\"rejected_%s\":%lu", cl_reject_name((enum cl_reject) i),
-                          cl->rejected[i]);
-        sw_buf_adds(out, ",\"peers\":[");
-        for (i = 0; i < cl->npeers; i++) {
-            p = &cl->peers[i];
-            sw_buf_printf(out, "%s{\"node\":", i ? "," : "");
-            sw_buf_add_json(out, p->node);
-            sw_buf_printf(out,
-                          ",\"last\":%lld,\"alive\":%s,\"started\":%lld,\"scopes\":%ld,"
-                          "\"state\":",
-                          (long long) p->last,
-                          now - p->last_mono <= (double) rd->conf->cluster.peer_timeout ? "true"
-                                                                                        : "false",
-                          (long long) p->started, p->scopes);
-            sw_buf_add_json(out, p->state);
-            sw_buf_addc(out, '}');
-        }
-        sw_buf_adds(out, "]}");
-        return;
+    sw_buf_adds(out, ",\"cluster\":{\"state\":");
+    sw_buf_add_json(out, phase_name(cl));
+    sw_buf_adds(out, ",\"node\":");
+    sw_buf_add_json(out, rd->conf->cluster.node);
+    sw_buf_adds(out, ",\"redis\":");
+    sw_buf_add_json(out, cl->master_spec);
+    sw_buf_adds(out, ",\"reason\":");
+    sw_buf_add_json(out, cl->degraded ? cl->reason : "");
+    sw_buf_printf(out, ",\"since\":%lld,\"rtt\":%.6f,\"dropped\":%lu,\"failures\":%lu",
+                  (long long) cl->since, cl->rtt, cl->dropped, cl->failures);
+    for (i = 0; i < 4; i++)
+        sw_buf_printf(out, ",\"published_%s\":%lu,\"received_%s\":%lu",
+                      sw_crec_type_name((enum sw_crec_type) i), cl->published[i],
+                      sw_crec_type_name((enum sw_crec_type) i), cl->received[i]);
+    for (i = 0; i < CL_REJ_N; i++)
+        sw_buf_printf(out, ",\"rejected_%s\":%lu", cl_reject_name((enum cl_reject) i),
+                      cl->rejected[i]);
+    sw_buf_adds(out, ",\"peers\":[");
+    for (i = 0; i < cl->npeers; i++) {
+        p = &cl->peers[i];
+        sw_buf_printf(out, "%s{\"node\":", i ? "," : "");
+        sw_buf_add_json(out, p->node);
+        sw_buf_printf(out,
+                      ",\"last\":%lld,\"alive\":%s,\"started\":%lld,\"scopes\":%ld,"
+                      "\"state\":",
+                      (long long) p->last, cl_peer_alive(cl, p) ? "true" : "false",
+                      (long long) p->started, p->scopes);
+        sw_buf_add_json(out, p->state);
+        sw_buf_addc(out, '}');
     }
+    sw_buf_adds(out, "]}");
+}
+
+/* status_text - the block of spillwayctl status */
+static void
+status_text(const struct routed *rd, const struct routed_cluster *cl, struct sw_buf *out)
+{
+    const struct cl_peer *p;
+    size_t i;
+
     sw_buf_printf(out, "cluster: %s, node %s, redis %s%s, rtt %.1f ms", phase_name(cl),
                   rd->conf->cluster.node, cl->master_spec[0] ? cl->master_spec : "-",
                   rd->conf->cluster.sentinels.n ? " (from sentinel)" : "", cl->rtt * 1000);
@@ -170,12 +169,23 @@ routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out)
     for (i = 0; i < cl->npeers; i++) {
         p = &cl->peers[i];
         sw_buf_printf(out, "  peer %-16s last contact %.0fs ago%s, %ld scopes, %s\n", p->node,
-                      now - p->last_mono,
-                      now - p->last_mono <= (double) rd->conf->cluster.peer_timeout ? ""
-                                                                                    : " (gone)",
-                      p->scopes, p->state);
+                      cl_mono() - p->last_mono, cl_peer_alive(cl, p) ? "" : " (gone)", p->scopes,
+                      p->state);
     }
     sw_buf_addc(out, '\n');
+}
+
+/* routed_cluster_status - status: a text block, or the JSON member
+ * "cluster":{...} (nothing at all without a cluster) */
+void
+routed_cluster_status(const struct routed *rd, bool json, struct sw_buf *out)
+{
+    if (rd->cluster == NULL)
+        return;
+    if (json)
+        status_json(rd, rd->cluster, out);
+    else
+        status_text(rd, rd->cluster, out);
 }
 
 /* routed_cluster_metrics - the spillway_cluster_* families */
