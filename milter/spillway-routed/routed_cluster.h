@@ -109,7 +109,7 @@ struct routed_cluster {
     /* counters, by record type */
     unsigned long published[4], received[4], rejected[CL_REJ_N];
     unsigned long dropped, failures;
-    double rtt, rtt_max;
+    double rtt;
     struct cl_peer peers[CL_PEERS];
     size_t npeers;
     struct cl_relay relays[CL_RELAYS];

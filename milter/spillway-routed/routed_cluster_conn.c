@@ -163,11 +163,8 @@ cl_reply_ok(redisAsyncContext *ac, void *reply, void *priv, struct cl_conn **cp)
         rtt = cl_mono() - c->sent[c->head];
         c->head = (c->head + 1) % c->cap;
         c->n--;
-        if (c != &c->cl->rdr) { /* the reader's calls block on purpose */
+        if (c != &c->cl->rdr) /* the reader's calls block on purpose */
             c->cl->rtt = rtt;
-            if (rtt > c->cl->rtt_max)
-                c->cl->rtt_max = rtt;
-        }
     }
     if (r == NULL) {
         cl_fail(c->cl, "%s connection: %s", c->name, ac->errstr[0] ? ac->errstr : "no reply");
